@@ -1,0 +1,94 @@
+use thiserror::Error;
+
+/// Everything that can go wrong between model bytes and a result.
+///
+/// Each variant has a stable [`code`](EngineError::code), which is what Python apps
+/// match on, and a message written for the person who has to fix the cause.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum EngineError {
+    #[error("the model is {size} bytes, over the limit of {limit} bytes; raise limits.max_model_bytes if this model is expected")]
+    ModelTooLarge { size: usize, limit: usize },
+
+    #[error("the input file is {size} bytes, over the limit of {limit} bytes")]
+    InputTooLarge { size: usize, limit: usize },
+
+    #[error("{0}")]
+    UnsupportedFormat(String),
+
+    #[error("the model's sha256 is {actual}, but {expected} was expected: the file served is not the file the app declared")]
+    Sha256Mismatch { expected: String, actual: String },
+
+    #[error("the model could not be read: {0}")]
+    ModelInvalid(String),
+
+    #[error("the model was read but cannot be prepared for inference: {0}")]
+    ModelUnsupported(String),
+
+    #[error("the request is invalid: {0}")]
+    InvalidRequest(String),
+
+    #[error("the model has no input named {name:?}; its inputs are: {available}")]
+    UnknownInput { name: String, available: String },
+
+    #[error("input {input:?} expects shape {expected}, but got {actual}")]
+    ShapeMismatch { input: String, expected: String, actual: String },
+
+    #[error("shape {shape:?} holds {expected} values, but {actual} were given")]
+    DataLength { shape: Vec<usize>, expected: usize, actual: usize },
+
+    #[error("a tensor of shape {shape:?} has {elements} elements, over the limit of {limit}")]
+    TensorTooLarge { shape: Vec<usize>, elements: usize, limit: usize },
+
+    #[error("{what} has type {dtype}, which this engine cannot exchange as numbers")]
+    UnsupportedDtype { what: String, dtype: String },
+
+    #[error("the image could not be decoded: {0}")]
+    ImageDecode(String),
+
+    #[error("the image is {width}x{height} = {pixels} pixels, over the limit of {limit}")]
+    ImageTooLarge { width: u32, height: u32, pixels: u64, limit: u64 },
+
+    #[error("CSV row {row}, column {column}: {message}")]
+    Csv { row: usize, column: usize, message: String },
+
+    #[error("the input does not fit the model: {0}")]
+    Preprocess(String),
+
+    #[error("post-processing failed: {0}")]
+    Postprocess(String),
+
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+impl EngineError {
+    /// A stable, machine-readable identifier for the kind of failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::ModelTooLarge { .. } => "model_too_large",
+            Self::InputTooLarge { .. } => "input_too_large",
+            Self::UnsupportedFormat(_) => "unsupported_format",
+            Self::Sha256Mismatch { .. } => "sha256_mismatch",
+            Self::ModelInvalid(_) => "model_invalid",
+            Self::ModelUnsupported(_) => "model_unsupported",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::UnknownInput { .. } => "unknown_input",
+            Self::ShapeMismatch { .. } => "shape_mismatch",
+            Self::DataLength { .. } => "data_length",
+            Self::TensorTooLarge { .. } => "tensor_too_large",
+            Self::UnsupportedDtype { .. } => "unsupported_dtype",
+            Self::ImageDecode(_) => "image_decode",
+            Self::ImageTooLarge { .. } => "image_too_large",
+            Self::Csv { .. } => "csv",
+            Self::Preprocess(_) => "preprocess",
+            Self::Postprocess(_) => "postprocess",
+            Self::Inference(_) => "inference",
+        }
+    }
+}
+
+/// tract reports errors as `anyhow` chains; keep the whole chain, since the innermost
+/// cause ("unsupported op X") is usually the one a user can act on.
+pub(crate) fn chain(e: &tract_onnx::prelude::TractError) -> String {
+    format!("{e:#}")
+}

@@ -1,0 +1,68 @@
+use serde::Serialize;
+
+use crate::EngineError;
+
+/// What a byte buffer holds, judged from its content: a user's file extension says little.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelFormat {
+    Onnx,
+    Tflite,
+    TfjsJson,
+    Unknown,
+}
+
+/// Sniffs the model format from magic bytes.
+pub fn sniff(bytes: &[u8]) -> ModelFormat {
+    // A TFLite flatbuffer carries its file identifier right after the root table offset.
+    if bytes.len() >= 8 && &bytes[4..8] == b"TFL3" {
+        return ModelFormat::Tflite;
+    }
+    let text_start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    if text_start.map(|i| bytes[i]) == Some(b'{') {
+        return ModelFormat::TfjsJson;
+    }
+    // An ONNX ModelProto is a protobuf whose first field is `ir_version` (field 1, varint),
+    // so it starts with the tag byte 0x08 followed by a small version number.
+    if bytes.len() >= 2 && bytes[0] == 0x08 && (1..=32).contains(&bytes[1]) {
+        return ModelFormat::Onnx;
+    }
+    ModelFormat::Unknown
+}
+
+impl ModelFormat {
+    /// Fails with an actionable message for every format this engine cannot load.
+    pub(crate) fn require_onnx(self) -> Result<(), EngineError> {
+        let message = match self {
+            Self::Onnx => return Ok(()),
+            Self::Tflite => "this is a TFLite model; this version of the engine loads ONNX models only. \
+                Convert it with tf2onnx (python -m tf2onnx.convert --tflite model.tflite --output model.onnx)",
+            Self::TfjsJson => "this looks like a TensorFlow.js model.json, which cannot be loaded. \
+                Convert the original TensorFlow model to ONNX with tf2onnx",
+            Self::Unknown => "the bytes are not an ONNX model (no ONNX protobuf header); \
+                check that the path points at the .onnx file itself",
+        };
+        Err(EngineError::UnsupportedFormat(message.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(&[0x08, 0x07, 0x12, 0x00]), ModelFormat::Onnx);
+        assert_eq!(sniff(b"\x1c\x00\x00\x00TFL3\x00\x00"), ModelFormat::Tflite);
+        assert_eq!(sniff(b"  {\"format\": \"graph-model\"}"), ModelFormat::TfjsJson);
+        assert_eq!(sniff(b"\x89PNG\r\n"), ModelFormat::Unknown);
+        assert_eq!(sniff(b""), ModelFormat::Unknown);
+    }
+
+    #[test]
+    fn non_onnx_formats_explain_themselves() {
+        let err = ModelFormat::Tflite.require_onnx().unwrap_err();
+        assert_eq!(err.code(), "unsupported_format");
+        assert!(err.to_string().contains("tf2onnx"));
+    }
+}

@@ -1,0 +1,28 @@
+//! The inference pipeline of streamlit-secure-context, with no web dependencies.
+//!
+//! The same code runs natively (the `ssc` CLI, the tests) and inside the sandbox's Web
+//! Worker (`ssc-worker`), so a result computed by the CLI is the result the browser returns.
+//! Everything the pipeline needs from its host environment (only a clock today) sits behind
+//! a trait, see [`Clock`].
+
+mod clock;
+mod error;
+mod format;
+mod limits;
+mod model;
+mod pipeline;
+mod postprocess;
+mod preprocess;
+mod request;
+mod tensor;
+
+pub use clock::Clock;
+pub use error::EngineError;
+pub use format::{sniff, ModelFormat};
+pub use limits::Limits;
+pub use model::{Model, TensorInfo};
+pub use pipeline::Session;
+pub use postprocess::{softmax, top_k, Postprocess, TopK};
+pub use preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess};
+pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
+pub use tensor::{NamedTensor, OutputTensor};

@@ -1,0 +1,37 @@
+//! Turning a file the person picked into the tensor a model expects, as declared by the app.
+
+mod csv;
+mod image;
+
+use serde::{Deserialize, Serialize};
+use tract_onnx::prelude::Tensor;
+
+pub use self::csv::CsvPreprocess;
+pub use self::image::{Color, ImagePreprocess, Layout};
+use crate::{EngineError, Limits, TensorInfo};
+
+/// How file bytes become the model's input, chosen by the app (not guessed from the file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Preprocess {
+    Image(ImagePreprocess),
+    Csv(CsvPreprocess),
+}
+
+impl Preprocess {
+    pub(crate) fn apply(&self, bytes: &[u8], input: &TensorInfo, limits: &Limits) -> Result<Tensor, EngineError> {
+        limits.check_input_bytes(bytes.len())?;
+        if bytes.is_empty() {
+            return Err(EngineError::Preprocess("the file is empty".into()));
+        }
+        match self {
+            Self::Image(config) => config.apply(bytes, input, limits),
+            Self::Csv(config) => config.apply(bytes, input, limits),
+        }
+    }
+}
+
+/// The model input's dims that are fixed numbers; `None` where the model leaves a dim symbolic.
+fn concrete_dims(input: &TensorInfo) -> Vec<Option<usize>> {
+    input.shape.iter().map(|d| d.parse().ok()).collect()
+}

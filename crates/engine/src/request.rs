@@ -1,0 +1,55 @@
+//! The data that crosses the browser boundary: what to run, and what comes back.
+//! Python builds a [`RunRequest`]; the CLI prints the same [`InferenceResult`] the browser returns.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{NamedTensor, OutputTensor, Postprocess, Preprocess, TensorInfo, TopK};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    pub input: InputSpec,
+    #[serde(default)]
+    pub postprocess: Option<Postprocess>,
+}
+
+/// Where the model's input comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InputSpec {
+    /// Numbers the app supplied (not PHI).
+    Tensor(NamedTensor),
+    /// A file the person picks in the sandbox, turned into a tensor by `preprocess`.
+    File {
+        #[serde(default)]
+        name: Option<String>,
+        preprocess: Preprocess,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub sha256: String,
+    pub inputs: Vec<TensorInfo>,
+    pub outputs: Vec<TensorInfo>,
+    pub load_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub preprocess: f64,
+    pub inference: f64,
+    pub postprocess: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InferenceResult {
+    pub status: String,
+    pub model_sha256: String,
+    pub outputs: BTreeMap<String, OutputTensor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<Vec<TopK>>,
+    pub timings_ms: Timings,
+}

@@ -1,0 +1,118 @@
+//! How the engine treats real models: metadata, symbolic dims, bad requests.
+
+use std::path::Path;
+use std::time::Instant;
+
+use ssc_engine::{Clock, InputSpec, Limits, NamedTensor, Postprocess, RunRequest, Session};
+
+struct Wall(Instant);
+impl Clock for Wall {
+    fn now_ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1e3
+    }
+}
+
+fn digits_bytes() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/digits_mlp.onnx")).unwrap()
+}
+
+fn digits() -> Session {
+    Session::load(&digits_bytes(), None, Limits::default(), &Wall(Instant::now())).unwrap()
+}
+
+fn tensor(shape: Vec<usize>, data: Vec<f32>) -> RunRequest {
+    RunRequest { input: InputSpec::Tensor(NamedTensor { name: None, shape, data }), postprocess: None }
+}
+
+fn error_code(session: &Session, request: RunRequest) -> &'static str {
+    session.run(&request, None, &Wall(Instant::now())).unwrap_err().code()
+}
+
+#[test]
+fn reports_sha256_and_symbolic_io() {
+    let info = digits().info();
+    assert_eq!(info.sha256.len(), 64);
+    assert_eq!(info.inputs[0].name, "pixels");
+    assert_eq!(info.inputs[0].shape, vec!["N", "64"]);
+    assert_eq!(info.inputs[0].dtype, "float32");
+    let outputs: Vec<_> = info.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(outputs, vec!["logits", "probabilities"]);
+}
+
+#[test]
+fn verifies_the_expected_sha256() {
+    let bytes = digits_bytes();
+    let clock = Wall(Instant::now());
+    let sha = digits().info().sha256;
+    assert!(Session::load(&bytes, Some(&sha.to_uppercase()), Limits::default(), &clock).is_ok());
+    let wrong = "0".repeat(64);
+    let err = Session::load(&bytes, Some(&wrong), Limits::default(), &clock).unwrap_err();
+    assert_eq!(err.code(), "sha256_mismatch");
+}
+
+#[test]
+fn batch_dim_follows_the_input_across_calls() {
+    let session = digits();
+    let clock = Wall(Instant::now());
+    for batch in [1, 3, 1] {
+        let result = session.run(&tensor(vec![batch, 64], vec![1.0; batch * 64]), None, &clock).unwrap();
+        assert_eq!(result.outputs["probabilities"].shape, vec![batch, 10]);
+        let sum: f64 = result.outputs["probabilities"].data[..10].iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn bad_requests_get_typed_errors() {
+    let session = digits();
+    assert_eq!(error_code(&session, tensor(vec![1, 63], vec![0.0; 63])), "shape_mismatch");
+    assert_eq!(error_code(&session, tensor(vec![64], vec![0.0; 64])), "shape_mismatch");
+    assert_eq!(error_code(&session, tensor(vec![1, 64], vec![0.0; 10])), "data_length");
+    let mut named = tensor(vec![1, 64], vec![0.0; 64]);
+    if let InputSpec::Tensor(t) = &mut named.input {
+        t.name = Some("image".into());
+    }
+    assert_eq!(error_code(&session, named), "unknown_input");
+    let mut post = tensor(vec![1, 64], vec![0.0; 64]);
+    post.postprocess = Some(Postprocess { output: Some("nope".into()), top_k: Some(1), ..Default::default() });
+    assert_eq!(error_code(&session, post), "invalid_request");
+}
+
+#[test]
+fn top_k_uses_labels_and_optional_softmax() {
+    let session = digits();
+    let clock = Wall(Instant::now());
+    let labels: Vec<String> = (0..10).map(|d| format!("digit {d}")).collect();
+    let mut request = tensor(vec![1, 64], vec![3.0; 64]);
+    request.postprocess = Some(Postprocess { output: Some("logits".into()), softmax: true, top_k: Some(3), labels });
+    let result = session.run(&request, None, &clock).unwrap();
+    let top = result.top_k.unwrap();
+    assert_eq!(top.len(), 3);
+    // Softmax over logits must reproduce the model's own probabilities output.
+    let probabilities = &result.outputs["probabilities"].data;
+    assert!((top[0].score - probabilities[top[0].index]).abs() < 1e-5);
+    assert_eq!(top[0].label.as_deref(), Some(format!("digit {}", top[0].index).as_str()));
+    assert!(top[0].score >= top[1].score && top[1].score >= top[2].score);
+}
+
+#[test]
+fn garbage_and_truncated_models_are_errors_not_panics() {
+    let clock = Wall(Instant::now());
+    let bytes = digits_bytes();
+    let err = Session::load(&bytes[..bytes.len() / 2], None, Limits::default(), &clock).unwrap_err();
+    assert_eq!(err.code(), "model_invalid");
+    let err = Session::load(b"not a model at all", None, Limits::default(), &clock).unwrap_err();
+    assert_eq!(err.code(), "unsupported_format");
+    let tiny = Limits { max_model_bytes: 100, ..Limits::default() };
+    assert_eq!(Session::load(&bytes, None, tiny, &clock).unwrap_err().code(), "model_too_large");
+}
+
+#[test]
+fn requests_round_trip_through_json() {
+    let json = r#"{"input": {"kind": "file", "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat"}},
+                   "postprocess": {"top_k": 3, "labels": ["a"]}}"#;
+    let request: RunRequest = serde_json::from_str(json).unwrap();
+    assert!(matches!(request.input, InputSpec::File { .. }));
+    let typo = r#"{"input": {"kind": "tensor", "shape": [1], "data": [1], "nmae": "x"}}"#;
+    assert!(serde_json::from_str::<RunRequest>(typo).is_err());
+}

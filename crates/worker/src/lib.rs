@@ -1,0 +1,87 @@
+//! The wasm-bindgen boundary of the engine: JS values in, `ssc_engine` calls, JS values out.
+//!
+//! No inference logic lives here. The message loop that drives this API is the worker glue
+//! in `component/src/worker.ts`, next to the protocol definition it shares with the host and
+//! the sandbox, so that the protocol is written down exactly once.
+
+use serde::Serialize;
+use ssc_engine::{Clock, EngineError, Limits, RunRequest, Session};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    // With panic=abort a panic otherwise surfaces only as "unreachable executed".
+    console_error_panic_hook::set_once();
+}
+
+/// `performance.now()` of whatever global scope this runs in (a Worker, in production).
+struct PerformanceClock(web_sys::Performance);
+
+impl PerformanceClock {
+    fn new() -> Result<Self, JsValue> {
+        let performance = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))?;
+        Ok(Self(performance.unchecked_into()))
+    }
+}
+
+impl Clock for PerformanceClock {
+    fn now_ms(&self) -> f64 {
+        self.0.now()
+    }
+}
+
+/// An engine error as the `{code, message}` object the protocol carries.
+fn to_js_error(error: EngineError) -> JsValue {
+    #[derive(Serialize)]
+    struct ErrorDto {
+        code: &'static str,
+        message: String,
+    }
+    to_js(&ErrorDto { code: error.code(), message: error.to_string() })
+        .unwrap_or_else(|e| e)
+}
+
+/// Plain JSON-compatible objects (no `Map`), which survive `postMessage` and validation.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsValue::from_str(&e.to_string()))
+}
+
+fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| to_js_error(EngineError::InvalidRequest(format!("{what}: {e}"))))
+}
+
+/// One loaded model.
+#[wasm_bindgen]
+pub struct Engine {
+    session: Session,
+    clock: PerformanceClock,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Verifies `model` against `expected_sha256` and prepares it. `limits` is an object of
+    /// `ssc_engine::Limits` fields, or `undefined` for the defaults.
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &[u8], expected_sha256: Option<String>, limits: JsValue) -> Result<Engine, JsValue> {
+        let limits: Limits = if limits.is_undefined() || limits.is_null() { Limits::default() } else { from_js(limits, "limits")? };
+        let clock = PerformanceClock::new()?;
+        let session = Session::load(model, expected_sha256.as_deref(), limits, &clock).map_err(to_js_error)?;
+        Ok(Engine { session, clock })
+    }
+
+    /// The model's sha256, inputs and outputs.
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.session.info())
+    }
+
+    /// Runs a `RunRequest`; `file` holds the picked file's bytes for file requests.
+    pub fn run(&self, request: JsValue, file: Option<Box<[u8]>>) -> Result<JsValue, JsValue> {
+        let request: RunRequest = from_js(request, "request")?;
+        let result = self.session.run(&request, file.as_deref(), &self.clock).map_err(to_js_error)?;
+        to_js(&result)
+    }
+}
