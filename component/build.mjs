@@ -1,0 +1,97 @@
+// Builds the component's browser assets into the Python package.
+//
+//   node build.mjs <wasm-bindgen out dir> <output dir>
+//
+// The sandbox document is generated here, not written by hand, because its CSP allows
+// scripts and styles only by hash: the hashes must be computed from the exact bytes.
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { buildSync } from "esbuild";
+
+const [engineDir, outDir] = process.argv.slice(2);
+if (!engineDir || !outDir) {
+  console.error("usage: node build.mjs <wasm-bindgen out dir> <output dir>");
+  process.exit(2);
+}
+
+const bundle = (entry) =>
+  buildSync({ entryPoints: [entry], bundle: true, format: "iife", target: "es2022", minify: true, write: false, legalComments: "none" })
+    .outputFiles[0].text;
+const sha256 = (text) => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+
+const sandboxScript = bundle("src/sandbox.ts");
+const sandboxStyle = readFileSync("src/sandbox.css", "utf8");
+// A `</script` inside the bundle would end the inline script early.
+if (sandboxScript.includes("</script")) throw new Error("sandbox bundle contains </script");
+
+const sandboxCsp = [
+  "default-src 'none'",
+  `script-src ${sha256(sandboxScript)} 'wasm-unsafe-eval'`,
+  `style-src ${sha256(sandboxStyle)}`,
+  "worker-src blob:",
+  "connect-src 'none'",
+  "img-src 'none'",
+  "form-action 'none'",
+  "base-uri 'none'",
+].join("; ");
+
+const sandboxHtml = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${sandboxCsp}">
+<style>${sandboxStyle}</style></head>
+<body>
+<div id="status" role="status" aria-live="polite">Waiting for the engine…</div>
+<label id="pick" hidden><span>Choose a file</span><input id="file" type="file"></label>
+<div id="summary" aria-live="polite"></div>
+<script>${sandboxScript}</script>
+</body></html>`;
+
+// The sandbox is a srcdoc frame, so it also inherits this policy: everything the sandbox
+// needs must be allowed here too, and the stricter of the two wins.
+const hostCsp = [
+  "default-src 'none'",
+  `script-src 'self' ${sha256(sandboxScript)} 'wasm-unsafe-eval'`,
+  `style-src 'self' ${sha256(sandboxStyle)}`,
+  "connect-src 'self'",
+  "worker-src blob:",
+  // The sandbox frame is srcdoc, which frame-src does not govern; 'none' stops that frame
+  // from navigating itself (and whatever it carries) to any URL.
+  "frame-src 'none'",
+  "img-src 'none'",
+  "form-action 'none'",
+  "base-uri 'none'",
+].join("; ");
+
+const hostHtml = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${hostCsp}">
+<link rel="stylesheet" href="host.css"></head>
+<body><div id="host-status" role="status" aria-live="polite"></div><script src="host.js"></script></body></html>
+`;
+
+const hostJs = buildSync({
+  entryPoints: ["src/host.ts"], bundle: true, format: "iife", target: "es2022", minify: true, write: false, legalComments: "none",
+  define: { SANDBOX_HTML: JSON.stringify(sandboxHtml) },
+}).outputFiles[0].text;
+
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(join(outDir, "engine"), { recursive: true });
+writeFileSync(join(outDir, "index.html"), hostHtml);
+writeFileSync(join(outDir, "host.js"), hostJs);
+copyFileSync("src/host.css", join(outDir, "host.css"));
+// One classic script for the Worker: wasm-bindgen's glue defines `wasm_bindgen`, the
+// message loop after it uses it.
+writeFileSync(join(outDir, "engine", "engine.js"), readFileSync(join(engineDir, "engine.js"), "utf8") + "\n" + bundle("src/worker.ts"));
+copyFileSync(join(engineDir, "engine_bg.wasm"), join(outDir, "engine", "engine.wasm"));
+
+// Recorded so that a deployment can check it serves exactly what was built.
+const files = {};
+const walk = (dir) => readdirSync(dir).sort().forEach((name) => {
+  const path = join(dir, name);
+  if (statSync(path).isDirectory()) return walk(path);
+  files[relative(outDir, path)] = createHash("sha256").update(readFileSync(path)).digest("hex");
+});
+walk(outDir);
+writeFileSync(join(outDir, "manifest.json"), JSON.stringify({ protocol: 1, files }, null, 1) + "\n");
+console.log(`component built into ${outDir} (${Object.keys(files).length} files)`);

@@ -1,0 +1,201 @@
+/**
+ * The host document: Streamlit's component iframe (served with `path=`, same origin as the app).
+ *
+ * It speaks Streamlit's component protocol with the app, fetches the engine and the model,
+ * creates the sandbox frame, and relays validated results to Python. It never sees the
+ * person's file: that is picked inside the sandbox and read only by the engine's Worker.
+ */
+import { PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, cleanResult, parseSandboxToHost } from "./protocol";
+
+// Injected by build.mjs: the sandbox document, whose CSP hashes are computed at build time.
+declare const SANDBOX_HTML: string;
+
+interface Args {
+  protocol: number;
+  model: { url: string; sha256: string; name: string; size: number };
+  request: RunRequest;
+  accept: string[];
+  timeout_ms: number;
+  limits: Record<string, number> | null;
+  request_key: string;
+}
+
+const statusEl = document.getElementById("host-status") as HTMLElement;
+const params = new URLSearchParams(location.search);
+// The app page that embeds us; Streamlit passes its URL. Posting to its exact origin keeps
+// results from reaching anything else, should the top page ever change.
+const appOrigin = new URL(params.get("streamlitUrl") ?? location.href).origin;
+
+let sandbox: HTMLIFrameElement | null = null;
+let sandboxReady = false;
+// The boot message (engine) must reach the sandbox before anything else; until the sandbox
+// said hello and the engine is downloaded, messages wait here in order.
+let boot: HostToSandbox | null = null;
+let booted = false;
+const queue: { message: HostToSandbox; transfer: Transferable[] }[] = [];
+let modelSha: string | null = null;
+let configKey: string | null = null;
+let runId = 0;
+const requestKeys = new Map<number, string>();
+let currentKey: string | null = null;
+let dropped = 0;
+
+function toStreamlit(type: string, data: Record<string, unknown> = {}): void {
+  window.parent.postMessage({ isStreamlitMessage: true, type, ...data }, appOrigin);
+}
+
+function setValue(value: Record<string, unknown>): void {
+  toStreamlit("streamlit:setComponentValue", { value, dataType: "json" });
+}
+
+function setStatus(text: string, kind: "busy" | "error" | "hidden" = "busy"): void {
+  statusEl.textContent = text;
+  statusEl.hidden = kind === "hidden";
+  statusEl.dataset.kind = kind;
+  resize();
+}
+
+function resize(): void {
+  toStreamlit("streamlit:setFrameHeight", { height: Math.ceil(document.body.scrollHeight) });
+}
+
+/** Errors without a run of their own (downloads, model loading) answer the current request. */
+function fail(error: EngineErrorInfo, key: string | null = currentKey): void {
+  setStatus(`Error (${error.code}): ${error.message}`, "error");
+  setValue({ status: "error", error, request_key: key });
+}
+
+function post(message: HostToSandbox, transfer: Transferable[]): void {
+  // '*' because the sandbox's origin is opaque: no origin string can name it. The message
+  // goes to the exact window we created, and the host's CSP (frame-src 'none') keeps that
+  // frame from navigating anywhere else, so it cannot be swapped for another document.
+  sandbox?.contentWindow?.postMessage(message, "*", transfer);
+}
+
+function flush(): void {
+  if (!sandboxReady || !boot) return;
+  if (!booted) {
+    booted = true;
+    post(boot, boot.type === "boot" ? [boot.engineWasm] : []);
+  }
+  queue.splice(0).forEach(({ message, transfer }) => post(message, transfer));
+}
+
+function toSandbox(message: HostToSandbox, transfer: Transferable[] = []): void {
+  queue.push({ message, transfer });
+  flush();
+}
+
+async function fetchBytes(url: string, what: string): Promise<ArrayBuffer> {
+  let response: Response;
+  try {
+    response = await fetch(url, { credentials: "same-origin" });
+  } catch (e) {
+    throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: ${e}` };
+  }
+  if (!response.ok) throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: HTTP ${response.status}` };
+  try {
+    return await response.arrayBuffer();
+  } catch (e) {
+    throw { code: "fetch_failed", message: `${what} download from ${url} was interrupted: ${e}` };
+  }
+}
+
+function createSandbox(): void {
+  sandbox = document.createElement("iframe");
+  sandbox.id = "sandbox";
+  sandbox.title = "Secure inference (files stay in this browser)";
+  // allow-scripts only: no allow-same-origin, so the frame runs in an opaque origin with no
+  // access to this document, cookies or storage, and no forms, popups or top navigation.
+  sandbox.setAttribute("sandbox", "allow-scripts");
+  sandbox.srcdoc = SANDBOX_HTML;
+  document.body.appendChild(sandbox);
+  const engineJs = fetchBytes(new URL("engine/engine.js", location.href).href, "the engine").then((b) => new TextDecoder().decode(b));
+  const engineWasm = fetchBytes(new URL("engine/engine.wasm", location.href).href, "the engine");
+  Promise.all([engineJs, engineWasm]).then(
+    ([js, wasm]) => {
+      boot = { v: PROTOCOL_VERSION, type: "boot", hostOrigin: location.origin, engineJs: js, engineWasm: wasm };
+      flush();
+    },
+    (e) => fail(e as EngineErrorInfo),
+  );
+}
+
+function validArgs(a: unknown): a is Args {
+  const x = a as Args;
+  return (
+    typeof x === "object" && x !== null && x.protocol === PROTOCOL_VERSION &&
+    typeof x.model?.url === "string" && /^[0-9a-f]{64}$/.test(x.model?.sha256 ?? "") &&
+    typeof x.request === "object" && Array.isArray(x.accept) && Number.isSafeInteger(x.timeout_ms) &&
+    typeof x.request_key === "string"
+  );
+}
+
+function onRender(args: unknown): void {
+  if (!validArgs(args)) {
+    fail({ code: "version_mismatch", message: "the component's Python and browser parts do not match; reinstall streamlit-secure-context" });
+    return;
+  }
+  currentKey = args.request_key;
+  if (!sandbox) createSandbox();
+  if (args.model.sha256 !== modelSha) {
+    modelSha = args.model.sha256;
+    const sha = modelSha;
+    const mb = (args.model.size / 1e6).toFixed(1);
+    setStatus(`Downloading model ${args.model.name} (${mb} MB)…`);
+    fetchBytes(args.model.url, `the model ${args.model.name}`).then(
+      (bytes) => {
+        if (sha !== modelSha) return; // superseded by a newer render
+        setStatus("", "hidden");
+        toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha, limits: args.limits }, [bytes]);
+      },
+      (e) => fail(e as EngineErrorInfo),
+    );
+  }
+  // A rerun with the same request re-sends nothing, so it neither re-runs nor re-downloads.
+  const key = JSON.stringify([args.model.sha256, args.request_key, args.accept, args.timeout_ms]);
+  if (key !== configKey) {
+    configKey = key;
+    runId += 1;
+    requestKeys.set(runId, args.request_key);
+    toSandbox({ v: PROTOCOL_VERSION, type: "configure", runId, request: args.request, accept: args.accept, timeoutMs: args.timeout_ms });
+  }
+}
+
+window.addEventListener("message", (event) => {
+  if (event.source === window.parent) {
+    const data = event.data as { type?: unknown; args?: unknown } | null;
+    if (data?.type === "streamlit:render") onRender(data.args);
+    return;
+  }
+  if (sandbox && event.source === sandbox.contentWindow) {
+    const msg = parseSandboxToHost(event.data);
+    if (!msg) {
+      dropped += 1;
+      console.warn(`streamlit-secure-context: dropped malformed sandbox message (${dropped} so far)`);
+      return;
+    }
+    switch (msg.type) {
+      case "hello":
+        sandboxReady = true;
+        flush();
+        break;
+      case "resize":
+        if (sandbox) sandbox.style.height = `${msg.height}px`;
+        resize();
+        break;
+      case "result":
+        setStatus("", "hidden");
+        setValue({ ...cleanResult(msg.result), request_key: requestKeys.get(msg.runId) ?? null });
+        break;
+      case "error":
+        setValue({ status: "error", error: msg.error, request_key: msg.runId === null ? currentKey : requestKeys.get(msg.runId) ?? null });
+        break;
+    }
+    return;
+  }
+  dropped += 1;
+});
+
+toStreamlit("streamlit:componentReady", { apiVersion: 1 });
+setStatus("Starting…");

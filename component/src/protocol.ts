@@ -1,0 +1,201 @@
+/**
+ * The one message protocol between the three contexts:
+ *
+ *   host (Streamlit's component frame)  <->  sandbox (opaque-origin iframe)  <->  worker (engine)
+ *
+ * Every message carries `v: PROTOCOL_VERSION` and a `type`. Receivers parse with the
+ * functions below and drop anything that does not match exactly; they also check
+ * `event.source`, because origins say nothing here: the sandbox's origin is "null".
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export interface EngineErrorInfo {
+  code: string;
+  message: string;
+}
+
+export interface OutputTensor {
+  shape: number[];
+  dtype: string;
+  data: number[];
+}
+
+export interface TopK {
+  row: number;
+  index: number;
+  label: string | null;
+  score: number;
+}
+
+export interface InferenceResult {
+  status: "ok";
+  model_sha256: string;
+  outputs: Record<string, OutputTensor>;
+  top_k?: TopK[];
+  timings_ms: Record<string, number>;
+}
+
+/** The engine request, produced by the Python package; the engine (Rust) validates its body. */
+export type RunRequest = { input: { kind: "tensor" | "file" } & Record<string, unknown> } & Record<string, unknown>;
+
+// host -> sandbox
+export type HostToSandbox =
+  | { v: 1; type: "boot"; hostOrigin: string; engineJs: string; engineWasm: ArrayBuffer }
+  | { v: 1; type: "model"; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
+  | { v: 1; type: "configure"; runId: number; request: RunRequest; accept: string[]; timeoutMs: number };
+
+// sandbox -> host
+export type SandboxToHost =
+  | { v: 1; type: "hello" }
+  | { v: 1; type: "resize"; height: number }
+  | { v: 1; type: "result"; runId: number; result: InferenceResult }
+  | { v: 1; type: "error"; runId: number | null; error: EngineErrorInfo };
+
+// sandbox -> worker
+export type SandboxToWorker =
+  | { v: 1; type: "init"; module: WebAssembly.Module }
+  | { v: 1; type: "load"; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
+  | { v: 1; type: "run"; runId: number; request: RunRequest; file: File | null };
+
+// worker -> sandbox
+export type WorkerToSandbox =
+  | { v: 1; type: "ready" }
+  | { v: 1; type: "loaded"; inputs: unknown[]; loadMs: number }
+  | { v: 1; type: "result"; runId: number; result: InferenceResult }
+  | { v: 1; type: "error"; runId: number | null; error: EngineErrorInfo };
+
+// ---------------------------------------------------------------------------------------
+// Validation. Hand-written and strict: exact key sets, exact types.
+
+type Obj = Record<string, unknown>;
+
+const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
+const isStr = (x: unknown): x is string => typeof x === "string";
+const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+const isInt = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const isSha = (x: unknown): x is string => isStr(x) && /^[0-9a-f]{64}$/.test(x);
+
+/** True when `x` has exactly these keys (optional ones may be absent). */
+function hasKeys(x: Obj, required: string[], optional: string[] = []): boolean {
+  const keys = Object.keys(x);
+  return required.every((k) => k in x) && keys.every((k) => required.includes(k) || optional.includes(k));
+}
+
+function envelope(data: unknown): Obj | null {
+  return isObj(data) && data.v === PROTOCOL_VERSION && isStr(data.type) ? data : null;
+}
+
+const isLimits = (x: unknown) => x === null || (isObj(x) && Object.values(x).every(isInt));
+const isRequest = (x: unknown): x is RunRequest => isObj(x) && isObj(x.input) && (x.input.kind === "tensor" || x.input.kind === "file");
+
+export function isError(x: unknown): x is EngineErrorInfo {
+  return isObj(x) && hasKeys(x, ["code", "message"]) && isStr(x.code) && isStr(x.message);
+}
+
+function isOutput(x: unknown): x is OutputTensor {
+  if (!isObj(x) || !hasKeys(x, ["shape", "dtype", "data"])) return false;
+  const { shape, dtype, data } = x;
+  if (!Array.isArray(shape) || !shape.every(isInt) || !isStr(dtype) || !Array.isArray(data)) return false;
+  // NaN and infinities survive as numbers inside the worker, but not as JSON; reject here.
+  return data.length === shape.reduce((a: number, b: number) => a * b, 1) && data.every(isNum);
+}
+
+function isTopK(x: unknown): x is TopK {
+  return (
+    isObj(x) && hasKeys(x, ["row", "index", "label", "score"]) && isInt(x.row) && isInt(x.index) &&
+    (x.label === null || isStr(x.label)) && isNum(x.score)
+  );
+}
+
+/** The result shape Python is promised; nothing else may ride along. */
+export function isResult(x: unknown): x is InferenceResult {
+  return (
+    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms"], ["top_k"]) &&
+    x.status === "ok" && isSha(x.model_sha256) &&
+    isObj(x.outputs) && Object.values(x.outputs).every(isOutput) &&
+    (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
+    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum)
+  );
+}
+
+export function parseHostToSandbox(data: unknown): HostToSandbox | null {
+  const m = envelope(data);
+  if (!m) return null;
+  switch (m.type) {
+    case "boot":
+      return hasKeys(m, ["v", "type", "hostOrigin", "engineJs", "engineWasm"]) && isStr(m.hostOrigin) &&
+        isStr(m.engineJs) && m.engineWasm instanceof ArrayBuffer ? (m as HostToSandbox) : null;
+    case "model":
+      return hasKeys(m, ["v", "type", "bytes", "sha256", "limits"]) && m.bytes instanceof ArrayBuffer &&
+        isSha(m.sha256) && isLimits(m.limits) ? (m as HostToSandbox) : null;
+    case "configure":
+      return hasKeys(m, ["v", "type", "runId", "request", "accept", "timeoutMs"]) && isInt(m.runId) &&
+        isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs)
+        ? (m as HostToSandbox) : null;
+    default:
+      return null;
+  }
+}
+
+export function parseSandboxToHost(data: unknown): SandboxToHost | null {
+  const m = envelope(data);
+  if (!m) return null;
+  switch (m.type) {
+    case "hello":
+      return hasKeys(m, ["v", "type"]) ? (m as SandboxToHost) : null;
+    case "resize":
+      return hasKeys(m, ["v", "type", "height"]) && isInt(m.height) ? (m as SandboxToHost) : null;
+    case "result":
+      return hasKeys(m, ["v", "type", "runId", "result"]) && isInt(m.runId) && isResult(m.result) ? (m as SandboxToHost) : null;
+    case "error":
+      return hasKeys(m, ["v", "type", "runId", "error"]) && (m.runId === null || isInt(m.runId)) && isError(m.error)
+        ? (m as SandboxToHost) : null;
+    default:
+      return null;
+  }
+}
+
+export function parseSandboxToWorker(data: unknown): SandboxToWorker | null {
+  const m = envelope(data);
+  if (!m) return null;
+  switch (m.type) {
+    case "init":
+      return hasKeys(m, ["v", "type", "module"]) && m.module instanceof WebAssembly.Module ? (m as SandboxToWorker) : null;
+    case "load":
+      return hasKeys(m, ["v", "type", "bytes", "sha256", "limits"]) && m.bytes instanceof ArrayBuffer &&
+        isSha(m.sha256) && isLimits(m.limits) ? (m as SandboxToWorker) : null;
+    case "run":
+      return hasKeys(m, ["v", "type", "runId", "request", "file"]) && isInt(m.runId) && isRequest(m.request) &&
+        (m.file === null || m.file instanceof File) ? (m as SandboxToWorker) : null;
+    default:
+      return null;
+  }
+}
+
+export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
+  const m = envelope(data);
+  if (!m) return null;
+  switch (m.type) {
+    case "ready":
+      return hasKeys(m, ["v", "type"]) ? (m as WorkerToSandbox) : null;
+    case "loaded":
+      return hasKeys(m, ["v", "type", "inputs", "loadMs"]) && Array.isArray(m.inputs) && isNum(m.loadMs) ? (m as WorkerToSandbox) : null;
+    case "result":
+      return hasKeys(m, ["v", "type", "runId", "result"]) && isInt(m.runId) && isResult(m.result) ? (m as WorkerToSandbox) : null;
+    case "error":
+      return hasKeys(m, ["v", "type", "runId", "error"]) && (m.runId === null || isInt(m.runId)) && isError(m.error)
+        ? (m as WorkerToSandbox) : null;
+    default:
+      return null;
+  }
+}
+
+/** Copies a validated result field by field, so no extra property can ride along. */
+export function cleanResult(r: InferenceResult): InferenceResult {
+  const outputs: Record<string, OutputTensor> = {};
+  for (const [name, t] of Object.entries(r.outputs)) outputs[name] = { shape: [...t.shape], dtype: t.dtype, data: [...t.data] };
+  const clean: InferenceResult = { status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms } };
+  if (r.top_k) clean.top_k = r.top_k.map(({ row, index, label, score }) => ({ row, index, label, score }));
+  return clean;
+}

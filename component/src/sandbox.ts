@@ -1,0 +1,176 @@
+/**
+ * The sandbox document: an `<iframe sandbox="allow-scripts" srcdoc=...>` with an opaque
+ * origin, a hash-only CSP and `connect-src 'none'`. It shows the file picker and owns the
+ * engine's Worker. The picked File goes to the Worker unread; only validated results
+ * leave for the host.
+ */
+import {
+  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type InferenceResult, type RunRequest, type SandboxToHost,
+  type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox,
+} from "./protocol";
+
+const statusEl = document.getElementById("status") as HTMLElement;
+const pickEl = document.getElementById("pick") as HTMLElement;
+const fileEl = document.getElementById("file") as HTMLInputElement;
+const summaryEl = document.getElementById("summary") as HTMLElement;
+
+// Learned from the host's boot message. Until then only the data-less hello is sent, to
+// '*', since nothing else is known about the parent yet.
+let hostOrigin: string | null = null;
+let engineJs: string | null = null;
+let engineModule: WebAssembly.Module | null = null;
+let model: { bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null } | null = null;
+let config: { runId: number; request: RunRequest; timeoutMs: number } | null = null;
+let worker: Worker | null = null;
+let modelLoaded = false;
+let pending: { runId: number; timer: number | undefined } | null = null;
+
+function toHost(message: SandboxToHost): void {
+  window.parent.postMessage(message, hostOrigin ?? "*");
+}
+
+function toWorker(message: SandboxToWorker): void {
+  worker?.postMessage(message);
+}
+
+function setStatus(text: string, kind: "busy" | "ready" | "error" = "busy"): void {
+  statusEl.textContent = text;
+  statusEl.dataset.kind = kind;
+  reportHeight();
+}
+
+function reportHeight(): void {
+  if (hostOrigin) toHost({ v: PROTOCOL_VERSION, type: "resize", height: Math.ceil(document.documentElement.scrollHeight) });
+}
+
+function fail(runId: number | null, error: EngineErrorInfo): void {
+  summaryEl.textContent = "";
+  setStatus(`Error (${error.code}): ${error.message}`, "error");
+  toHost({ v: PROTOCOL_VERSION, type: "error", runId, error });
+}
+
+function startWorker(): void {
+  if (!engineJs || !engineModule) return;
+  const url = URL.createObjectURL(new Blob([engineJs], { type: "text/javascript" }));
+  worker = new Worker(url);
+  URL.revokeObjectURL(url);
+  modelLoaded = false;
+  worker.onmessage = (event) => {
+    if (event.target !== worker) return;
+    onWorkerMessage(event.data);
+  };
+  worker.onerror = (event) => fail(pending?.runId ?? null, { code: "worker_failed", message: event.message || "the engine worker failed" });
+  toWorker({ v: PROTOCOL_VERSION, type: "init", module: engineModule });
+}
+
+function loadModel(): void {
+  if (!model || !worker) return;
+  modelLoaded = false;
+  setStatus("Loading model…");
+  // A copy, not a transfer: the sandbox keeps the bytes to restart the worker after a timeout.
+  toWorker({ v: PROTOCOL_VERSION, type: "load", bytes: model.bytes.slice(0), sha256: model.sha256, limits: model.limits });
+}
+
+function run(file: File | null): void {
+  if (!config || !worker || !modelLoaded) return;
+  const { runId, request, timeoutMs } = config;
+  if (pending) clearTimeout(pending.timer);
+  const timer = timeoutMs > 0 ? window.setTimeout(() => onTimeout(runId, timeoutMs), timeoutMs) : undefined;
+  pending = { runId, timer };
+  setStatus(file ? "Running on your file (it stays in this browser)…" : "Running…");
+  toWorker({ v: PROTOCOL_VERSION, type: "run", runId, request, file });
+}
+
+/** A run past its time limit: the only way to stop wasm mid-computation is to end its worker. */
+function onTimeout(runId: number, timeoutMs: number): void {
+  worker?.terminate();
+  worker = null;
+  pending = null;
+  fail(runId, { code: "timeout", message: `inference did not finish within ${timeoutMs / 1000} s; the engine was stopped` });
+  startWorker();
+}
+
+function summarize(result: InferenceResult): string {
+  const best = result.top_k?.find((t) => t.row === 0);
+  const ms = result.timings_ms.inference?.toFixed(1);
+  if (best) return `Top result: ${best.label ?? `class ${best.index}`} (${(best.score * 100).toFixed(1)}%) · ${ms} ms`;
+  return `Done · ${Object.keys(result.outputs).length} output(s) · ${ms} ms`;
+}
+
+function onWorkerMessage(data: unknown): void {
+  const msg = parseWorkerToSandbox(data);
+  if (!msg) return;
+  switch (msg.type) {
+    case "ready":
+      loadModel();
+      break;
+    case "loaded":
+      modelLoaded = true;
+      setStatus(config?.request.input.kind === "file" ? "Ready: choose a file. It is processed only in this browser." : "Ready", "ready");
+      if (config?.request.input.kind === "tensor") run(null);
+      break;
+    case "result":
+      if (pending?.runId !== msg.runId) return;
+      clearTimeout(pending.timer);
+      pending = null;
+      summaryEl.textContent = summarize(msg.result);
+      setStatus("Done", "ready");
+      toHost({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result: cleanResult(msg.result) });
+      break;
+    case "error":
+      if (msg.runId !== null) {
+        if (pending?.runId !== msg.runId) return;
+        clearTimeout(pending.timer);
+        pending = null;
+      }
+      fail(msg.runId, msg.error);
+      break;
+  }
+}
+
+function onHostMessage(msg: HostToSandbox): void {
+  switch (msg.type) {
+    case "boot":
+      if (engineJs) return; // booted once per sandbox; a second boot is not from our host flow
+      hostOrigin = msg.hostOrigin;
+      engineJs = msg.engineJs;
+      setStatus("Starting engine…");
+      WebAssembly.compile(msg.engineWasm).then(
+        (module) => {
+          engineModule = module;
+          startWorker();
+        },
+        (e) => fail(null, { code: "engine_invalid", message: `the engine could not be compiled: ${e}` }),
+      );
+      break;
+    case "model":
+      model = { bytes: msg.bytes, sha256: msg.sha256, limits: msg.limits };
+      loadModel();
+      break;
+    case "configure": {
+      config = { runId: msg.runId, request: msg.request, timeoutMs: msg.timeoutMs };
+      const wantsFile = msg.request.input.kind === "file";
+      pickEl.hidden = !wantsFile;
+      fileEl.accept = msg.accept.join(",");
+      if (modelLoaded && !wantsFile) run(null);
+      reportHeight();
+      break;
+    }
+  }
+}
+
+window.addEventListener("message", (event) => {
+  // Only the host frame may command the sandbox.
+  if (event.source !== window.parent) return;
+  const msg = parseHostToSandbox(event.data);
+  if (msg) onHostMessage(msg);
+});
+
+fileEl.addEventListener("change", () => {
+  const file = fileEl.files?.[0] ?? null;
+  if (file) run(file);
+  // Clear the input so the same file can be picked again, which re-runs it.
+  fileEl.value = "";
+});
+
+toHost({ v: PROTOCOL_VERSION, type: "hello" });

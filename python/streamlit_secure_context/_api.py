@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ._component import component_func
+from ._model import model_url, resolve_model
+from ._params import PROTOCOL_VERSION, build_limits, build_request, timeout_ms
+
+
+def streamlit_secure_context(
+    model_path: str | os.PathLike[str],
+    security_config: Mapping[str, Any] | None = None,
+    inference_params: Mapping[str, Any] | None = None,
+    key: str | None = None,
+    timeout: float = 0,
+    **kwargs: Any,
+) -> dict[str, Any] | None:
+    """Run an ONNX model in the person's browser and return only its result.
+
+    The model runs in a Rust/WebAssembly engine inside a sandboxed iframe with no network
+    access. A file the person picks is read only there; the server receives the result.
+
+    Parameters
+    ----------
+    model_path
+        Path to an ONNX model on the server. It is sent to the browser by content
+        address and verified there against its sha256 before it runs.
+    security_config
+        Optional ``{"limits": {"max_model_bytes": ..., "max_input_bytes": ...,
+        "max_image_pixels": ..., "max_tensor_elements": ...}}``.
+    inference_params
+        Either a tensor that Python supplies (not PHI, runs without user action)::
+
+            {"input": [[...]], "shape": [1, 64], "inputName": "pixels"}
+
+        or a file the person picks inside the sandbox::
+
+            {"source": "file", "accept": [".png"],
+             "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat"},
+             "postprocess": {"softmax": True, "top_k": 3, "labels": [...]}}
+
+        ``preprocess`` kinds: ``"image"`` (PNG/JPEG; size, color, layout, scale, mean, std)
+        and ``"csv"`` (header, delimiter; one sample per row).
+    key
+        The Streamlit widget key. Give one whenever the page has more than one component.
+    timeout
+        Seconds an inference may take before the engine is stopped; 0 means no limit.
+
+    Returns
+    -------
+    None until a result exists, then either::
+
+        {"status": "ok", "model_sha256": str,
+         "outputs": {name: {"shape": [...], "dtype": str, "data": [...]}},
+         "top_k": [{"row", "index", "label", "score"}],   # when postprocess.top_k is set
+         "timings_ms": {...}}
+
+    or ``{"status": "error", "error": {"code": str, "message": str}}``.
+
+    Example
+    -------
+    >>> result = streamlit_secure_context(
+    ...     "models/digits.onnx",
+    ...     inference_params={"source": "file", "preprocess": {"kind": "image", "size": [8, 8]}},
+    ...     key="digits",
+    ... )
+    >>> if result and result["status"] == "ok":
+    ...     st.write(result["top_k"])
+    """
+    if kwargs:
+        raise TypeError(f"streamlit_secure_context() got unexpected keyword argument(s): {sorted(kwargs)}")
+    model = resolve_model(model_path)
+    browser = build_request(inference_params)
+    limits = build_limits(security_config)
+    timeout_in_ms = timeout_ms(timeout)
+    # Identifies this exact request, so a result computed for an earlier request (before a
+    # rerun changed the inputs) is never returned as if it answered the current one.
+    request_key = hashlib.sha256(
+        json.dumps([model.sha256, browser.request, limits], sort_keys=True).encode()
+    ).hexdigest()[:32]
+    url = model_url(model, coordinates=f"streamlit_secure_context.{key or model.sha256}")
+    value = component_func()(
+        protocol=PROTOCOL_VERSION,
+        model={"url": url, "sha256": model.sha256, "name": model.path.name, "size": model.size},
+        request=browser.request,
+        accept=browser.accept,
+        timeout_ms=timeout_in_ms,
+        limits=limits,
+        request_key=request_key,
+        key=key,
+        default=None,
+    )
+    if not isinstance(value, dict) or value.get("request_key") != request_key:
+        return None
+    return {k: v for k, v in value.items() if k != "request_key"}

@@ -1,0 +1,159 @@
+"""Validation of the arguments, in Python, before anything reaches the browser.
+
+The output is the engine's request format (`ssc_engine::RunRequest`); the Rust side
+checks it again, but mistakes should surface here, in the app author's traceback.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+PROTOCOL_VERSION = 1
+
+TENSOR_KEYS = {"input", "shape", "inputName", "postprocess"}
+FILE_KEYS = {"source", "accept", "preprocess", "postprocess", "inputName"}
+PREPROCESS_KEYS = {
+    "image": {"kind", "size", "color", "layout", "scale", "mean", "std"},
+    "csv": {"kind", "header", "delimiter"},
+}
+POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels"}
+SECURITY_KEYS = {"limits"}
+LIMIT_KEYS = {"max_model_bytes", "max_input_bytes", "max_image_pixels", "max_tensor_elements"}
+DEFAULT_ACCEPT = {
+    "image": ["image/png", "image/jpeg", ".png", ".jpg", ".jpeg"],
+    "csv": ["text/csv", ".csv"],
+}
+
+
+@dataclass(frozen=True)
+class BrowserRequest:
+    """What the component needs from the inference parameters."""
+
+    request: dict[str, Any]
+    accept: list[str]
+
+
+def _check_keys(what: str, given: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise ValueError(f"{what}: unknown key(s) {unknown}; allowed keys are {sorted(allowed)}")
+
+
+def _flatten(values: Any, path: str = "input") -> tuple[list[float], list[int]]:
+    """Flattens nested lists of numbers, returning the values and the nesting's shape."""
+    if hasattr(values, "tolist"):  # numpy arrays and scalars, without importing numpy
+        values = values.tolist()
+    if isinstance(values, (bool, str, bytes)) or not isinstance(values, (Sequence, int, float)):
+        raise TypeError(f"{path}: expected numbers or (nested) lists of numbers, got {type(values).__name__}")
+    if isinstance(values, (int, float)):
+        if not math.isfinite(values):
+            raise ValueError(f"{path}: {values} is not a finite number")
+        return [float(values)], []
+    if len(values) == 0:
+        return [], [0]
+    flat: list[float] = []
+    inner: list[int] | None = None
+    for i, item in enumerate(values):
+        item_flat, item_shape = _flatten(item, f"{path}[{i}]")
+        if inner is None:
+            inner = item_shape
+        elif item_shape != inner:
+            raise ValueError(f"{path}: ragged nesting, {path}[{i}] has shape {item_shape}, {path}[0] has {inner}")
+        flat.extend(item_flat)
+    return flat, [len(values), *(inner or [])]
+
+
+def _postprocess(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError("postprocess must be a dict")
+    _check_keys("postprocess", value, POSTPROCESS_KEYS)
+    top_k = value.get("top_k")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError("postprocess.top_k must be a positive integer")
+    labels = value.get("labels", [])
+    if not isinstance(labels, Sequence) or isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
+        raise TypeError("postprocess.labels must be a list of strings")
+    if "softmax" in value and not isinstance(value["softmax"], bool):
+        raise TypeError("postprocess.softmax must be True or False")
+    if "output" in value and not isinstance(value["output"], str):
+        raise TypeError("postprocess.output must be an output name (str)")
+    return {**value, "labels": list(labels)}
+
+
+def _preprocess(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or value.get("kind") not in PREPROCESS_KEYS:
+        raise ValueError('preprocess must be a dict with "kind": "image" or "csv"')
+    _check_keys(f"preprocess ({value['kind']})", value, PREPROCESS_KEYS[value["kind"]])
+    if "size" in value:
+        size = value["size"]
+        if not (isinstance(size, Sequence) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
+            raise ValueError("preprocess.size must be [width, height], two positive integers")
+    return dict(value)
+
+
+def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
+    """Turns the public ``inference_params`` into the engine's request."""
+    if params is None:
+        raise ValueError(
+            'inference_params is required: {"input": [...], "shape": [...]} to run on a tensor, '
+            'or {"source": "file", "preprocess": {...}} to let the person pick a file'
+        )
+    if not isinstance(params, Mapping):
+        raise TypeError("inference_params must be a dict")
+    post = _postprocess(params.get("postprocess"))
+    name = params.get("inputName")
+    if name is not None and not isinstance(name, str):
+        raise TypeError("inputName must be a str")
+
+    if "source" in params:
+        _check_keys("inference_params (file input)", params, FILE_KEYS)
+        if params["source"] != "file":
+            raise ValueError('inference_params.source must be "file"')
+        if "input" in params:
+            raise ValueError('inference_params cannot have both "source" and "input"')
+        pre = _preprocess(params.get("preprocess"))
+        accept = params.get("accept", DEFAULT_ACCEPT[pre["kind"]])
+        if isinstance(accept, str) or not all(isinstance(a, str) for a in accept):
+            raise TypeError('accept must be a list of MIME types or extensions, e.g. [".csv"]')
+        input_spec = {"kind": "file", "name": name, "preprocess": pre}
+        return BrowserRequest({"input": input_spec, "postprocess": post}, list(accept))
+
+    _check_keys("inference_params (tensor input)", params, TENSOR_KEYS)
+    if "input" not in params:
+        raise ValueError('inference_params needs "input" (numbers) or "source": "file"')
+    data, nested_shape = _flatten(params["input"])
+    shape = params.get("shape", nested_shape)
+    if isinstance(shape, (str, bytes)) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise ValueError("shape must be a list of non-negative integers")
+    expected = math.prod(shape)
+    if expected != len(data):
+        raise ValueError(f"shape {list(shape)} holds {expected} values, but input has {len(data)}")
+    input_spec = {"kind": "tensor", "name": name, "shape": list(shape), "data": data}
+    return BrowserRequest({"input": input_spec, "postprocess": post}, [])
+
+
+def build_limits(security_config: Mapping[str, Any] | None) -> dict[str, int] | None:
+    if security_config is None:
+        return None
+    if not isinstance(security_config, Mapping):
+        raise TypeError("security_config must be a dict")
+    _check_keys("security_config", security_config, SECURITY_KEYS)
+    limits = security_config.get("limits")
+    if limits is None:
+        return None
+    _check_keys("security_config.limits", limits, LIMIT_KEYS)
+    for key, value in limits.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"security_config.limits.{key} must be a positive integer")
+    return dict(limits)
+
+
+def timeout_ms(timeout: float) -> int:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout < 0:
+        raise ValueError("timeout must be a number of seconds >= 0 (0 means no limit)")
+    return int(round(timeout * 1000))
