@@ -24,6 +24,8 @@ let config: { runId: number; request: RunRequest; timeoutMs: number } | null = n
 let worker: Worker | null = null;
 let modelLoaded = false;
 let pending: { runId: number; timer: number | undefined } | null = null;
+// A file picked before the model finished loading runs as soon as it has.
+let waitingFile: File | null = null;
 
 function toHost(message: SandboxToHost): void {
   window.parent.postMessage(message, hostOrigin ?? "*");
@@ -72,7 +74,14 @@ function loadModel(): void {
 }
 
 function run(file: File | null): void {
-  if (!config || !worker || !modelLoaded) return;
+  if (!config) return;
+  if (!worker || !modelLoaded) {
+    if (file) {
+      waitingFile = file;
+      setStatus("Your file will run as soon as the model is loaded…");
+    }
+    return;
+  }
   const { runId, request, timeoutMs } = config;
   if (pending) clearTimeout(pending.timer);
   const timer = timeoutMs > 0 ? window.setTimeout(() => onTimeout(runId, timeoutMs), timeoutMs) : undefined;
@@ -108,6 +117,8 @@ function onWorkerMessage(data: unknown): void {
       modelLoaded = true;
       setStatus(config?.request.input.kind === "file" ? "Ready: choose a file. It is processed only in this browser." : "Ready", "ready");
       if (config?.request.input.kind === "tensor") run(null);
+      else if (waitingFile) run(waitingFile);
+      waitingFile = null;
       break;
     case "result":
       if (pending?.runId !== msg.runId) return;

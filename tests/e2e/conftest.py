@@ -72,6 +72,13 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
+def probe_server() -> Iterator[StreamlitServer]:
+    server = StreamlitServer(ROOT / "tests" / "e2e" / "probe_app.py")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def demo_server() -> Iterator[StreamlitServer]:
     server = StreamlitServer(ROOT / "examples" / "app.py")
     yield server
@@ -86,11 +93,11 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def component(page: Page, key: str) -> FrameLocator:
-    """The host frame of the component created with `key`."""
-    return page.frame_locator(f".st-key-{key} {COMPONENT_IFRAME}, {COMPONENT_IFRAME}").first if False else \
-        page.locator(f"iframe[title][src*='streamlit_secure_context']").nth(KEYS_ORDER.index(key)).content_frame
+def host_frame(page: Page) -> FrameLocator:
+    """The component's own frame (the host document)."""
+    return page.frame_locator(COMPONENT_IFRAME)
 
 
-# The order of the components on the demo page.
-KEYS_ORDER = ["tensor", "image", "csv"]
+def sandbox_frame(page: Page) -> FrameLocator:
+    """The sandboxed frame nested in the host, where the file input and the Worker live."""
+    return host_frame(page).frame_locator("#sandbox")

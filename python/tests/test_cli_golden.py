@@ -1,0 +1,49 @@
+"""The native CLI (the browser's pipeline) against onnxruntime, computed live."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "examples" / "models"
+
+
+@pytest.fixture(scope="module")
+def cli() -> str:
+    path = os.environ.get("SSC_CLI")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail("set SSC_CLI to the built `ssc` binary (scripts/test does)")
+    return path
+
+
+@pytest.mark.parametrize(("model", "input_name", "features"), [("digits_mlp.onnx", "pixels", 64), ("breast_cancer_logreg.onnx", "features", 30)])
+def test_cli_run_matches_onnxruntime(cli, model, input_name, features):
+    x = np.random.default_rng(7).normal(size=(3, features)).astype(np.float32)
+    request = {"input": {"kind": "tensor", "shape": list(x.shape), "data": x.reshape(-1).tolist()}}
+    out = subprocess.run([cli, "run", str(MODELS / model), "--config", json.dumps(request)], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    session = ort.InferenceSession(str(MODELS / model), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    for name, want in zip(names, session.run(names, {input_name: x})):
+        got = result["outputs"][name]
+        assert got["shape"] == list(want.shape)
+        np.testing.assert_allclose(np.asarray(got["data"]).reshape(want.shape), want, atol=1e-4)
+
+
+def test_cli_errors_are_typed_and_exit_nonzero(cli):
+    request = {"input": {"kind": "tensor", "shape": [1, 3], "data": [1, 2, 3]}}
+    out = subprocess.run([cli, "run", str(MODELS / "digits_mlp.onnx"), "--config", json.dumps(request)], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "[shape_mismatch]" in out.stderr and "[N, 64]" in out.stderr
+
+
+def test_cli_inspect_reports_io(cli):
+    out = subprocess.run([cli, "inspect", str(MODELS / "digits_mlp.onnx")], capture_output=True, text=True, check=True)
+    info = json.loads(out.stdout)
+    assert info["format"] == "onnx"
+    assert info["inputs"] == [{"name": "pixels", "shape": ["N", "64"], "dtype": "float32"}]

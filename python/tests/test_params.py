@@ -1,0 +1,66 @@
+"""Argument errors surface in Python, before anything reaches the browser."""
+
+import pytest
+
+from streamlit_secure_context._params import build_limits, build_request, timeout_ms
+
+
+def test_nested_tensor_is_flattened_with_its_shape():
+    r = build_request({"input": [[1, 2, 3], [4, 5, 6]], "inputName": "x"})
+    assert r.request["input"] == {"kind": "tensor", "name": "x", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6]}
+    assert r.accept == []
+
+
+def test_flat_tensor_with_explicit_shape():
+    r = build_request({"input": [1, 2, 3, 4], "shape": [1, 2, 2]})
+    assert r.request["input"]["shape"] == [1, 2, 2]
+
+
+def test_numpy_arrays_are_accepted():
+    np = pytest.importorskip("numpy")
+    r = build_request({"input": np.zeros((1, 3), dtype=np.float32)})
+    assert r.request["input"]["shape"] == [1, 3]
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"input": [1, 2, 3], "shape": [2, 2]}, ValueError, r"holds 4 values, but input has 3"),
+        ({"input": [[1, 2], [3]]}, ValueError, "ragged"),
+        ({"input": [1, float("nan")]}, ValueError, "not a finite number"),
+        ({"input": ["a"]}, TypeError, "expected numbers"),
+        ({"input": [1], "shpae": [1]}, ValueError, r"unknown key\(s\) \['shpae'\]"),
+        ({"source": "file"}, ValueError, "preprocess must be a dict"),
+        ({"source": "file", "preprocess": {"kind": "image", "sise": [8, 8]}}, ValueError, "sise"),
+        ({"source": "file", "preprocess": {"kind": "image", "size": [8]}}, ValueError, "width, height"),
+        ({"source": "url", "preprocess": {"kind": "csv"}}, ValueError, 'source must be "file"'),
+        ({"source": "file", "preprocess": {"kind": "csv"}, "postprocess": {"top_k": 0}}, ValueError, "positive"),
+        ({"source": "file", "preprocess": {"kind": "csv"}, "postprocess": {"labels": "ab"}}, TypeError, "list of strings"),
+        ({"source": "file", "preprocess": {"kind": "csv"}, "accept": ".csv"}, TypeError, "accept"),
+        (None, ValueError, "inference_params is required"),
+    ],
+)
+def test_bad_params_fail_fast(params, error, match):
+    with pytest.raises(error, match=match):
+        build_request(params)
+
+
+def test_file_request_gets_default_accept_per_kind():
+    r = build_request({"source": "file", "preprocess": {"kind": "csv"}, "postprocess": {"top_k": 1}})
+    assert r.request == {
+        "input": {"kind": "file", "name": None, "preprocess": {"kind": "csv"}},
+        "postprocess": {"top_k": 1, "labels": []},
+    }
+    assert ".csv" in r.accept
+
+
+def test_limits_and_timeout():
+    assert build_limits(None) is None
+    assert build_limits({"limits": {"max_input_bytes": 10}}) == {"max_input_bytes": 10}
+    with pytest.raises(ValueError, match="max_input_byte"):
+        build_limits({"limits": {"max_input_byte": 10}})
+    with pytest.raises(ValueError, match="positive"):
+        build_limits({"limits": {"max_input_bytes": 0}})
+    assert timeout_ms(1.5) == 1500
+    with pytest.raises(ValueError):
+        timeout_ms(-1)

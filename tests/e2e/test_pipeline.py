@@ -1,0 +1,156 @@
+"""The vertical slice in a real browser: results reach Python, files never leave the sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+from playwright.sync_api import Page
+
+from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame, sandbox_frame
+
+DATA = ROOT / "examples" / "data"
+MODELS = ROOT / "examples" / "models"
+TOLERANCE = 1e-4
+
+
+def reference(model: str, input_name: str, x: np.ndarray) -> dict[str, np.ndarray]:
+    session = ort.InferenceSession(str(MODELS / model), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, {input_name: x.astype(np.float32)})))
+
+
+def digit_pixels(d: int) -> np.ndarray:
+    return (np.asarray(Image.open(DATA / f"digit_{d}.png"), dtype=np.float32) * np.float32(16 / 255)).reshape(1, 64)
+
+
+def open_case(page: Page, server: StreamlitServer, case: str) -> None:
+    page.goto(f"{server.url}/?case={case}")
+    page.locator(COMPONENT_IFRAME).wait_for(timeout=30_000)
+
+
+def wait_result(page: Page, previous: str = "null", timeout: float = 60) -> dict:
+    """The component value Python received, as the probe app dumps it."""
+    code = page.locator(".st-key-result code")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = code.inner_text() if code.count() else "null"
+        if text.strip() not in ("null", previous):
+            return json.loads(text)
+        time.sleep(0.2)
+    raise AssertionError(f"no result reached Python within {timeout}s")
+
+
+def assert_outputs_match(result: dict, expected: dict[str, np.ndarray]) -> None:
+    assert result["status"] == "ok", result
+    assert set(result["outputs"]) == set(expected)
+    for name, want in expected.items():
+        got = result["outputs"][name]
+        assert got["shape"] == list(want.shape)
+        assert got["dtype"] == "float32"
+        np.testing.assert_allclose(np.asarray(got["data"]).reshape(want.shape), want, atol=TOLERANCE)
+
+
+def pick_file(page: Page, path: Path) -> None:
+    sandbox_frame(page).locator("#file").set_input_files(str(path))
+
+
+def test_tensor_from_python_returns_the_models_numbers(page: Page, probe_server: StreamlitServer) -> None:
+    open_case(page, probe_server, "tensor")
+    result = wait_result(page)
+    expected = reference("digits_mlp.onnx", "pixels", digit_pixels(7))
+    assert_outputs_match(result, expected)
+    probabilities = expected["probabilities"][0]
+    assert [t["index"] for t in result["top_k"]] == list(np.argsort(-probabilities)[:3])
+    assert result["top_k"][0]["label"] == "digit 7"
+    assert result["model_sha256"] == __import__("hashlib").sha256((MODELS / "digits_mlp.onnx").read_bytes()).hexdigest()
+
+
+def test_image_picked_in_sandbox_returns_top_k(page: Page, probe_server: StreamlitServer) -> None:
+    open_case(page, probe_server, "image")
+    pick_file(page, DATA / "digit_3.png")
+    result = wait_result(page)
+    expected = reference("digits_mlp.onnx", "pixels", digit_pixels(3))
+    assert_outputs_match(result, expected)
+    top = result["top_k"]
+    assert [(t["row"], t["index"], t["label"]) for t in top][0] == (0, 3, "digit 3")
+    # softmax(logits) computed in Rust must equal the model's own probabilities output.
+    assert top[0]["score"] == pytest.approx(float(expected["probabilities"][0][3]), abs=TOLERANCE)
+    # A second file in the same session gives a new result (the component recovers and re-runs).
+    pick_file(page, DATA / "digit_8.png")
+    second = wait_result(page, previous=json.dumps(result))
+    assert second["top_k"][0]["index"] == 8
+
+
+def test_csv_picked_in_sandbox_returns_one_row_per_patient(page: Page, probe_server: StreamlitServer) -> None:
+    open_case(page, probe_server, "csv")
+    pick_file(page, DATA / "patients.csv")
+    result = wait_result(page)
+    lines = (DATA / "patients.csv").read_text().splitlines()[1:]
+    rows = np.array([[float(v) for v in line.split(",")] for line in lines], dtype=np.float32)
+    assert_outputs_match(result, reference("breast_cancer_logreg.onnx", "features", rows))
+
+
+def test_bad_file_is_an_error_in_python_and_in_the_component(page: Page, probe_server: StreamlitServer, tmp_path: Path) -> None:
+    open_case(page, probe_server, "csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,oops\n")
+    pick_file(page, bad)
+    result = wait_result(page)
+    assert result == {"status": "error", "error": {"code": "csv", "message": result["error"]["message"]}}
+    assert "row 2, column 2" in result["error"]["message"]
+    status = sandbox_frame(page).locator("#status")
+    assert "row 2, column 2" in status.inner_text()
+    pick_file(page, DATA / "patients.csv")
+    assert wait_result(page, previous=json.dumps(result))["status"] == "ok"
+
+
+def test_sandbox_is_an_opaque_origin_frame_with_scripts_only(page: Page, probe_server: StreamlitServer) -> None:
+    open_case(page, probe_server, "image")
+    sandbox = host_frame(page).locator("#sandbox")
+    sandbox.wait_for(state="attached")
+    assert sandbox.get_attribute("sandbox") == "allow-scripts"
+    frame = sandbox.element_handle().content_frame()
+    assert frame.evaluate("self.origin") == "null"
+
+
+FETCH = """async (url) => {
+  try { const r = await fetch(url); return 'fetched ' + r.status; } catch (e) { return 'blocked: ' + e; }
+}"""
+
+
+def test_fetch_fails_from_sandbox_and_worker(page: Page, probe_server: StreamlitServer) -> None:
+    open_case(page, probe_server, "image")
+    url = f"{probe_server.url}/_stcore/health"
+    # Control: the same request from the host frame goes through, so a 'blocked' below is
+    # the sandbox's doing, not a bad URL.
+    host = page.locator(COMPONENT_IFRAME).element_handle().content_frame()
+    assert host.evaluate(FETCH, url) == "fetched 200"
+    sandbox = host.locator("#sandbox").element_handle().content_frame()
+    sandbox_frame(page).locator("#status[data-kind=ready]").wait_for(timeout=60_000)
+    assert sandbox.evaluate(FETCH, url).startswith("blocked")
+    workers = [w for w in page.workers if w.url.startswith("blob:null/")]
+    assert len(workers) == 1, [w.url for w in page.workers]
+    assert workers[0].evaluate(FETCH, url).startswith("blocked")
+
+
+def test_rerun_sends_no_model_bytes_again(page: Page, probe_server: StreamlitServer) -> None:
+    model_requests: list[str] = []
+    # Streamlit's media endpoint, where the model is served (not /static/media/ fonts).
+    page.on("request", lambda r: model_requests.append(r.url) if urlparse(r.url).path.startswith("/media/") else None)
+    open_case(page, probe_server, "tensor")
+    first = wait_result(page)
+    runs = page.locator(".st-key-runs")
+    for _ in range(2):
+        before = int(runs.inner_text().split("=")[1])
+        page.get_by_role("button", name="rerun").click()
+        runs.get_by_text(f"runs={before + 1}", exact=True).wait_for(timeout=30_000)
+    time.sleep(1)
+    assert len(model_requests) == 1, model_requests
+    assert wait_result(page) == first
