@@ -26,6 +26,9 @@ let modelLoaded = false;
 let pending: { runId: number; timer: number | undefined } | null = null;
 // A file picked before the model finished loading runs as soon as it has.
 let waitingFile: File | null = null;
+// The configure whose tensor request already ran: a worker restarted after a timeout must
+// not run the same request again by itself (it would time out again, forever).
+let ranRunId: number | null = null;
 
 function toHost(message: SandboxToHost): void {
   window.parent.postMessage(message, hostOrigin ?? "*");
@@ -45,9 +48,15 @@ function reportHeight(): void {
   if (hostOrigin) toHost({ v: PROTOCOL_VERSION, type: "resize", height: Math.ceil(document.documentElement.scrollHeight) });
 }
 
+/** The last outcome stays on screen until the next one; the status line shows the stage. */
+function showOutcome(text: string, kind: "ok" | "error"): void {
+  summaryEl.textContent = text;
+  summaryEl.dataset.kind = kind;
+}
+
 function fail(runId: number | null, error: EngineErrorInfo): void {
-  summaryEl.textContent = "";
-  setStatus(`Error (${error.code}): ${error.message}`, "error");
+  showOutcome(`Error (${error.code}): ${error.message}`, "error");
+  setStatus("Failed", "error");
   toHost({ v: PROTOCOL_VERSION, type: "error", runId, error });
 }
 
@@ -74,8 +83,7 @@ function loadModel(): void {
 }
 
 function run(file: File | null): void {
-  if (!config) return;
-  if (!worker || !modelLoaded) {
+  if (!config || !worker || !modelLoaded) {
     if (file) {
       waitingFile = file;
       setStatus("Your file will run as soon as the model is loaded…");
@@ -83,6 +91,7 @@ function run(file: File | null): void {
     return;
   }
   const { runId, request, timeoutMs } = config;
+  ranRunId = runId;
   if (pending) clearTimeout(pending.timer);
   const timer = timeoutMs > 0 ? window.setTimeout(() => onTimeout(runId, timeoutMs), timeoutMs) : undefined;
   pending = { runId, timer };
@@ -116,15 +125,19 @@ function onWorkerMessage(data: unknown): void {
     case "loaded":
       modelLoaded = true;
       setStatus(config?.request.input.kind === "file" ? "Ready: choose a file. It is processed only in this browser." : "Ready", "ready");
-      if (config?.request.input.kind === "tensor") run(null);
-      else if (waitingFile) run(waitingFile);
-      waitingFile = null;
+      if (config?.request.input.kind === "tensor") {
+        if (config.runId !== ranRunId) run(null);
+      } else if (waitingFile) {
+        const file = waitingFile;
+        waitingFile = null;
+        run(file);
+      }
       break;
     case "result":
       if (pending?.runId !== msg.runId) return;
       clearTimeout(pending.timer);
       pending = null;
-      summaryEl.textContent = summarize(msg.result);
+      showOutcome(summarize(msg.result), "ok");
       setStatus("Done", "ready");
       toHost({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result: cleanResult(msg.result) });
       break;
@@ -163,7 +176,12 @@ function onHostMessage(msg: HostToSandbox): void {
       const wantsFile = msg.request.input.kind === "file";
       pickEl.hidden = !wantsFile;
       fileEl.accept = msg.accept.join(",");
-      if (modelLoaded && !wantsFile) run(null);
+      if (!wantsFile) run(null);
+      else if (waitingFile) {
+        const file = waitingFile;
+        waitingFile = null;
+        run(file);
+      }
       reportHeight();
       break;
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -58,6 +59,8 @@ def assert_outputs_match(result: dict, expected: dict[str, np.ndarray]) -> None:
 
 
 def pick_file(page: Page, path: Path) -> None:
+    # As a person would: once the picker is shown.
+    sandbox_frame(page).locator("#pick").wait_for(state="visible", timeout=30_000)
     sandbox_frame(page).locator("#file").set_input_files(str(path))
 
 
@@ -69,7 +72,10 @@ def test_tensor_from_python_returns_the_models_numbers(page: Page, probe_server:
     probabilities = expected["probabilities"][0]
     assert [t["index"] for t in result["top_k"]] == list(np.argsort(-probabilities)[:3])
     assert result["top_k"][0]["label"] == "digit 7"
-    assert result["model_sha256"] == __import__("hashlib").sha256((MODELS / "digits_mlp.onnx").read_bytes()).hexdigest()
+    assert result["model_sha256"] == hashlib.sha256((MODELS / "digits_mlp.onnx").read_bytes()).hexdigest()
+    # Python receives the declared fields and nothing else.
+    assert set(result) == {"status", "model_sha256", "outputs", "top_k", "timings_ms"}
+    assert set(result["timings_ms"]) == {"preprocess", "inference", "postprocess"}
 
 
 def test_image_picked_in_sandbox_returns_top_k(page: Page, probe_server: StreamlitServer) -> None:
@@ -105,8 +111,7 @@ def test_bad_file_is_an_error_in_python_and_in_the_component(page: Page, probe_s
     result = wait_result(page)
     assert result == {"status": "error", "error": {"code": "csv", "message": result["error"]["message"]}}
     assert "row 2, column 2" in result["error"]["message"]
-    status = sandbox_frame(page).locator("#status")
-    assert "row 2, column 2" in status.inner_text()
+    assert "row 2, column 2" in sandbox_frame(page).locator("#summary").inner_text()
     pick_file(page, DATA / "patients.csv")
     assert wait_result(page, previous=json.dumps(result))["status"] == "ok"
 
@@ -154,3 +159,18 @@ def test_rerun_sends_no_model_bytes_again(page: Page, probe_server: StreamlitSer
     time.sleep(1)
     assert len(model_requests) == 1, model_requests
     assert wait_result(page) == first
+
+
+def test_timeout_stops_the_engine_and_reports_it(page: Page, probe_server: StreamlitServer) -> None:
+    open_case(page, probe_server, "slow")
+    result = wait_result(page, timeout=90)
+    assert result["status"] == "error"
+    assert result["error"]["code"] == "timeout", result
+    summary = sandbox_frame(page).locator("#summary")
+    assert "timeout" in summary.inner_text()
+    # The engine restarts (a fresh Worker reloads the model) but does not re-run the same
+    # request by itself: that would time out again, forever.
+    sandbox_frame(page).locator("#status[data-kind=ready]").wait_for(timeout=60_000)
+    time.sleep(1.5)
+    assert "timeout" in summary.inner_text()
+    assert [w for w in page.workers if w.url.startswith("blob:null/")], "no engine worker after restart"
