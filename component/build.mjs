@@ -25,15 +25,14 @@ const sandboxStyle = readFileSync("src/sandbox.css", "utf8");
 // A `</script` inside the bundle would end the inline script early.
 if (sandboxScript.includes("</script")) throw new Error("sandbox bundle contains </script");
 
+// What both documents deny outright.
+const baseCsp = ["default-src 'none'", "worker-src blob:", "img-src 'none'", "form-action 'none'", "base-uri 'none'"];
+
 const sandboxCsp = [
-  "default-src 'none'",
+  ...baseCsp,
   `script-src ${sha256(sandboxScript)} 'wasm-unsafe-eval'`,
   `style-src ${sha256(sandboxStyle)}`,
-  "worker-src blob:",
   "connect-src 'none'",
-  "img-src 'none'",
-  "form-action 'none'",
-  "base-uri 'none'",
 ].join("; ");
 
 const sandboxHtml = `<!doctype html>
@@ -50,17 +49,13 @@ const sandboxHtml = `<!doctype html>
 // The sandbox is a srcdoc frame, so it also inherits this policy: everything the sandbox
 // needs must be allowed here too, and the stricter of the two wins.
 const hostCsp = [
-  "default-src 'none'",
+  ...baseCsp,
   `script-src 'self' ${sha256(sandboxScript)} 'wasm-unsafe-eval'`,
   `style-src 'self' ${sha256(sandboxStyle)}`,
   "connect-src 'self'",
-  "worker-src blob:",
   // The sandbox frame is srcdoc, which frame-src does not govern; 'none' stops that frame
   // from navigating itself (and whatever it carries) to any URL.
   "frame-src 'none'",
-  "img-src 'none'",
-  "form-action 'none'",
-  "base-uri 'none'",
 ].join("; ");
 
 const hostHtml = `<!doctype html>

@@ -119,6 +119,19 @@ export function isResult(x: unknown): x is InferenceResult {
   );
 }
 
+/** The `result` and `error` messages, alike from the worker and from the sandbox. */
+function parseOutcome<T>(m: Obj): T | null {
+  switch (m.type) {
+    case "result":
+      return hasKeys(m, ["v", "type", "runId", "result"]) && isInt(m.runId) && isResult(m.result) ? (m as T) : null;
+    case "error":
+      return hasKeys(m, ["v", "type", "runId", "error"]) && (m.runId === null || isInt(m.runId)) && isError(m.error)
+        ? (m as T) : null;
+    default:
+      return null;
+  }
+}
+
 export function parseHostToSandbox(data: unknown): HostToSandbox | null {
   const m = envelope(data);
   if (!m) return null;
@@ -146,13 +159,8 @@ export function parseSandboxToHost(data: unknown): SandboxToHost | null {
       return hasKeys(m, ["v", "type"]) ? (m as SandboxToHost) : null;
     case "resize":
       return hasKeys(m, ["v", "type", "height"]) && isInt(m.height) ? (m as SandboxToHost) : null;
-    case "result":
-      return hasKeys(m, ["v", "type", "runId", "result"]) && isInt(m.runId) && isResult(m.result) ? (m as SandboxToHost) : null;
-    case "error":
-      return hasKeys(m, ["v", "type", "runId", "error"]) && (m.runId === null || isInt(m.runId)) && isError(m.error)
-        ? (m as SandboxToHost) : null;
     default:
-      return null;
+      return parseOutcome<SandboxToHost>(m);
   }
 }
 
@@ -181,13 +189,8 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
       return hasKeys(m, ["v", "type"]) ? (m as WorkerToSandbox) : null;
     case "loaded":
       return hasKeys(m, ["v", "type", "inputs", "loadMs"]) && Array.isArray(m.inputs) && isNum(m.loadMs) ? (m as WorkerToSandbox) : null;
-    case "result":
-      return hasKeys(m, ["v", "type", "runId", "result"]) && isInt(m.runId) && isResult(m.result) ? (m as WorkerToSandbox) : null;
-    case "error":
-      return hasKeys(m, ["v", "type", "runId", "error"]) && (m.runId === null || isInt(m.runId)) && isError(m.error)
-        ? (m as WorkerToSandbox) : null;
     default:
-      return null;
+      return parseOutcome<WorkerToSandbox>(m);
   }
 }
 

@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
-use ssc_engine::{Clock, EngineError, InputSpec, Limits, NamedTensor, RunRequest, Session};
+use ssc_engine::{EngineError, InputSpec, InstantClock, Limits, NamedTensor, RunRequest, Session};
 
 #[derive(Parser)]
 #[command(
@@ -59,14 +58,6 @@ enum Command {
     },
 }
 
-struct Wall(Instant);
-
-impl Clock for Wall {
-    fn now_ms(&self) -> f64 {
-        self.0.elapsed().as_secs_f64() * 1e3
-    }
-}
-
 /// Failures of the CLI itself (files, arguments), beside the engine's own errors.
 #[derive(Debug)]
 enum CliError {
@@ -103,7 +94,7 @@ fn parse_config(config: &str) -> Result<RunRequest, CliError> {
     serde_json::from_str(&text).map_err(|e| CliError::Config(e.to_string()))
 }
 
-fn load(model: &PathBuf, clock: &Wall) -> Result<Session, CliError> {
+fn load(model: &PathBuf, clock: &InstantClock) -> Result<Session, CliError> {
     Ok(Session::load(&read(model)?, None, Limits::default(), clock)?)
 }
 
@@ -126,7 +117,7 @@ fn print_json<T: Serialize>(value: &T) {
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
-    let clock = Wall(Instant::now());
+    let clock = InstantClock::new();
     match cli.command {
         Command::Inspect { model } => {
             let bytes = read(&model)?;
@@ -148,9 +139,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             print_json(&session.run(&request, file.as_deref(), &clock)?);
         }
         Command::Bench { model, config, input, runs } => {
-            let t0 = clock.now_ms();
             let session = load(&model, &clock)?;
-            let load_ms = clock.now_ms() - t0;
+            let load_ms = session.info().load_ms;
             let request = match config {
                 Some(c) => parse_config(&c)?,
                 None => zeros_request(&session)?,
@@ -170,7 +160,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 inference_median_ms: f64,
                 inference_min_ms: f64,
             }
-            print_json(&Bench { load_ms, runs: times.len(), inference_median_ms: times[times.len() / 2], inference_min_ms: times[0] });
+            print_json(&Bench {
+                load_ms,
+                runs: times.len(),
+                inference_median_ms: times[times.len() / 2],
+                inference_min_ms: times[0],
+            });
         }
     }
     Ok(())

@@ -15,7 +15,9 @@ pub enum EngineError {
     #[error("{0}")]
     UnsupportedFormat(String),
 
-    #[error("the model's sha256 is {actual}, but {expected} was expected: the file served is not the file the app declared")]
+    #[error(
+        "the model's sha256 is {actual}, but {expected} was expected: the file served is not the file the app declared"
+    )]
     Sha256Mismatch { expected: String, actual: String },
 
     #[error("the model could not be read: {0}")]

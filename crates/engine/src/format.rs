@@ -35,12 +35,18 @@ impl ModelFormat {
     pub(crate) fn require_onnx(self) -> Result<(), EngineError> {
         let message = match self {
             Self::Onnx => return Ok(()),
-            Self::Tflite => "this is a TFLite model; this version of the engine loads ONNX models only. \
-                Convert it with tf2onnx (python -m tf2onnx.convert --tflite model.tflite --output model.onnx)",
-            Self::TfjsJson => "this looks like a TensorFlow.js model.json, which cannot be loaded. \
-                Convert the original TensorFlow model to ONNX with tf2onnx",
-            Self::Unknown => "the bytes are not an ONNX model (no ONNX protobuf header); \
-                check that the path points at the .onnx file itself",
+            Self::Tflite => {
+                "this is a TFLite model; this version of the engine loads ONNX models only. \
+                Convert it with tf2onnx (python -m tf2onnx.convert --tflite model.tflite --output model.onnx)"
+            }
+            Self::TfjsJson => {
+                "this looks like a TensorFlow.js model.json, which cannot be loaded. \
+                Convert the original TensorFlow model to ONNX with tf2onnx"
+            }
+            Self::Unknown => {
+                "the bytes are not an ONNX model (no ONNX protobuf header); \
+                check that the path points at the .onnx file itself"
+            }
         };
         Err(EngineError::UnsupportedFormat(message.to_string()))
     }

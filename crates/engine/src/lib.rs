@@ -16,7 +16,7 @@ mod preprocess;
 mod request;
 mod tensor;
 
-pub use clock::Clock;
+pub use clock::{Clock, InstantClock};
 pub use error::EngineError;
 pub use format::{sniff, ModelFormat};
 pub use limits::Limits;

@@ -56,9 +56,8 @@ impl Model {
             }
         }
         sniff(bytes).require_onnx()?;
-        let inference = tract_onnx::onnx()
-            .model_for_read(&mut &bytes[..])
-            .map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
+        let inference =
+            tract_onnx::onnx().model_for_read(&mut &bytes[..]).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
         let graph = inference
             .into_typed()
             .and_then(|m| m.into_decluttered())

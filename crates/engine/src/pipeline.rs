@@ -40,7 +40,12 @@ impl Session {
     }
 
     /// Runs one request. `file` holds the bytes of the picked file for a file request.
-    pub fn run(&self, request: &RunRequest, file: Option<&[u8]>, clock: &dyn Clock) -> Result<InferenceResult, EngineError> {
+    pub fn run(
+        &self,
+        request: &RunRequest,
+        file: Option<&[u8]>,
+        clock: &dyn Clock,
+    ) -> Result<InferenceResult, EngineError> {
         let t0 = clock.now_ms();
         let (input_name, tensor) = self.input_tensor(&request.input, file)?;
         let index = self.model.input_index(input_name)?;
@@ -90,7 +95,11 @@ impl Session {
         })
     }
 
-    fn input_tensor<'r>(&self, spec: &'r InputSpec, file: Option<&[u8]>) -> Result<(Option<&'r str>, Tensor), EngineError> {
+    fn input_tensor<'r>(
+        &self,
+        spec: &'r InputSpec,
+        file: Option<&[u8]>,
+    ) -> Result<(Option<&'r str>, Tensor), EngineError> {
         match spec {
             InputSpec::Tensor(t) => Ok((t.name.as_deref(), t.to_tract(&self.limits)?)),
             InputSpec::File { name, preprocess } => {

@@ -90,7 +90,8 @@ mod tests {
 
     #[test]
     fn ranks_each_row_with_labels() {
-        let output = OutputTensor { shape: vec![2, 3], dtype: "float32".into(), data: vec![0.1, 0.7, 0.2, 0.5, 0.1, 0.4] };
+        let output =
+            OutputTensor { shape: vec![2, 3], dtype: "float32".into(), data: vec![0.1, 0.7, 0.2, 0.5, 0.1, 0.4] };
         let post = Postprocess { top_k: Some(2), labels: vec!["a".into(), "b".into()], ..Default::default() };
         let ranked = post.rank("p", &output).unwrap().unwrap();
         let got: Vec<_> = ranked.iter().map(|t| (t.row, t.index, t.label.as_deref())).collect();

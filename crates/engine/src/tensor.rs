@@ -28,11 +28,7 @@ impl NamedTensor {
     pub(crate) fn to_tract(&self, limits: &Limits) -> Result<Tensor, EngineError> {
         let expected = limits.check_tensor(&self.shape)?;
         if expected != self.data.len() {
-            return Err(EngineError::DataLength {
-                shape: self.shape.clone(),
-                expected,
-                actual: self.data.len(),
-            });
+            return Err(EngineError::DataLength { shape: self.shape.clone(), expected, actual: self.data.len() });
         }
         Tensor::from_shape(&self.shape, &self.data).map_err(|e| EngineError::InvalidRequest(crate::error::chain(&e)))
     }
@@ -47,7 +43,10 @@ impl OutputTensor {
             return Err(unsupported());
         }
         let as_f64 = tensor.cast_to::<f64>().map_err(|_| unsupported())?;
-        let data = as_f64.try_as_plain_ram().and_then(|v| v.as_slice::<f64>().map(<[f64]>::to_vec)).map_err(|_| unsupported())?;
+        let data = as_f64
+            .try_as_plain_ram()
+            .and_then(|v| v.as_slice::<f64>().map(<[f64]>::to_vec))
+            .map_err(|_| unsupported())?;
         Ok(Self { shape: tensor.shape().to_vec(), dtype: dtype_name(dtype), data })
     }
 }

@@ -1,28 +1,22 @@
 //! The engine's outputs against onnxruntime's, recorded by `scripts/gen_models.py`.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde_json::Value;
-use ssc_engine::{Clock, InputSpec, Limits, RunRequest, Session};
+use ssc_engine::{InputSpec, InstantClock, Limits, RunRequest, Session};
 
 const TOLERANCE: f64 = 1e-4;
-
-struct Wall(Instant);
-impl Clock for Wall {
-    fn now_ms(&self) -> f64 {
-        self.0.elapsed().as_secs_f64() * 1e3
-    }
-}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn check_golden(file: &str) {
-    let golden: Value = serde_json::from_str(&std::fs::read_to_string(repo().join("crates/engine/tests/golden").join(file)).unwrap()).unwrap();
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("crates/engine/tests/golden").join(file)).unwrap())
+            .unwrap();
     let model = std::fs::read(repo().join("examples/models").join(golden["model"].as_str().unwrap())).unwrap();
-    let clock = Wall(Instant::now());
+    let clock = InstantClock::new();
     let session = Session::load(&model, None, Limits::default(), &clock).unwrap();
     let cases = golden["cases"].as_array().unwrap();
     assert!(!cases.is_empty());

@@ -1,23 +1,15 @@
 //! How the engine treats real models: metadata, symbolic dims, bad requests.
 
 use std::path::Path;
-use std::time::Instant;
 
-use ssc_engine::{Clock, InputSpec, Limits, NamedTensor, Postprocess, RunRequest, Session};
-
-struct Wall(Instant);
-impl Clock for Wall {
-    fn now_ms(&self) -> f64 {
-        self.0.elapsed().as_secs_f64() * 1e3
-    }
-}
+use ssc_engine::{InputSpec, InstantClock, Limits, NamedTensor, Postprocess, RunRequest, Session};
 
 fn digits_bytes() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/digits_mlp.onnx")).unwrap()
 }
 
 fn digits() -> Session {
-    Session::load(&digits_bytes(), None, Limits::default(), &Wall(Instant::now())).unwrap()
+    Session::load(&digits_bytes(), None, Limits::default(), &InstantClock::new()).unwrap()
 }
 
 fn tensor(shape: Vec<usize>, data: Vec<f32>) -> RunRequest {
@@ -25,7 +17,7 @@ fn tensor(shape: Vec<usize>, data: Vec<f32>) -> RunRequest {
 }
 
 fn error_code(session: &Session, request: RunRequest) -> &'static str {
-    session.run(&request, None, &Wall(Instant::now())).unwrap_err().code()
+    session.run(&request, None, &InstantClock::new()).unwrap_err().code()
 }
 
 #[test]
@@ -42,7 +34,7 @@ fn reports_sha256_and_symbolic_io() {
 #[test]
 fn verifies_the_expected_sha256() {
     let bytes = digits_bytes();
-    let clock = Wall(Instant::now());
+    let clock = InstantClock::new();
     let sha = digits().info().sha256;
     assert!(Session::load(&bytes, Some(&sha.to_uppercase()), Limits::default(), &clock).is_ok());
     let wrong = "0".repeat(64);
@@ -53,7 +45,7 @@ fn verifies_the_expected_sha256() {
 #[test]
 fn batch_dim_follows_the_input_across_calls() {
     let session = digits();
-    let clock = Wall(Instant::now());
+    let clock = InstantClock::new();
     for batch in [1, 3, 1] {
         let result = session.run(&tensor(vec![batch, 64], vec![1.0; batch * 64]), None, &clock).unwrap();
         assert_eq!(result.outputs["probabilities"].shape, vec![batch, 10]);
@@ -81,7 +73,7 @@ fn bad_requests_get_typed_errors() {
 #[test]
 fn top_k_uses_labels_and_optional_softmax() {
     let session = digits();
-    let clock = Wall(Instant::now());
+    let clock = InstantClock::new();
     let labels: Vec<String> = (0..10).map(|d| format!("digit {d}")).collect();
     let mut request = tensor(vec![1, 64], vec![3.0; 64]);
     request.postprocess = Some(Postprocess { output: Some("logits".into()), softmax: true, top_k: Some(3), labels });
@@ -97,7 +89,7 @@ fn top_k_uses_labels_and_optional_softmax() {
 
 #[test]
 fn garbage_and_truncated_models_are_errors_not_panics() {
-    let clock = Wall(Instant::now());
+    let clock = InstantClock::new();
     let bytes = digits_bytes();
     let err = Session::load(&bytes[..bytes.len() / 2], None, Limits::default(), &clock).unwrap_err();
     assert_eq!(err.code(), "model_invalid");

@@ -38,20 +38,16 @@ fn to_js_error(error: EngineError) -> JsValue {
         code: &'static str,
         message: String,
     }
-    to_js(&ErrorDto { code: error.code(), message: error.to_string() })
-        .unwrap_or_else(|e| e)
+    to_js(&ErrorDto { code: error.code(), message: error.to_string() }).unwrap_or_else(|e| e)
 }
 
 /// Plain JSON-compatible objects (no `Map`), which survive `postMessage` and validation.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsValue::from_str(&e.to_string()))
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsValue::from_str(&e.to_string()))
 }
 
 fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|e| to_js_error(EngineError::InvalidRequest(format!("{what}: {e}"))))
+    serde_wasm_bindgen::from_value(value).map_err(|e| to_js_error(EngineError::InvalidRequest(format!("{what}: {e}"))))
 }
 
 /// One loaded model.
@@ -67,7 +63,8 @@ impl Engine {
     /// `ssc_engine::Limits` fields, or `undefined` for the defaults.
     #[wasm_bindgen(constructor)]
     pub fn new(model: &[u8], expected_sha256: Option<String>, limits: JsValue) -> Result<Engine, JsValue> {
-        let limits: Limits = if limits.is_undefined() || limits.is_null() { Limits::default() } else { from_js(limits, "limits")? };
+        let limits: Limits =
+            if limits.is_undefined() || limits.is_null() { Limits::default() } else { from_js(limits, "limits")? };
         let clock = PerformanceClock::new()?;
         let session = Session::load(model, expected_sha256.as_deref(), limits, &clock).map_err(to_js_error)?;
         Ok(Engine { session, clock })

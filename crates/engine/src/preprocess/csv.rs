@@ -29,11 +29,8 @@ impl CsvPreprocess {
             .ok()
             .filter(u8::is_ascii)
             .ok_or_else(|| EngineError::InvalidRequest("preprocess.delimiter must be one ASCII character".into()))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .delimiter(delimiter)
-            .flexible(true)
-            .from_reader(bytes);
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(bytes);
         let mut header: Vec<String> = Vec::new();
         let mut data = Vec::new();
         let mut columns = None;

@@ -148,9 +148,7 @@ impl ImagePreprocess {
 /// declares a huge canvas (a decompression bomb) is refused before any allocation.
 fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, EngineError> {
     let reader = || {
-        ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| EngineError::ImageDecode(e.to_string()))
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| EngineError::ImageDecode(e.to_string()))
     };
     let probe = reader()?;
     if probe.format().is_none() {
@@ -202,7 +200,12 @@ mod tests {
     #[test]
     fn normalizes_per_channel_and_swaps_to_bgr() {
         let bytes = png(RgbImage::from_pixel(1, 1, Rgb([10, 20, 30])));
-        let cfg = ImagePreprocess { color: Color::Bgr, mean: vec![1., 2., 3.], std: vec![1., 2., 3.], ..config(Layout::Nhwc) };
+        let cfg = ImagePreprocess {
+            color: Color::Bgr,
+            mean: vec![1., 2., 3.],
+            std: vec![1., 2., 3.],
+            ..config(Layout::Nhwc)
+        };
         let t = cfg.apply(&bytes, &info(&["1", "1", "1", "3"]), &Limits::default()).unwrap();
         assert_eq!(crate::tensor::f32s(&t), [29., 9., 7. / 3.]);
     }
