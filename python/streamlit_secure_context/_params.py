@@ -42,6 +42,16 @@ def _check_keys(what: str, given: Mapping[str, Any], allowed: set[str]) -> None:
         raise ValueError(f"{what}: unknown key(s) {unknown}; allowed keys are {sorted(allowed)}")
 
 
+def _optional_dict(what: str, value: Any, allowed: set[str]) -> Mapping[str, Any] | None:
+    """None stays None; anything else must be a dict with only the allowed keys."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a dict, got {type(value).__name__}")
+    _check_keys(what, value, allowed)
+    return value
+
+
 def _flatten(values: Any, path: str = "input") -> tuple[list[float], list[int]]:
     """Flattens nested lists of numbers, returning the values and the nesting's shape."""
     if hasattr(values, "tolist"):  # numpy arrays and scalars, without importing numpy
@@ -67,11 +77,9 @@ def _flatten(values: Any, path: str = "input") -> tuple[list[float], list[int]]:
 
 
 def _postprocess(value: Any) -> dict[str, Any] | None:
+    value = _optional_dict("postprocess", value, POSTPROCESS_KEYS)
     if value is None:
         return None
-    if not isinstance(value, Mapping):
-        raise TypeError("postprocess must be a dict")
-    _check_keys("postprocess", value, POSTPROCESS_KEYS)
     top_k = value.get("top_k")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError("postprocess.top_k must be a positive integer")
@@ -138,15 +146,10 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
 
 
 def build_limits(security_config: Mapping[str, Any] | None) -> dict[str, int] | None:
-    if security_config is None:
-        return None
-    if not isinstance(security_config, Mapping):
-        raise TypeError("security_config must be a dict")
-    _check_keys("security_config", security_config, SECURITY_KEYS)
-    limits = security_config.get("limits")
+    security_config = _optional_dict("security_config", security_config, SECURITY_KEYS)
+    limits = _optional_dict("security_config.limits", (security_config or {}).get("limits"), LIMIT_KEYS)
     if limits is None:
         return None
-    _check_keys("security_config.limits", limits, LIMIT_KEYS)
     for key, value in limits.items():
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"security_config.limits.{key} must be a positive integer")

@@ -61,6 +61,8 @@ def test_limits_and_timeout():
         build_limits({"limits": {"max_input_byte": 10}})
     with pytest.raises(ValueError, match="positive"):
         build_limits({"limits": {"max_input_bytes": 0}})
+    with pytest.raises(TypeError, match="limits must be a dict"):
+        build_limits({"limits": ["max_input_bytes"]})
     assert timeout_ms(1.5) == 1500
     with pytest.raises(ValueError):
         timeout_ms(-1)

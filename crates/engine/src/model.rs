@@ -23,8 +23,9 @@ type Plan = Arc<TypedRunnableModel>;
 /// A loaded, verified model, ready to run on any input shape it accepts.
 ///
 /// Optimizing a graph whose batch dim is still symbolic leaves generic kernels in place;
-/// such a plan ran 3.5–4x slower in the browser. So the decluttered graph is kept, and a
-/// fully concrete, optimized plan is built and cached per distinct set of input shapes.
+/// the project's design brief measured such plans 3.5–4x slower in the browser. So the
+/// decluttered graph is kept, and a fully concrete, optimized plan is built and cached
+/// per distinct set of input shapes.
 pub struct Model {
     sha256: String,
     graph: TypedModel,
