@@ -119,6 +119,12 @@ export function isResult(x: unknown): x is InferenceResult {
   );
 }
 
+/** Model bytes with their sha256 and limits: the host's `model` and the sandbox's `load`. */
+function isModelPayload(m: Obj): boolean {
+  return hasKeys(m, ["v", "type", "bytes", "sha256", "limits"]) && m.bytes instanceof ArrayBuffer && isSha(m.sha256) &&
+    isLimits(m.limits);
+}
+
 /** The `result` and `error` messages, alike from the worker and from the sandbox. */
 function parseOutcome<T>(m: Obj): T | null {
   switch (m.type) {
@@ -140,8 +146,7 @@ export function parseHostToSandbox(data: unknown): HostToSandbox | null {
       return hasKeys(m, ["v", "type", "hostOrigin", "engineJs", "engineWasm"]) && isStr(m.hostOrigin) &&
         isStr(m.engineJs) && m.engineWasm instanceof ArrayBuffer ? (m as HostToSandbox) : null;
     case "model":
-      return hasKeys(m, ["v", "type", "bytes", "sha256", "limits"]) && m.bytes instanceof ArrayBuffer &&
-        isSha(m.sha256) && isLimits(m.limits) ? (m as HostToSandbox) : null;
+      return isModelPayload(m) ? (m as HostToSandbox) : null;
     case "configure":
       return hasKeys(m, ["v", "type", "runId", "request", "accept", "timeoutMs"]) && isInt(m.runId) &&
         isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs)
@@ -171,8 +176,7 @@ export function parseSandboxToWorker(data: unknown): SandboxToWorker | null {
     case "init":
       return hasKeys(m, ["v", "type", "module"]) && m.module instanceof WebAssembly.Module ? (m as SandboxToWorker) : null;
     case "load":
-      return hasKeys(m, ["v", "type", "bytes", "sha256", "limits"]) && m.bytes instanceof ArrayBuffer &&
-        isSha(m.sha256) && isLimits(m.limits) ? (m as SandboxToWorker) : null;
+      return isModelPayload(m) ? (m as SandboxToWorker) : null;
     case "run":
       return hasKeys(m, ["v", "type", "runId", "request", "file"]) && isInt(m.runId) && isRequest(m.request) &&
         (m.file === null || m.file instanceof File) ? (m as SandboxToWorker) : null;

@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, type EngineErrorInfo, type WorkerToSandbox, isError, 
 interface WasmEngine {
   info(): { inputs: unknown[]; load_ms: number };
   run(request: unknown, file?: Uint8Array): unknown;
+  free(): void;
 }
 declare const wasm_bindgen: ((init: { module_or_path: WebAssembly.Module }) => Promise<unknown>) & {
   Engine: new (model: Uint8Array, sha256: string, limits: unknown) => WasmEngine;
@@ -40,6 +41,8 @@ scope.onmessage = async (event: MessageEvent) => {
         reply({ v: PROTOCOL_VERSION, type: "ready" });
         break;
       case "load": {
+        // Free the previous model's wasm memory before loading the next one.
+        engine?.free();
         engine = null;
         engine = new wasm_bindgen.Engine(new Uint8Array(msg.bytes), msg.sha256, msg.limits ?? undefined);
         const info = engine.info();

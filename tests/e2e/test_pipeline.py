@@ -174,3 +174,13 @@ def test_timeout_stops_the_engine_and_reports_it(page: Page, probe_server: Strea
     time.sleep(1.5)
     assert "timeout" in summary.inner_text()
     assert [w for w in page.workers if w.url.startswith("blob:null/")], "no engine worker after restart"
+
+
+def test_demo_app_answers_a_picked_image(page: Page, demo_server: StreamlitServer) -> None:
+    """The README's demo, as a newcomer uses it: pick digit_3.png in section 2."""
+    page.goto(demo_server.url)
+    page.get_by_text("Predicted digit: 7").wait_for(timeout=60_000)  # section 1, the Python tensor
+    image_component = page.locator(COMPONENT_IFRAME).nth(1).content_frame.frame_locator("#sandbox")
+    image_component.locator("#pick").wait_for(state="visible", timeout=30_000)
+    image_component.locator("#file").set_input_files(str(DATA / "digit_3.png"))
+    page.locator(".st-key-image_result").get_by_text("Predicted digit: 3").wait_for(timeout=60_000)
