@@ -26,6 +26,9 @@ pub enum EngineError {
     #[error("the model was read but cannot be prepared for inference: {0}")]
     ModelUnsupported(String),
 
+    #[error("the model uses operators this engine does not implement: {}{hint}", ops.join(", "))]
+    UnsupportedOps { ops: Vec<String>, hint: String },
+
     #[error("the request is invalid: {0}")]
     InvalidRequest(String),
 
@@ -43,6 +46,12 @@ pub enum EngineError {
 
     #[error("{what} has type {dtype}, which this engine cannot exchange as numbers")]
     UnsupportedDtype { what: String, dtype: String },
+
+    #[error("input {input:?} has type {expected}, but the request declares {actual}")]
+    DtypeMismatch { input: String, expected: String, actual: String },
+
+    #[error("input {input:?} has type {dtype}, which cannot hold value {value} (at flat index {index})")]
+    ValueOutOfRange { input: String, dtype: String, value: f64, index: usize },
 
     #[error("the image could not be decoded: {0}")]
     ImageDecode(String),
@@ -73,12 +82,15 @@ impl EngineError {
             Self::Sha256Mismatch { .. } => "sha256_mismatch",
             Self::ModelInvalid(_) => "model_invalid",
             Self::ModelUnsupported(_) => "model_unsupported",
+            Self::UnsupportedOps { .. } => "unsupported_ops",
             Self::InvalidRequest(_) => "invalid_request",
             Self::UnknownInput { .. } => "unknown_input",
             Self::ShapeMismatch { .. } => "shape_mismatch",
             Self::DataLength { .. } => "data_length",
             Self::TensorTooLarge { .. } => "tensor_too_large",
             Self::UnsupportedDtype { .. } => "unsupported_dtype",
+            Self::DtypeMismatch { .. } => "dtype_mismatch",
+            Self::ValueOutOfRange { .. } => "value_out_of_range",
             Self::ImageDecode(_) => "image_decode",
             Self::ImageTooLarge { .. } => "image_too_large",
             Self::Csv { .. } => "csv",

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
 use crate::error::chain;
+use crate::onnx_ops::{self, OpReport};
 use crate::tensor::dtype_name;
 use crate::{sniff, EngineError, Limits};
 
@@ -31,6 +32,7 @@ pub struct Model {
     graph: TypedModel,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
+    ops: OpReport,
     plans: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
 }
 
@@ -57,15 +59,19 @@ impl Model {
             }
         }
         sniff(bytes).require_onnx()?;
-        let inference =
-            tract_onnx::onnx().model_for_read(&mut &bytes[..]).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
+        let onnx = tract_onnx::onnx();
+        let proto = onnx_ops::parse(&onnx, bytes)?;
+        onnx_ops::require_embedded_weights(&proto)?;
+        let ops = onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op));
+        ops.require_supported()?;
+        let inference = onnx.model_for_proto_model(&proto).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
         let graph = inference
             .into_typed()
             .and_then(|m| m.into_decluttered())
             .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
         let inputs = describe(&graph, graph.input_outlets())?;
         let outputs = describe(&graph, graph.output_outlets())?;
-        Ok(Self { sha256, graph, inputs, outputs, plans: Mutex::new(HashMap::new()) })
+        Ok(Self { sha256, graph, inputs, outputs, ops, plans: Mutex::new(HashMap::new()) })
     }
 
     pub fn sha256(&self) -> &str {
@@ -78,6 +84,16 @@ impl Model {
 
     pub fn outputs(&self) -> &[TensorInfo] {
         &self.outputs
+    }
+
+    /// The operators the model uses (all supported, or it would not have loaded).
+    pub fn ops(&self) -> &OpReport {
+        &self.ops
+    }
+
+    /// The declared dtype of input `index`, which request values are converted to.
+    pub(crate) fn input_dtype(&self, index: usize) -> Result<DatumType, EngineError> {
+        Ok(self.graph.input_fact(index).map_err(|e| EngineError::Inference(chain(&e)))?.datum_type)
     }
 
     /// Position of the named input, or of the only input when no name is given.

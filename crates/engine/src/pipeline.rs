@@ -47,23 +47,7 @@ impl Session {
         clock: &dyn Clock,
     ) -> Result<InferenceResult, EngineError> {
         let t0 = clock.now_ms();
-        let (input_name, tensor) = self.input_tensor(&request.input, file)?;
-        let index = self.model.input_index(input_name)?;
-        let mut inputs = vec![None; self.model.inputs().len()];
-        inputs[index] = Some(tensor);
-        let inputs = inputs
-            .into_iter()
-            .enumerate()
-            .map(|(ix, t)| {
-                t.ok_or_else(|| {
-                    EngineError::InvalidRequest(format!(
-                        "the model also needs input {:?}; this engine version feeds models with a single input",
-                        self.model.inputs()[ix].name
-                    ))
-                })
-            })
-            .collect::<Result<Vec<Tensor>, _>>()?;
-
+        let inputs = self.input_tensors(&request.input, file)?;
         let t1 = clock.now_ms();
         let raw = self.model.run(inputs)?;
         let t2 = clock.now_ms();
@@ -95,17 +79,55 @@ impl Session {
         })
     }
 
-    fn input_tensor<'r>(
-        &self,
-        spec: &'r InputSpec,
-        file: Option<&[u8]>,
-    ) -> Result<(Option<&'r str>, Tensor), EngineError> {
+    /// The model's inputs in its own order, each fed exactly once by the request.
+    fn input_tensors(&self, spec: &InputSpec, file: Option<&[u8]>) -> Result<Vec<Tensor>, EngineError> {
+        let specs: Vec<&InputSpec> = match spec {
+            InputSpec::Multiple { inputs } => inputs.iter().collect(),
+            single => vec![single],
+        };
+        if specs.iter().filter(|s| matches!(s, InputSpec::File { .. })).count() > 1 {
+            return Err(EngineError::InvalidRequest("at most one input can come from a file".into()));
+        }
+        let model_inputs = self.model.inputs();
+        let mut tensors: Vec<Option<Tensor>> = vec![None; model_inputs.len()];
+        for spec in specs {
+            let (index, tensor) = self.input_tensor(spec, file)?;
+            if tensors[index].replace(tensor).is_some() {
+                return Err(EngineError::InvalidRequest(format!(
+                    "input {:?} is fed twice by the request",
+                    model_inputs[index].name
+                )));
+            }
+        }
+        tensors
+            .into_iter()
+            .zip(model_inputs)
+            .map(|(t, info)| {
+                t.ok_or_else(|| {
+                    EngineError::InvalidRequest(format!(
+                        "the request does not feed input {:?}; the model's inputs are: {}",
+                        info.name,
+                        model_inputs.iter().map(|i| format!("{:?}", i.name)).collect::<Vec<_>>().join(", ")
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    fn input_tensor(&self, spec: &InputSpec, file: Option<&[u8]>) -> Result<(usize, Tensor), EngineError> {
         match spec {
-            InputSpec::Tensor(t) => Ok((t.name.as_deref(), t.to_tract(&self.limits)?)),
+            InputSpec::Tensor(t) => {
+                let index = self.model.input_index(t.name.as_deref())?;
+                let name = &self.model.inputs()[index].name;
+                Ok((index, t.to_tract(name, self.model.input_dtype(index)?, &self.limits)?))
+            }
             InputSpec::File { name, preprocess } => {
                 let bytes = file.ok_or_else(|| EngineError::InvalidRequest("this request needs a file".into()))?;
-                let info = &self.model.inputs()[self.model.input_index(name.as_deref())?];
-                Ok((name.as_deref(), preprocess.apply(bytes, info, &self.limits)?))
+                let index = self.model.input_index(name.as_deref())?;
+                Ok((index, preprocess.apply(bytes, &self.model.inputs()[index], &self.limits)?))
+            }
+            InputSpec::Multiple { .. } => {
+                Err(EngineError::InvalidRequest("an entry of input.inputs cannot itself be of kind multiple".into()))
             }
         }
     }

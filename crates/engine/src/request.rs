@@ -27,6 +27,9 @@ pub enum InputSpec {
         name: Option<String>,
         preprocess: Preprocess,
     },
+    /// One entry per model input, each named, for models with several inputs
+    /// (at most one of them a file: the person picks one).
+    Multiple { inputs: Vec<InputSpec> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@ use tract_onnx::prelude::*;
 use crate::{EngineError, Limits};
 
 /// An input tensor as it crosses the browser boundary: numbers in row-major order.
-/// Values are cast to the model input's own dtype when the model runs.
+/// Values are converted to the model input's own dtype, and must be representable in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NamedTensor {
@@ -12,7 +12,12 @@ pub struct NamedTensor {
     #[serde(default)]
     pub name: Option<String>,
     pub shape: Vec<usize>,
-    pub data: Vec<f32>,
+    /// f64 holds every value of every dtype below exactly, except int64 past 2^53.
+    pub data: Vec<f64>,
+    /// The dtype the caller believes the input has (ONNX spelling, e.g. "int64"); checked
+    /// against the model when given, so a caller's misunderstanding is an error, not a cast.
+    #[serde(default)]
+    pub dtype: Option<String>,
 }
 
 /// An output tensor as it is returned to Python.
@@ -25,12 +30,74 @@ pub struct OutputTensor {
 }
 
 impl NamedTensor {
-    pub(crate) fn to_tract(&self, limits: &Limits) -> Result<Tensor, EngineError> {
+    /// Builds the tensor in `target`, the dtype of model input `input`.
+    pub(crate) fn to_tract(&self, input: &str, target: DatumType, limits: &Limits) -> Result<Tensor, EngineError> {
         let expected = limits.check_tensor(&self.shape)?;
         if expected != self.data.len() {
             return Err(EngineError::DataLength { shape: self.shape.clone(), expected, actual: self.data.len() });
         }
-        Tensor::from_shape(&self.shape, &self.data).map_err(|e| EngineError::InvalidRequest(crate::error::chain(&e)))
+        if let Some(declared) = &self.dtype {
+            if *declared != dtype_name(target) {
+                return Err(EngineError::DtypeMismatch {
+                    input: input.to_string(),
+                    expected: dtype_name(target),
+                    actual: declared.clone(),
+                });
+            }
+        }
+        let out_of_range = |index: usize| EngineError::ValueOutOfRange {
+            input: input.to_string(),
+            dtype: dtype_name(target),
+            value: self.data[index],
+            index,
+        };
+        // Integers must be whole and within the type's range: a silent saturating cast
+        // would feed the model a different value from the one the caller sent.
+        macro_rules! ints {
+            ($t:ty) => {{
+                let mut values = Vec::with_capacity(self.data.len());
+                for (ix, &v) in self.data.iter().enumerate() {
+                    if v.fract() != 0.0 || v < <$t>::MIN as f64 || v > <$t>::MAX as f64 {
+                        return Err(out_of_range(ix));
+                    }
+                    values.push(v as $t);
+                }
+                Tensor::from_shape(&self.shape, &values)
+            }};
+        }
+        let tensor = match target {
+            DatumType::F64 => Tensor::from_shape(&self.shape, &self.data),
+            DatumType::F32 => Tensor::from_shape(&self.shape, &self.data.iter().map(|&v| v as f32).collect::<Vec<_>>()),
+            DatumType::F16 => {
+                Tensor::from_shape(&self.shape, &self.data.iter().map(|&v| f16::from_f64(v)).collect::<Vec<_>>())
+            }
+            DatumType::I8 => ints!(i8),
+            DatumType::I16 => ints!(i16),
+            DatumType::I32 => ints!(i32),
+            DatumType::I64 => ints!(i64),
+            DatumType::U8 => ints!(u8),
+            DatumType::U16 => ints!(u16),
+            DatumType::U32 => ints!(u32),
+            DatumType::U64 => ints!(u64),
+            DatumType::Bool => {
+                let mut values = Vec::with_capacity(self.data.len());
+                for (ix, &v) in self.data.iter().enumerate() {
+                    match v {
+                        0.0 => values.push(false),
+                        1.0 => values.push(true),
+                        _ => return Err(out_of_range(ix)),
+                    }
+                }
+                Tensor::from_shape(&self.shape, &values)
+            }
+            other => {
+                return Err(EngineError::UnsupportedDtype {
+                    what: format!("input {input:?}"),
+                    dtype: dtype_name(other),
+                })
+            }
+        };
+        tensor.map_err(|e| EngineError::InvalidRequest(crate::error::chain(&e)))
     }
 }
 

@@ -12,8 +12,8 @@ fn digits() -> Session {
     Session::load(&digits_bytes(), None, Limits::default(), &InstantClock::new()).unwrap()
 }
 
-fn tensor(shape: Vec<usize>, data: Vec<f32>) -> RunRequest {
-    RunRequest { input: InputSpec::Tensor(NamedTensor { name: None, shape, data }), postprocess: None }
+fn tensor(shape: Vec<usize>, data: Vec<f64>) -> RunRequest {
+    RunRequest { input: InputSpec::Tensor(NamedTensor { name: None, shape, data, dtype: None }), postprocess: None }
 }
 
 fn error_code(session: &Session, request: RunRequest) -> &'static str {
