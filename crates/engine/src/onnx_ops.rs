@@ -107,6 +107,30 @@ pub(crate) fn require_embedded_weights(proto: &ModelProto) -> Result<(), EngineE
     Ok(())
 }
 
+/// Gives every input dim the file leaves blank (neither a number nor a name, as skl2onnx
+/// writes a batch dim) a symbol of its own, so it binds to the actual input's size at run
+/// time like a named one; tract cannot type a graph whose inputs have unknown dims.
+pub(crate) fn name_unknown_dims(proto: &mut ModelProto) {
+    use tract_onnx::pb::tensor_shape_proto::dimension::Value;
+    use tract_onnx::pb::type_proto::Value as Type;
+    let Some(graph) = &mut proto.graph else { return };
+    for input in &mut graph.input {
+        let name = input.name.clone();
+        let Some(Type::TensorType(tensor)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) else { continue };
+        let Some(shape) = &mut tensor.shape else { continue };
+        for (axis, dim) in shape.dim.iter_mut().enumerate() {
+            let blank = match &dim.value {
+                None => true,
+                Some(Value::DimParam(p)) => p.is_empty(),
+                Some(Value::DimValue(_)) => false,
+            };
+            if blank {
+                dim.value = Some(Value::DimParam(format!("{name}_dim{axis}")));
+            }
+        }
+    }
+}
+
 /// The declared inputs (initializers excluded) and outputs, read from the protobuf alone,
 /// so that `inspect` can describe a model that tract cannot load.
 pub(crate) fn declared_io(proto: &ModelProto) -> (Vec<TensorInfo>, Vec<TensorInfo>) {

@@ -103,9 +103,21 @@ impl NamedTensor {
 
 impl OutputTensor {
     pub(crate) fn from_tract(name: &str, tensor: &Tensor) -> Result<Self, EngineError> {
+        let unsupported = |dtype: DatumType| EngineError::UnsupportedDtype {
+            what: format!("output {name:?}"),
+            dtype: dtype_name(dtype),
+        };
+        // tract computes some integer outputs (indices, labels) as its symbolic-dim type;
+        // by the time they are outputs they are plain numbers, and ONNX declares them int64.
+        let integers;
+        let tensor = if tensor.datum_type() == DatumType::TDim {
+            integers = tensor.cast_to::<i64>().map_err(|_| unsupported(DatumType::TDim))?.into_owned();
+            &integers
+        } else {
+            tensor
+        };
         let dtype = tensor.datum_type();
-        let unsupported =
-            || EngineError::UnsupportedDtype { what: format!("output {name:?}"), dtype: format!("{dtype:?}") };
+        let unsupported = || unsupported(dtype);
         if !(dtype.is_number() || dtype == DatumType::Bool) {
             return Err(unsupported());
         }
