@@ -382,6 +382,48 @@ def loop_and_sequence_models() -> None:
     save(sequence, TEST_MODELS / "sequence.onnx")
 
 
+def hostile_inputs() -> None:
+    """Files for the hostile-input test table (crates/engine/tests/hostile.rs)."""
+    # An input that declares ~10^15 elements: anything sized from it must be refused.
+    huge = make_model([helper.make_node("Relu", ["x"], ["y"])], "huge_dims",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 100000, 100000])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 100000, 100000])], [], opset=13)
+    save(huge, TEST_MODELS / "huge_dims.onnx")
+    # A weight that declares 2^40 floats but carries 4 bytes: not written through the
+    # checker, which rightly rejects it.
+    lying = make_model([helper.make_node("Add", ["x", "w"], ["y"])], "lying_weight",
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+                       [helper.make_tensor("w", TensorProto.FLOAT, [1], b"\0\0\0\0", raw=True)], opset=13)
+    lying.graph.initializer[0].dims[:] = [1 << 20, 1 << 20]
+    (TEST_MODELS / "lying_weight.onnx").write_bytes(lying.SerializeToString())
+    # A decompression bomb: a valid 8000x8000 PNG (64 Mpx) that compresses to a few dozen KB.
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    side = 8000
+    rows = (b"\0" * (side + 1)) * side  # filter byte 0 + one gray byte per pixel, per row
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+    data_dir = ROOT / "crates" / "engine" / "tests" / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "bomb_8000x8000.png").write_bytes(png)
+
+    # A photo stored sideways with EXIF orientation 6 ("rotate 90° clockwise to view"):
+    # 4 pixels wide, 2 high as stored; upright it is 2 wide, 4 high, red at the top.
+    from PIL import Image
+
+    stored = Image.new("RGB", (4, 2), (0, 0, 255))
+    stored.putpixel((0, 0), (255, 0, 0))
+    stored.putpixel((0, 1), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(data_dir / "exif_orientation_6.png", exif=exif)
+
+
 # ---------------------------------------------------------------------------------------
 # The onnx package's light_* architectures, with seeded random weights
 
@@ -571,6 +613,7 @@ def build_golden_set(cache_only: bool, all_light: bool = False) -> None:
     dtypes_model()
     if_model()
     loop_and_sequence_models()
+    hostile_inputs()
     for stem, path in made:
         if stem == "all_minilm_l6_v2":
             minilm_golden(path)

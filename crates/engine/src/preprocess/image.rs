@@ -1,7 +1,7 @@
 use std::io::Cursor;
 
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageReader};
+use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
@@ -28,7 +28,22 @@ pub enum Layout {
     Flat,
 }
 
-/// Decode, resize (stretch) and normalize: `value = (pixel * scale - mean[c]) / std[c]`.
+/// How the picture is fitted to the model's input size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resize {
+    /// Scale each axis independently (the aspect ratio changes).
+    #[default]
+    Stretch,
+    /// Scale to cover the target, then cut the overflow evenly from both sides.
+    CenterCrop,
+    /// Scale to fit inside the target, then pad evenly with `pad` (as YOLO-style models expect).
+    Letterbox,
+}
+
+/// Decode (PNG, JPEG, WebP, BMP, GIF's first frame; EXIF orientation applied), fit to size,
+/// convert the colour, and normalize: `value = (pixel * scale - mean[c]) / std[c]`. The values
+/// are then converted to the model input's dtype (for a uint8 model, use `scale: 1`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImagePreprocess {
@@ -37,6 +52,11 @@ pub struct ImagePreprocess {
     pub size: Option<[u32; 2]>,
     #[serde(default)]
     pub color: Color,
+    #[serde(default)]
+    pub resize: Resize,
+    /// The pixel value (0-255, before scaling) of letterbox padding.
+    #[serde(default)]
+    pub pad: u8,
     #[serde(default)]
     pub layout: Layout,
     #[serde(default = "default_scale")]
@@ -105,12 +125,16 @@ impl ImagePreprocess {
             return Err(EngineError::InvalidRequest("preprocess.std must not contain 0".into()));
         }
         let (width, height) = self.target_size(input)?;
-        let image = decode(bytes, limits)?;
-        let image = if image.width() != width || image.height() != height {
-            image.resize_exact(width, height, FilterType::Triangle)
-        } else {
-            image
+        let (w, h, c) = (width as usize, height as usize, self.channels());
+        // Before decoding: a model that declares a huge input must not make us allocate it.
+        // (Checked as four dims, so that the product cannot overflow on 32-bit wasm.)
+        limits.check_tensor(&[1, c, h, w])?;
+        let shape = match self.layout {
+            Layout::Nchw => vec![1, c, h, w],
+            Layout::Nhwc => vec![1, h, w, c],
+            Layout::Flat => vec![1, h * w * c],
         };
+        let image = self.fit(decode(bytes, limits)?, width, height);
         let pixels: Vec<u8> = match self.color {
             Color::Grayscale => image.into_luma8().into_raw(),
             Color::Rgb => image.into_rgb8().into_raw(),
@@ -120,13 +144,6 @@ impl ImagePreprocess {
                 raw
             }
         };
-        let (w, h, c) = (width as usize, height as usize, self.channels());
-        let shape = match self.layout {
-            Layout::Nchw => vec![1, c, h, w],
-            Layout::Nhwc => vec![1, h, w, c],
-            Layout::Flat => vec![1, h * w * c],
-        };
-        limits.check_tensor(&shape)?;
         let normalize = |value: u8, channel: usize| {
             let mean = self.mean.get(channel).copied().unwrap_or(0.0);
             let std = self.std.get(channel).copied().unwrap_or(1.0);
@@ -144,24 +161,65 @@ impl ImagePreprocess {
     }
 }
 
+impl ImagePreprocess {
+    fn fit(&self, image: DynamicImage, width: u32, height: u32) -> DynamicImage {
+        if image.width() == width && image.height() == height {
+            return image;
+        }
+        let (iw, ih) = (f64::from(image.width()), f64::from(image.height()));
+        let scaled = |ratio: f64| ((iw * ratio).round().max(1.0) as u32, (ih * ratio).round().max(1.0) as u32);
+        match self.resize {
+            Resize::Stretch => image.resize_exact(width, height, FilterType::Triangle),
+            Resize::CenterCrop => {
+                let (sw, sh) = scaled((f64::from(width) / iw).max(f64::from(height) / ih));
+                let (sw, sh) = (sw.max(width), sh.max(height));
+                image.resize_exact(sw, sh, FilterType::Triangle).crop_imm(
+                    (sw - width) / 2,
+                    (sh - height) / 2,
+                    width,
+                    height,
+                )
+            }
+            Resize::Letterbox => {
+                let (sw, sh) = scaled((f64::from(width) / iw).min(f64::from(height) / ih));
+                let (sw, sh) = (sw.min(width), sh.min(height));
+                let inner = image.resize_exact(sw, sh, FilterType::Triangle).into_rgb8();
+                let mut canvas = RgbImage::from_pixel(width, height, image::Rgb([self.pad; 3]));
+                image::imageops::replace(
+                    &mut canvas,
+                    &inner,
+                    i64::from((width - sw) / 2),
+                    i64::from((height - sh) / 2),
+                );
+                DynamicImage::ImageRgb8(canvas)
+            }
+        }
+    }
+}
+
 /// Decodes with the pixel limit checked from the header first, so a small file that
 /// declares a huge canvas (a decompression bomb) is refused before any allocation.
 fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, EngineError> {
-    let reader = || {
-        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| EngineError::ImageDecode(e.to_string()))
-    };
-    let probe = reader()?;
-    if probe.format().is_none() {
-        return Err(EngineError::ImageDecode("the file is not a PNG or JPEG image".into()));
+    let error = |e: image::ImageError| EngineError::ImageDecode(e.to_string());
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| EngineError::ImageDecode(e.to_string()))?;
+    if reader.format().is_none() {
+        return Err(EngineError::ImageDecode("the file is not a PNG, JPEG, WebP, BMP or GIF image".into()));
     }
-    let (width, height) = probe.into_dimensions().map_err(|e| EngineError::ImageDecode(e.to_string()))?;
+    let mut decoder = reader.into_decoder().map_err(error)?;
+    let (width, height) = decoder.dimensions();
     limits.check_image(width, height)?;
-    let mut reader = reader()?;
     let mut decode_limits = image::Limits::default();
     decode_limits.max_image_width = Some(width);
     decode_limits.max_image_height = Some(height);
-    reader.limits(decode_limits);
-    reader.decode().map_err(|e| EngineError::ImageDecode(e.to_string()))
+    decoder.set_limits(decode_limits).map_err(error)?;
+    // Phones store portrait photos sideways plus an EXIF note; the person saw them upright.
+    let orientation = decoder.orientation().map_err(error)?;
+    // For an animated GIF this is its first frame.
+    let mut image = DynamicImage::from_decoder(decoder).map_err(error)?;
+    image.apply_orientation(orientation);
+    Ok(image)
 }
 
 #[cfg(test)]
@@ -180,7 +238,16 @@ mod tests {
     }
 
     fn config(layout: Layout) -> ImagePreprocess {
-        ImagePreprocess { size: None, color: Color::Rgb, layout, scale: 1.0, mean: vec![], std: vec![] }
+        ImagePreprocess {
+            size: None,
+            color: Color::Rgb,
+            resize: Resize::Stretch,
+            pad: 0,
+            layout,
+            scale: 1.0,
+            mean: vec![],
+            std: vec![],
+        }
     }
 
     #[test]
@@ -236,5 +303,66 @@ mod tests {
         let cut = &bytes[..bytes.len() / 2];
         let err = config(Layout::Nchw).apply(cut, &info(&["1", "3", "8", "8"]), &Limits::default()).unwrap_err();
         assert_eq!(err.code(), "image_decode");
+    }
+
+    fn encode(img: RgbImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn decodes_webp_bmp_and_gif() {
+        let img = RgbImage::from_pixel(3, 2, Rgb([200, 100, 50]));
+        for format in [ImageFormat::WebP, ImageFormat::Bmp, ImageFormat::Gif] {
+            let bytes = encode(img.clone(), format);
+            let t = config(Layout::Nhwc).apply(&bytes, &info(&["1", "2", "3", "3"]), &Limits::default()).unwrap();
+            let values = crate::tensor::f32s(&t);
+            // GIF quantizes to a palette; the others are lossless here.
+            let tolerance = if format == ImageFormat::Gif { 8.0 } else { 0.0 };
+            assert!(
+                values.chunks(3).all(|px| (px[0] - 200.).abs() <= tolerance && (px[2] - 50.).abs() <= tolerance),
+                "{format:?}: {values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        // Stored 4x2 and sideways; Pillow's exif_transpose shows it 2x4 with red on top.
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/exif_orientation_6.png")).unwrap();
+        let t = config(Layout::Nhwc).apply(&bytes, &info(&["1", "4", "2", "3"]), &Limits::default()).unwrap();
+        let values = crate::tensor::f32s(&t);
+        let red: Vec<bool> = values.chunks(3).map(|px| px[0] == 255.0 && px[2] == 0.0).collect();
+        assert_eq!(red, [true, true, false, false, false, false, false, false]);
+    }
+
+    /// An image 4 wide and 2 high: left half black, right half white.
+    fn halves() -> Vec<u8> {
+        png(RgbImage::from_fn(4, 2, |x, _| if x < 2 { Rgb([0, 0, 0]) } else { Rgb([255, 255, 255]) }))
+    }
+
+    #[test]
+    fn letterbox_pads_and_center_crop_cuts() {
+        let square = info(&["1", "4", "4", "1"]);
+        let gray = |resize, pad| ImagePreprocess { color: Color::Grayscale, resize, pad, ..config(Layout::Nhwc) };
+        // Letterbox: the 4x2 picture keeps its ratio, centered in rows 1-2, padding 9 above and below.
+        let t = gray(Resize::Letterbox, 9).apply(&halves(), &square, &Limits::default()).unwrap();
+        assert_eq!(crate::tensor::f32s(&t), [9., 9., 9., 9., 0., 0., 255., 255., 0., 0., 255., 255., 9., 9., 9., 9.]);
+        // Center crop: scaled to 8x4, the middle 4 columns (2 black, 2 white) are kept.
+        let t = gray(Resize::CenterCrop, 0).apply(&halves(), &square, &Limits::default()).unwrap();
+        let values = crate::tensor::f32s(&t);
+        assert!(values.chunks(4).all(|row| row[0] < 60. && row[3] > 195.), "{values:?}");
+        // Stretch fills the square with both halves, distorted.
+        let t = gray(Resize::Stretch, 0).apply(&halves(), &square, &Limits::default()).unwrap();
+        assert_eq!(t.shape(), &[1, 4, 4, 1]);
+    }
+
+    #[test]
+    fn a_huge_declared_input_is_refused_before_decoding() {
+        let bytes = png(RgbImage::new(2, 2));
+        let err =
+            config(Layout::Nchw).apply(&bytes, &info(&["1", "3", "100000", "100000"]), &Limits::default()).unwrap_err();
+        assert_eq!(err.code(), "tensor_too_large");
     }
 }

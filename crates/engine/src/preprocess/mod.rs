@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
 pub use self::csv::CsvPreprocess;
-pub use self::image::{Color, ImagePreprocess, Layout};
+pub use self::image::{Color, ImagePreprocess, Layout, Resize};
 use crate::{EngineError, Limits, TensorInfo};
 
 /// How file bytes become the model's input, chosen by the app (not guessed from the file).
