@@ -40,8 +40,11 @@ impl ModelFormat {
                 Convert it with tf2onnx (python -m tf2onnx.convert --tflite model.tflite --output model.onnx)"
             }
             Self::TfjsJson => {
-                "this looks like a TensorFlow.js model.json, which cannot be loaded. \
-                Convert the original TensorFlow model to ONNX with tf2onnx"
+                "this looks like a TensorFlow.js model.json, which this engine cannot load. Convert it to ONNX: \
+                a layers model with `tensorflowjs_converter --input_format=tfjs_layers_model \
+                --output_format=keras_saved_model model.json saved_model/` and then \
+                `python -m tf2onnx.convert --saved-model saved_model --output model.onnx`; \
+                a graph model by running tf2onnx on the TensorFlow SavedModel it was made from"
             }
             Self::Unknown => {
                 "the bytes are not an ONNX model (no ONNX protobuf header); \

@@ -13,6 +13,10 @@ pub struct CsvPreprocess {
     pub header: bool,
     #[serde(default = "default_delimiter")]
     pub delimiter: char,
+    /// The header's columns to feed, in the model's feature order; other columns (an ID, a
+    /// name) are ignored. All columns, in file order, when omitted. Needs `header: true`.
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
 }
 
 fn default_header() -> bool {
@@ -31,7 +35,14 @@ impl CsvPreprocess {
             .ok_or_else(|| EngineError::InvalidRequest("preprocess.delimiter must be one ASCII character".into()))?;
         let mut reader =
             csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(bytes);
+        if self.columns.is_some() && !self.header {
+            return Err(EngineError::InvalidRequest(
+                "preprocess.columns picks columns by their header names, so it needs header: true".into(),
+            ));
+        }
         let mut header: Vec<String> = Vec::new();
+        // Which file column feeds each feature, once the header is read.
+        let mut picked: Option<Vec<usize>> = None;
         let mut data = Vec::new();
         let mut columns = None;
         let mut rows = 0;
@@ -41,6 +52,7 @@ impl CsvPreprocess {
             let record = record.map_err(|e| EngineError::Csv { row, column: 0, message: e.to_string() })?;
             if ix == 0 && self.header {
                 header = record.iter().map(|s| s.trim().to_string()).collect();
+                picked = self.columns.as_ref().map(|names| pick(names, &header)).transpose()?;
                 continue;
             }
             if record.iter().all(|cell| cell.trim().is_empty()) {
@@ -54,13 +66,28 @@ impl CsvPreprocess {
                     message: format!("this row has {} cells, the first data row has {expected}", record.len()),
                 });
             }
-            for (col, cell) in record.iter().enumerate() {
-                data.push(parse_cell(cell, row, col, &header)?);
+            match &picked {
+                Some(picked) => {
+                    for &col in picked {
+                        let cell = record.get(col).ok_or_else(|| EngineError::Csv {
+                            row,
+                            column: col + 1,
+                            message: format!("the cell ({:?}) is missing", header[col]),
+                        })?;
+                        data.push(parse_cell(cell, row, col, &header)?);
+                    }
+                }
+                None => {
+                    for (col, cell) in record.iter().enumerate() {
+                        data.push(parse_cell(cell, row, col, &header)?);
+                    }
+                }
             }
             rows += 1;
-            limits.check_tensor(&[rows, expected])?;
+            limits.check_tensor(&[rows, picked.as_ref().map_or(expected, Vec::len)])?;
         }
         let columns = columns.ok_or_else(|| EngineError::Preprocess("the CSV file has no data rows".into()))?;
+        let columns = picked.as_ref().map_or(columns, Vec::len);
         if let Some(Some(want)) = concrete_dims(input).get(1) {
             if *want != columns {
                 return Err(EngineError::Preprocess(format!(
@@ -72,6 +99,20 @@ impl CsvPreprocess {
         }
         Tensor::from_shape(&[rows, columns], &data).map_err(|e| EngineError::Preprocess(crate::error::chain(&e)))
     }
+}
+
+/// The file column of each named feature; a name the header lacks is an error naming it.
+fn pick(names: &[String], header: &[String]) -> Result<Vec<usize>, EngineError> {
+    names
+        .iter()
+        .map(|name| {
+            header.iter().position(|h| h == name).ok_or_else(|| EngineError::Csv {
+                row: 1,
+                column: 0,
+                message: format!("the header has no column {name:?}; it has: {}", header.join(", ")),
+            })
+        })
+        .collect()
 }
 
 fn parse_cell(cell: &str, row: usize, col: usize, header: &[String]) -> Result<f32, EngineError> {
@@ -97,7 +138,7 @@ mod tests {
     }
 
     fn csv(header: bool) -> CsvPreprocess {
-        CsvPreprocess { header, delimiter: ',' }
+        CsvPreprocess { header, delimiter: ',', columns: None }
     }
 
     #[test]
@@ -125,5 +166,24 @@ mod tests {
         assert_eq!(err.code(), "preprocess");
         let err = csv(true).apply(b"a,b\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
         assert_eq!(err.code(), "preprocess");
+    }
+
+    #[test]
+    fn columns_are_picked_by_name_in_config_order() {
+        let config = CsvPreprocess { columns: Some(vec!["c".into(), "a".into()]), ..csv(true) };
+        let t = config.apply(b"id,a,b,c\nx1,1,2,3\nx2,4,5,6\n", &info(&["N", "2"]), &Limits::default()).unwrap();
+        assert_eq!(crate::tensor::f32s(&t), [3., 1., 6., 4.]);
+        let err = config.apply(b"id,a,b\nx1,1,2\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
+        assert!(matches!(&err, EngineError::Csv { row: 1, message, .. } if message.contains("\"c\"")), "{err}");
+        let err = config.apply(b"id,a,b,c\nx1,1,2,oops\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            EngineError::Csv { row: 2, column: 4, message: "\"oops\" (\"c\") is not a finite number".into() }
+        );
+        let no_header = CsvPreprocess { columns: Some(vec!["a".into()]), ..csv(false) };
+        assert_eq!(
+            no_header.apply(b"1\n", &info(&["N", "1"]), &Limits::default()).unwrap_err().code(),
+            "invalid_request"
+        );
     }
 }
