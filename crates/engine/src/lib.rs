@@ -26,7 +26,7 @@ pub use limits::Limits;
 pub use model::{Model, TensorInfo};
 pub use onnx_ops::OpReport;
 pub use pipeline::Session;
-pub use postprocess::{softmax, top_k, Postprocess, TopK};
+pub use postprocess::{softmax, top_k, Postprocess, Step, StepResult, TopK};
 pub use preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess, Resize};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
 pub use tensor::{NamedTensor, OutputTensor};

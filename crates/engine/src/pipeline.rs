@@ -56,7 +56,7 @@ impl Session {
         for (name, tensor) in &raw {
             outputs.insert(name.clone(), OutputTensor::from_tract(name, tensor)?);
         }
-        let top_k = match &request.postprocess {
+        let (top_k, postprocessed) = match &request.postprocess {
             Some(post) => {
                 let name = post.output.clone().unwrap_or_else(|| raw[0].0.clone());
                 let scored = outputs.get(&name).ok_or_else(|| {
@@ -65,9 +65,9 @@ impl Session {
                         raw.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", ")
                     ))
                 })?;
-                post.rank(&name, scored)?
+                (post.rank(&name, scored)?, post.run_steps(&name, &outputs)?)
             }
-            None => None,
+            None => (None, Vec::new()),
         };
         let t3 = clock.now_ms();
         Ok(InferenceResult {
@@ -75,6 +75,7 @@ impl Session {
             model_sha256: self.model.sha256().to_string(),
             outputs,
             top_k,
+            postprocessed,
             timings_ms: Timings { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 },
         })
     }

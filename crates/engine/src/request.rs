@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{NamedTensor, OutputTensor, Postprocess, Preprocess, TensorInfo, TopK};
+use crate::{NamedTensor, OutputTensor, Postprocess, Preprocess, StepResult, TensorInfo, TopK};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,5 +54,8 @@ pub struct InferenceResult {
     pub outputs: BTreeMap<String, OutputTensor>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_k: Option<Vec<TopK>>,
+    /// One entry per `postprocess.steps` step, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub postprocessed: Vec<StepResult>,
     pub timings_ms: Timings,
 }

@@ -76,7 +76,8 @@ fn top_k_uses_labels_and_optional_softmax() {
     let clock = InstantClock::new();
     let labels: Vec<String> = (0..10).map(|d| format!("digit {d}")).collect();
     let mut request = tensor(vec![1, 64], vec![3.0; 64]);
-    request.postprocess = Some(Postprocess { output: Some("logits".into()), softmax: true, top_k: Some(3), labels });
+    request.postprocess =
+        Some(Postprocess { output: Some("logits".into()), softmax: true, top_k: Some(3), labels, steps: vec![] });
     let result = session.run(&request, None, &clock).unwrap();
     let top = result.top_k.unwrap();
     assert_eq!(top.len(), 3);
@@ -107,4 +108,53 @@ fn requests_round_trip_through_json() {
     assert!(matches!(request.input, InputSpec::File { .. }));
     let typo = r#"{"input": {"kind": "tensor", "shape": [1], "data": [1], "nmae": "x"}}"#;
     assert!(serde_json::from_str::<RunRequest>(typo).is_err());
+}
+
+#[test]
+fn postprocess_steps_run_on_the_scored_output() {
+    let data: Vec<String> = (0..128).map(|i| format!("{}", (i % 17) as f64 / 4.0)).collect();
+    let json = format!(
+        r#"{{"input": {{"kind": "tensor", "shape": [2, 64], "data": [{}]}},
+             "postprocess": {{"output": "logits", "labels": ["zero"], "steps": [{{"op": "softmax"}}, {{"op": "argmax"}}]}}}}"#,
+        data.join(",")
+    );
+    let request: RunRequest = serde_json::from_str(&json).unwrap();
+    let result = digits().run(&request, None, &InstantClock::new()).unwrap();
+    let probabilities = &result.outputs["probabilities"].data;
+    let value = serde_json::to_value(&result.postprocessed).unwrap();
+    assert_eq!(value[0]["op"], "softmax");
+    let softmaxed: Vec<f64> = serde_json::from_value(value[0]["values"]["data"].clone()).unwrap();
+    assert!(softmaxed.iter().zip(probabilities).all(|(a, b)| (a - b).abs() < 1e-5));
+    assert_eq!(value[1]["op"], "argmax");
+    for row in 0..2 {
+        let scores = &probabilities[row * 10..row * 10 + 10];
+        let best = (0..10).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap();
+        assert_eq!(value[1]["classes"][row]["index"], best);
+    }
+}
+
+#[test]
+fn several_named_inputs_from_json() {
+    let bytes =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/transformer_block.onnx")).unwrap();
+    let session = Session::load(&bytes, None, Limits::default(), &InstantClock::new()).unwrap();
+    let names: Vec<_> =
+        session.info().inputs.iter().map(|i| (i.name.clone(), i.shape.join(","), i.dtype.clone())).collect();
+    assert_eq!(
+        names,
+        vec![
+            ("hidden_states".into(), "batch,seq,32".into(), "float32".into()),
+            ("attention_mask".into(), "batch,seq".into(), "int64".into())
+        ]
+    );
+    let hidden: Vec<String> = (0..2 * 4 * 32).map(|i| format!("{}", (i % 7) as f64 - 3.0)).collect();
+    let json = format!(
+        r#"{{"input": {{"kind": "multiple", "inputs": [
+            {{"kind": "tensor", "name": "attention_mask", "shape": [2, 4], "data": [1, 1, 1, 1, 1, 1, 0, 0], "dtype": "int64"}},
+            {{"kind": "tensor", "name": "hidden_states", "shape": [2, 4, 32], "data": [{}]}}]}}}}"#,
+        hidden.join(",")
+    );
+    let request: RunRequest = serde_json::from_str(&json).unwrap();
+    let result = session.run(&request, None, &InstantClock::new()).unwrap();
+    assert_eq!(result.outputs["output"].shape, vec![2, 4, 32]);
 }

@@ -1,5 +1,11 @@
+mod steps;
+
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use self::steps::Scored;
+pub use self::steps::{Step, StepResult};
 use crate::{EngineError, OutputTensor};
 
 /// What to derive from the raw outputs before they are returned.
@@ -18,6 +24,9 @@ pub struct Postprocess {
     /// Class names by index; an index past the end is returned without a label.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// A pipeline over the scored output, each step's result in `postprocessed`.
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 /// One ranked class of one sample (`row` is the sample's index in the batch).
@@ -46,6 +55,17 @@ pub fn top_k(scores: &[f64], k: usize) -> Vec<(usize, f64)> {
 }
 
 impl Postprocess {
+    /// Runs the `steps` pipeline over the scored output's raw values.
+    pub(crate) fn run_steps(
+        &self,
+        output_name: &str,
+        outputs: &BTreeMap<String, OutputTensor>,
+    ) -> Result<Vec<StepResult>, EngineError> {
+        let Some(output) = outputs.get(output_name) else { return Ok(Vec::new()) };
+        let mut scored = Scored { name: output_name, values: output.clone(), labels: &self.labels };
+        self.steps.iter().map(|step| step.apply(&mut scored, outputs)).collect()
+    }
+
     /// Ranks classes along the last axis of the scored output, for every sample in it.
     pub(crate) fn rank(&self, output_name: &str, output: &OutputTensor) -> Result<Option<Vec<TopK>>, EngineError> {
         let Some(k) = self.top_k else { return Ok(None) };
