@@ -584,10 +584,19 @@ def minilm_golden(path: Path) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def cache_models(all_light: bool = False) -> list[tuple[str, Path]]:
-    """The models too big to commit, as (golden stem, path)."""
-    made = [(f"light_{a}", light_model(a)) for a in LIGHT_MODELS + (LIGHT_MODELS_HEAVY if all_light else [])]
-    made.append(("all_minilm_l6_v2", minilm_model()))
+def cache_models(all_light: bool, reuse: bool) -> list[tuple[str, Path]]:
+    """The models too big to commit, as (golden stem, path). With `reuse`, a cached file whose
+    sha256 is the one its golden records is kept as it is."""
+    builders = [(f"light_{a}", lambda a=a: light_model(a)) for a in LIGHT_MODELS + (LIGHT_MODELS_HEAVY if all_light else [])]
+    builders.append(("all_minilm_l6_v2", minilm_model))
+    made = []
+    for stem, build in builders:
+        golden = GOLDEN / f"{stem}.json"
+        cached = CACHE / f"{stem}.onnx"
+        if reuse and cached.exists() and golden.exists() and sha256(cached) == json.loads(golden.read_text())["sha256"]:
+            made.append((stem, cached))
+        else:
+            made.append((stem, build()))
     return made
 
 
@@ -595,14 +604,13 @@ def verify_cache(made: list[tuple[str, Path]]) -> None:
     """A cache model must be byte for byte the one its golden was computed on."""
     for stem, path in made:
         golden = GOLDEN / f"{stem}.json"
-        if golden.exists():
-            want = json.loads(golden.read_text())["sha256"]
-            if sha256(path) != want:
-                raise SystemExit(f"{path.name}: sha256 {sha256(path)} differs from {golden.name}'s {want}; regenerate the goldens")
+        want = json.loads(golden.read_text())["sha256"]
+        if sha256(path) != want:
+            raise SystemExit(f"{path.name}: sha256 {sha256(path)} differs from {golden.name}'s {want}; regenerate the goldens")
 
 
 def build_golden_set(cache_only: bool, all_light: bool = False) -> None:
-    made = cache_models(all_light)
+    made = cache_models(all_light, reuse=cache_only)
     if cache_only:
         verify_cache(made)
         print(f"cache models in {CACHE}: " + ", ".join(p.name for _, p in made))

@@ -28,16 +28,23 @@ export interface TopK {
   score: number;
 }
 
+/** One `postprocess.steps` result (`ssc_engine::StepResult`), tagged by `op`. */
+export type StepResult =
+  | { op: "softmax" | "sigmoid"; values: OutputTensor }
+  | { op: "argmax" | "top_k"; classes: TopK[] }
+  | { op: "threshold"; value: number; classes: TopK[] };
+
 export interface InferenceResult {
   status: "ok";
   model_sha256: string;
   outputs: Record<string, OutputTensor>;
   top_k?: TopK[];
+  postprocessed?: StepResult[];
   timings_ms: Record<string, number>;
 }
 
 /** The engine request, produced by the Python package; the engine (Rust) validates its body. */
-export type RunRequest = { input: { kind: "tensor" | "file" } & Record<string, unknown> } & Record<string, unknown>;
+export type RunRequest = { input: { kind: "tensor" | "file" | "multiple" } & Record<string, unknown> } & Record<string, unknown>;
 
 // host -> sandbox
 export type HostToSandbox =
@@ -87,7 +94,8 @@ function envelope(data: unknown): Obj | null {
 }
 
 const isLimits = (x: unknown) => x === null || (isObj(x) && Object.values(x).every(isInt));
-const isRequest = (x: unknown): x is RunRequest => isObj(x) && isObj(x.input) && (x.input.kind === "tensor" || x.input.kind === "file");
+const isRequest = (x: unknown): x is RunRequest =>
+  isObj(x) && isObj(x.input) && (x.input.kind === "tensor" || x.input.kind === "file" || x.input.kind === "multiple");
 
 export function isError(x: unknown): x is EngineErrorInfo {
   return isObj(x) && hasKeys(x, ["code", "message"]) && isStr(x.code) && isStr(x.message);
@@ -108,13 +116,32 @@ function isTopK(x: unknown): x is TopK {
   );
 }
 
+const isClasses = (x: unknown): x is TopK[] => Array.isArray(x) && x.every(isTopK);
+
+function isStepResult(x: unknown): x is StepResult {
+  if (!isObj(x)) return false;
+  switch (x.op) {
+    case "softmax":
+    case "sigmoid":
+      return hasKeys(x, ["op", "values"]) && isOutput(x.values);
+    case "argmax":
+    case "top_k":
+      return hasKeys(x, ["op", "classes"]) && isClasses(x.classes);
+    case "threshold":
+      return hasKeys(x, ["op", "value", "classes"]) && isNum(x.value) && isClasses(x.classes);
+    default:
+      return false;
+  }
+}
+
 /** The result shape Python is promised; nothing else may ride along. */
 export function isResult(x: unknown): x is InferenceResult {
   return (
-    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms"], ["top_k"]) &&
+    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms"], ["top_k", "postprocessed"]) &&
     x.status === "ok" && isSha(x.model_sha256) &&
     isObj(x.outputs) && Object.values(x.outputs).every(isOutput) &&
     (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
+    (x.postprocessed === undefined || (Array.isArray(x.postprocessed) && x.postprocessed.every(isStepResult))) &&
     isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum)
   );
 }
@@ -198,11 +225,28 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
   }
 }
 
+const cleanTensor = (t: OutputTensor): OutputTensor => ({ shape: [...t.shape], dtype: t.dtype, data: [...t.data] });
+const cleanClasses = (c: TopK[]): TopK[] => c.map(({ row, index, label, score }) => ({ row, index, label, score }));
+
+function cleanStep(s: StepResult): StepResult {
+  switch (s.op) {
+    case "softmax":
+    case "sigmoid":
+      return { op: s.op, values: cleanTensor(s.values) };
+    case "argmax":
+    case "top_k":
+      return { op: s.op, classes: cleanClasses(s.classes) };
+    case "threshold":
+      return { op: s.op, value: s.value, classes: cleanClasses(s.classes) };
+  }
+}
+
 /** Copies a validated result field by field, so no extra property can ride along. */
 export function cleanResult(r: InferenceResult): InferenceResult {
   const outputs: Record<string, OutputTensor> = {};
-  for (const [name, t] of Object.entries(r.outputs)) outputs[name] = { shape: [...t.shape], dtype: t.dtype, data: [...t.data] };
+  for (const [name, t] of Object.entries(r.outputs)) outputs[name] = cleanTensor(t);
   const clean: InferenceResult = { status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms } };
-  if (r.top_k) clean.top_k = r.top_k.map(({ row, index, label, score }) => ({ row, index, label, score }));
+  if (r.top_k) clean.top_k = cleanClasses(r.top_k);
+  if (r.postprocessed) clean.postprocessed = r.postprocessed.map(cleanStep);
   return clean;
 }

@@ -14,12 +14,15 @@ from typing import Any
 PROTOCOL_VERSION = 1
 
 TENSOR_KEYS = {"input", "shape", "inputName", "postprocess"}
+INPUTS_KEYS = {"inputs", "postprocess"}
 FILE_KEYS = {"source", "accept", "preprocess", "postprocess", "inputName"}
 PREPROCESS_KEYS = {
-    "image": {"kind", "size", "color", "layout", "scale", "mean", "std"},
-    "csv": {"kind", "header", "delimiter"},
+    "image": {"kind", "size", "color", "layout", "resize", "pad", "scale", "mean", "std"},
+    "csv": {"kind", "header", "delimiter", "columns"},
 }
-POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels"}
+POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels", "steps"}
+# The engine's post-processing steps (`ssc_engine::Step`) and their parameters.
+STEP_KEYS = {"softmax": set(), "sigmoid": set(), "argmax": set(), "top_k": {"k"}, "threshold": {"value"}}
 SECURITY_KEYS = {"limits"}
 LIMIT_KEYS = {"max_model_bytes", "max_input_bytes", "max_image_pixels", "max_tensor_elements"}
 DEFAULT_ACCEPT = {
@@ -90,7 +93,20 @@ def _postprocess(value: Any) -> dict[str, Any] | None:
         raise TypeError("postprocess.softmax must be True or False")
     if "output" in value and not isinstance(value["output"], str):
         raise TypeError("postprocess.output must be an output name (str)")
-    return {**value, "labels": list(labels)}
+    steps = value.get("steps", [])
+    if not isinstance(steps, Sequence) or isinstance(steps, str):
+        raise TypeError('postprocess.steps must be a list such as [{"op": "sigmoid"}, {"op": "threshold", "value": 0.5}]')
+    for i, step in enumerate(steps):
+        if not isinstance(step, Mapping) or step.get("op") not in STEP_KEYS:
+            raise ValueError(f"postprocess.steps[{i}] must be a dict whose op is one of {sorted(STEP_KEYS)}")
+        _check_keys(f"postprocess.steps[{i}] ({step['op']})", step, {"op"} | STEP_KEYS[step["op"]])
+        missing = STEP_KEYS[step["op"]] - set(step)
+        if missing:
+            raise ValueError(f"postprocess.steps[{i}] ({step['op']}) needs {sorted(missing)}")
+    post = {**value, "labels": list(labels)}
+    if steps:
+        post["steps"] = [dict(step) for step in steps]
+    return post
 
 
 def _preprocess(value: Any) -> dict[str, Any]:
@@ -130,6 +146,17 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
             raise TypeError('accept must be a list of MIME types or extensions, e.g. [".csv"]')
         input_spec = {"kind": "file", "name": name, "preprocess": pre}
         return BrowserRequest({"input": input_spec, "postprocess": post}, list(accept))
+
+    if "inputs" in params:
+        _check_keys("inference_params (several inputs)", params, INPUTS_KEYS)
+        inputs = params["inputs"]
+        if not isinstance(inputs, Mapping) or not inputs or not all(isinstance(k, str) for k in inputs):
+            raise TypeError('inputs must be a dict of input name to (nested) numbers, e.g. {"ids": [[1, 2]], "mask": [[1, 1]]}')
+        specs = []
+        for input_name, values in inputs.items():
+            data, shape = _flatten(values, f"inputs[{input_name!r}]")
+            specs.append({"kind": "tensor", "name": input_name, "shape": shape, "data": data})
+        return BrowserRequest({"input": {"kind": "multiple", "inputs": specs}, "postprocess": post}, [])
 
     _check_keys("inference_params (tensor input)", params, TENSOR_KEYS)
     if "input" not in params:

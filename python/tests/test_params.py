@@ -38,6 +38,11 @@ def test_numpy_arrays_are_accepted():
         ({"source": "file", "preprocess": {"kind": "csv"}, "postprocess": {"labels": "ab"}}, TypeError, "list of strings"),
         ({"source": "file", "preprocess": {"kind": "csv"}, "accept": ".csv"}, TypeError, "accept"),
         (None, ValueError, "inference_params is required"),
+        ({"input": [1], "postprocess": {"steps": [{"op": "median"}]}}, ValueError, "one of"),
+        ({"input": [1], "postprocess": {"steps": [{"op": "top_k"}]}}, ValueError, r"needs \['k'\]"),
+        ({"input": [1], "postprocess": {"steps": [{"op": "sigmoid", "k": 1}]}}, ValueError, "unknown key"),
+        ({"inputs": {"a": [1]}, "shape": [1]}, ValueError, "unknown key"),
+        ({"inputs": [[1]]}, TypeError, "dict of input name"),
     ],
 )
 def test_bad_params_fail_fast(params, error, match):
@@ -66,3 +71,22 @@ def test_limits_and_timeout():
     assert timeout_ms(1.5) == 1500
     with pytest.raises(ValueError):
         timeout_ms(-1)
+
+
+def test_several_named_inputs_become_one_multiple_request():
+    r = build_request({"inputs": {"ids": [[101, 2023]], "mask": [[1, 1]]}, "postprocess": {"steps": [{"op": "argmax"}]}})
+    assert r.request["input"] == {
+        "kind": "multiple",
+        "inputs": [
+            {"kind": "tensor", "name": "ids", "shape": [1, 2], "data": [101, 2023]},
+            {"kind": "tensor", "name": "mask", "shape": [1, 2], "data": [1, 1]},
+        ],
+    }
+    assert r.request["postprocess"]["steps"] == [{"op": "argmax"}]
+
+
+def test_new_preprocess_options_pass_through():
+    r = build_request({"source": "file", "preprocess": {"kind": "csv", "columns": ["age", "bmi"]}})
+    assert r.request["input"]["preprocess"]["columns"] == ["age", "bmi"]
+    r = build_request({"source": "file", "preprocess": {"kind": "image", "resize": "letterbox", "pad": 114}})
+    assert r.request["input"]["preprocess"]["resize"] == "letterbox"

@@ -14,39 +14,55 @@ use ssc_engine::{EngineError, InputSpec, InstantClock, Limits, NamedTensor, RunR
     about = "Inspect, run and benchmark a model with the streamlit-secure-context engine, natively.",
     long_about = "Inspect, run and benchmark a model with the streamlit-secure-context engine.\n\n\
         This is the same Rust pipeline that runs in the browser's sandboxed Worker, so a model \
-        that loads and gives the right answer here will do so in the component.\n\n\
-        Start with `ssc inspect model.onnx` to see the input names and shapes to feed."
+        that loads and gives the right answer here will do so in the component, and `run` prints \
+        exactly the JSON the component returns to Python.\n\n\
+        A typical session:\n  \
+          ssc inspect model.onnx          # input names, shapes, dtypes; operators; will it load?\n  \
+          ssc run model.onnx --config '{\"input\": {\"kind\": \"tensor\", \"shape\": [1, 4], \"data\": [1, 2, 3, 4]}}'\n  \
+          ssc run model.onnx --input scan.png --config @request.json\n  \
+          ssc bench model.onnx --runs 100\n\n\
+        Errors print as `error: [code] message` and exit with status 1; the code is the one \
+        Python sees in `result[\"error\"][\"code\"]`."
 )]
 struct Cli {
+    /// Resource limits as JSON, e.g. '{"max_model_bytes": 100000000}'. Fields: max_model_bytes,
+    /// max_input_bytes, max_image_pixels, max_tensor_elements; omitted fields keep their defaults.
+    #[arg(long, global = true)]
+    limits: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the model's format, sha256, inputs and outputs as JSON.
+    /// Describe a model file as JSON: format, size, sha256, declared inputs and outputs (dims are
+    /// numbers or symbols such as "N"), an operator histogram, the operators this engine lacks,
+    /// and whether it loads. Works on models that do not load, to show why.
     Inspect {
-        /// The model file (ONNX).
+        /// The model file (ONNX; the format is read from the content, not the extension).
         model: PathBuf,
     },
     /// Run the model once and print the result JSON the component returns to Python.
     Run {
-        /// The model file (ONNX).
+        /// The model file.
         model: PathBuf,
-        /// The request as JSON, or @path to a JSON file. Same shape as the component's, e.g.
-        /// '{"input": {"kind": "tensor", "shape": [1, 4], "data": [1, 2, 3, 4]}}' or
-        /// '{"input": {"kind": "file", "preprocess": {"kind": "csv"}}, "postprocess": {"top_k": 1}}'.
+        /// The request as JSON, or @path to a JSON file: the same request Python sends. Examples:
+        /// '{"input": {"kind": "tensor", "shape": [1, 4], "data": [1, 2, 3, 4]}}';
+        /// '{"input": {"kind": "file", "preprocess": {"kind": "csv"}}, "postprocess": {"top_k": 1}}';
+        /// several inputs: '{"input": {"kind": "multiple", "inputs": [{"kind": "tensor", "name": "ids", ...}, ...]}}'.
         #[arg(long)]
         config: String,
-        /// The input file for a request of kind "file" (an image or a CSV).
+        /// The file for an input of kind "file" (an image or a CSV), as the person would pick it.
         #[arg(long)]
         input: Option<PathBuf>,
     },
-    /// Time model loading and inference; prints JSON with the median and minimum.
+    /// Time model loading and inference; prints JSON with the load time and the median and
+    /// minimum inference time.
     Bench {
-        /// The model file (ONNX).
+        /// The model file.
         model: PathBuf,
-        /// The request to time, as for `run`; default: zeros, with every symbolic dim set to 1.
+        /// The request to time, as for `run`; default: zeros for every input, with every
+        /// symbolic dim set to 1.
         #[arg(long)]
         config: Option<String>,
         /// The input file, for a request of kind "file".
@@ -94,19 +110,30 @@ fn parse_config(config: &str) -> Result<RunRequest, CliError> {
     serde_json::from_str(&text).map_err(|e| CliError::Config(e.to_string()))
 }
 
-fn load(model: &PathBuf, clock: &InstantClock) -> Result<Session, CliError> {
-    Ok(Session::load(&read(model)?, None, Limits::default(), clock)?)
+fn parse_limits(limits: Option<&str>) -> Result<Limits, CliError> {
+    match limits {
+        Some(text) => serde_json::from_str(text).map_err(|e| CliError::Config(format!("--limits: {e}"))),
+        None => Ok(Limits::default()),
+    }
 }
 
-/// Zeros for the model's only input, symbolic dims set to 1: enough to time most models.
+fn load(model: &PathBuf, limits: Limits, clock: &InstantClock) -> Result<Session, CliError> {
+    Ok(Session::load(&read(model)?, None, limits, clock)?)
+}
+
+/// Zeros for every input, symbolic dims set to 1: enough to time most models.
 fn zeros_request(session: &Session) -> Result<RunRequest, CliError> {
-    let inputs = session.model().inputs();
-    let [input] = inputs else {
-        return Err(CliError::Config(format!("the model has {} inputs; pass --config", inputs.len())));
-    };
-    let shape: Vec<usize> = input.shape.iter().map(|d| d.parse().unwrap_or(1)).collect();
-    let data = vec![0.0; shape.iter().product()];
-    Ok(RunRequest { input: InputSpec::Tensor(NamedTensor { name: None, shape, data, dtype: None }), postprocess: None })
+    let inputs = session
+        .model()
+        .inputs()
+        .iter()
+        .map(|input| {
+            let shape: Vec<usize> = input.shape.iter().map(|d| d.parse().unwrap_or(1)).collect();
+            let data = vec![0.0; shape.iter().product()];
+            InputSpec::Tensor(NamedTensor { name: Some(input.name.clone()), shape, data, dtype: None })
+        })
+        .collect();
+    Ok(RunRequest { input: InputSpec::Multiple { inputs }, postprocess: None })
 }
 
 fn print_json<T: Serialize>(value: &T) {
@@ -118,28 +145,41 @@ fn print_json<T: Serialize>(value: &T) {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     let clock = InstantClock::new();
+    let limits = parse_limits(cli.limits.as_deref())?;
     match cli.command {
         Command::Inspect { model } => {
             let bytes = read(&model)?;
-            let format = ssc_engine::sniff(&bytes);
-            let session = Session::load(&bytes, None, Limits::default(), &clock)?;
+            let inspection = ssc_engine::inspect(&bytes, &limits)?;
+            #[derive(Serialize)]
+            struct Load {
+                ok: bool,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                load_ms: Option<f64>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                code: Option<&'static str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                message: Option<String>,
+            }
+            let load = match Session::load(&bytes, None, limits, &clock) {
+                Ok(session) => Load { ok: true, load_ms: Some(session.info().load_ms), code: None, message: None },
+                Err(e) => Load { ok: false, load_ms: None, code: Some(e.code()), message: Some(e.to_string()) },
+            };
             #[derive(Serialize)]
             struct Inspect {
-                format: ssc_engine::ModelFormat,
-                bytes: usize,
                 #[serde(flatten)]
-                info: ssc_engine::ModelInfo,
+                inspection: ssc_engine::Inspection,
+                load: Load,
             }
-            print_json(&Inspect { format, bytes: bytes.len(), info: session.info() });
+            print_json(&Inspect { inspection, load });
         }
         Command::Run { model, config, input } => {
-            let session = load(&model, &clock)?;
+            let session = load(&model, limits, &clock)?;
             let request = parse_config(&config)?;
             let file = input.as_ref().map(read).transpose()?;
             print_json(&session.run(&request, file.as_deref(), &clock)?);
         }
         Command::Bench { model, config, input, runs } => {
-            let session = load(&model, &clock)?;
+            let session = load(&model, limits, &clock)?;
             let load_ms = session.info().load_ms;
             let request = match config {
                 Some(c) => parse_config(&c)?,
