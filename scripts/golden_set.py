@@ -389,6 +389,12 @@ def hostile_inputs() -> None:
                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 100000, 100000])],
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 100000, 100000])], [], opset=13)
     save(huge, TEST_MODELS / "huge_dims.onnx")
+    # One number in, 10^10 out: the plan's intermediate sizes must be checked before running.
+    expand = make_model([helper.make_node("Expand", ["x", "shape"], ["y"])], "expand_bomb",
+                        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [100000, 100000])],
+                        [numpy_helper.from_array(np.array([100000, 100000], np.int64), "shape")], opset=13)
+    save(expand, TEST_MODELS / "expand_bomb.onnx")
     # A weight that declares 2^40 floats but carries 4 bytes: not written through the
     # checker, which rightly rejects it.
     lying = make_model([helper.make_node("Add", ["x", "w"], ["y"])], "lying_weight",

@@ -94,6 +94,13 @@ function envelope(data: unknown): Obj | null {
 }
 
 const isLimits = (x: unknown) => x === null || (isObj(x) && Object.values(x).every(isInt));
+/** Whether the request waits for a file the person picks (alone, or among several inputs). */
+export function wantsFile(request: RunRequest): boolean {
+  const { input } = request;
+  return input.kind === "file" ||
+    (input.kind === "multiple" && Array.isArray(input.inputs) && input.inputs.some((i) => isObj(i) && i.kind === "file"));
+}
+
 const isRequest = (x: unknown): x is RunRequest =>
   isObj(x) && isObj(x.input) && (x.input.kind === "tensor" || x.input.kind === "file" || x.input.kind === "multiple");
 

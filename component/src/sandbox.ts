@@ -6,7 +6,7 @@
  */
 import {
   PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type InferenceResult, type RunRequest, type SandboxToHost,
-  type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox,
+  type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox, wantsFile,
 } from "./protocol";
 
 const statusEl = document.getElementById("status") as HTMLElement;
@@ -124,8 +124,8 @@ function onWorkerMessage(data: unknown): void {
       break;
     case "loaded":
       modelLoaded = true;
-      setStatus(config?.request.input.kind === "file" ? "Ready: choose a file. It is processed only in this browser." : "Ready", "ready");
-      if (config?.request.input.kind === "tensor") {
+      setStatus(config && wantsFile(config.request) ? "Ready: choose a file. It is processed only in this browser." : "Ready", "ready");
+      if (config && !wantsFile(config.request)) {
         if (config.runId !== ranRunId) run(null);
       } else if (waitingFile) {
         const file = waitingFile;
@@ -173,10 +173,10 @@ function onHostMessage(msg: HostToSandbox): void {
       break;
     case "configure": {
       config = { runId: msg.runId, request: msg.request, timeoutMs: msg.timeoutMs };
-      const wantsFile = msg.request.input.kind === "file";
-      pickEl.hidden = !wantsFile;
+      const needsFile = wantsFile(msg.request);
+      pickEl.hidden = !needsFile;
       fileEl.accept = msg.accept.join(",");
-      if (!wantsFile) run(null);
+      if (!needsFile) run(null);
       else if (waitingFile) {
         const file = waitingFile;
         waitingFile = null;

@@ -13,6 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "examples" / "models" / "digits_mlp.onnx"
 CANCER = ROOT / "examples" / "models" / "breast_cancer_logreg.onnx"
 LABELS = [f"digit {d}" for d in range(10)]
+TRANSFORMER = ROOT / "crates" / "engine" / "tests" / "models" / "transformer_block.onnx"
+# Two named inputs, float32 and int64, as test_onnx_breadth.py recomputes them.
+TRANSFORMER_INPUTS = {
+    "hidden_states": np.random.default_rng(5).normal(size=(1, 4, 32)).astype(np.float32).tolist(),
+    "attention_mask": [[1, 1, 1, 0]],
+}
 
 
 def digit_tensor(d: int) -> list:
@@ -51,6 +57,7 @@ CASES = {
                        "postprocess": {"output": "logits", "softmax": True, "top_k": 2, "labels": LABELS}}),
     "csv": (CANCER, {"source": "file", "preprocess": {"kind": "csv"}}),
     "slow": (None, {"input": [[0.1] * 512]}),
+    "multi": (TRANSFORMER, {"inputs": TRANSFORMER_INPUTS, "postprocess": {"steps": [{"op": "softmax"}, {"op": "argmax"}]}}),
 }
 TIMEOUTS = {"slow": 0.5}
 

@@ -33,6 +33,7 @@ pub struct Model {
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
     ops: OpReport,
+    limits: Limits,
     plans: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
 }
 
@@ -72,7 +73,7 @@ impl Model {
             .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
         let inputs = describe(&graph, graph.input_outlets(), Naming::Source)?;
         let outputs = describe(&graph, graph.output_outlets(), Naming::Label)?;
-        Ok(Self { sha256, graph, inputs, outputs, ops, plans: Mutex::new(HashMap::new()) })
+        Ok(Self { sha256, graph, inputs, outputs, ops, limits: *limits, plans: Mutex::new(HashMap::new()) })
     }
 
     pub fn sha256(&self) -> &str {
@@ -147,14 +148,33 @@ impl Model {
             return Ok(plan.clone());
         }
         let symbols = self.bind_symbols(&key)?;
-        let plan = self
+        let optimized = self
             .graph
             .set_symbols(&symbols)
             .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
             .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+        self.check_intermediates(&optimized)?;
+        let plan = optimized.into_runnable().map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
         plans.insert(key, plan.clone());
         Ok(plan)
+    }
+
+    /// With every input shape known, so is (nearly) every tensor the plan will allocate: refuse
+    /// one over the element limit now, rather than abort on an allocation failure mid-run (an
+    /// `Expand` to [100000, 100000] from a one-number input, say). The weights themselves are
+    /// bounded by `max_model_bytes`.
+    fn check_intermediates(&self, plan: &TypedModel) -> Result<(), EngineError> {
+        for node in plan.nodes() {
+            if node.op_is::<tract_onnx::tract_core::ops::konst::Const>() {
+                continue;
+            }
+            for output in &node.outputs {
+                if let Some(shape) = output.fact.shape.as_concrete() {
+                    self.limits.check_tensor(shape)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Resolves the model's symbolic dims from the actual input shapes, and checks every

@@ -128,6 +128,11 @@ fn hostile_inputs_get_typed_errors() {
             "tensor_too_large",
         ),
         (
+            "a one-number input expanded to 10^10 elements",
+            run(&model("tests/models/expand_bomb.onnx"), tensor("x", vec![1], vec![1.0], None), None),
+            "tensor_too_large",
+        ),
+        (
             "wrong dtype declared",
             run(&dtypes, dtypes_request(tensor("in_i64", vec![1, 3], vec![1.0; 3], Some("float32"))), None),
             "dtype_mismatch",

@@ -1,0 +1,32 @@
+"""Engine breadth through the real browser: several named inputs of different dtypes, and
+post-processing steps, from Python to the sandboxed Worker and back."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+from playwright.sync_api import Page
+
+from conftest import ROOT, StreamlitServer
+from test_pipeline import open_case, wait_result
+
+TRANSFORMER = ROOT / "crates" / "engine" / "tests" / "models" / "transformer_block.onnx"
+
+
+def test_several_inputs_and_postprocess_steps(page: Page, probe_server: StreamlitServer) -> None:
+    open_case(page, probe_server, "multi")
+    result = wait_result(page)
+    assert result["status"] == "ok", result
+    hidden = np.random.default_rng(5).normal(size=(1, 4, 32)).astype(np.float32)
+    mask = np.array([[1, 1, 1, 0]], dtype=np.int64)
+    session = ort.InferenceSession(str(TRANSFORMER), providers=["CPUExecutionProvider"])
+    (want,) = session.run(None, {"hidden_states": hidden, "attention_mask": mask})
+    got = result["outputs"]["output"]
+    assert got["shape"] == [1, 4, 32]
+    np.testing.assert_allclose(np.asarray(got["data"]).reshape(want.shape), want, atol=1e-4)
+    softmax_step, argmax_step = result["postprocessed"]
+    assert softmax_step["op"] == "softmax" and argmax_step["op"] == "argmax"
+    exp = np.exp(want - want.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(np.asarray(softmax_step["values"]["data"]).reshape(want.shape), exp / exp.sum(-1, keepdims=True), atol=1e-5)
+    assert [c["index"] for c in argmax_step["classes"]] == want.reshape(4, 32).argmax(axis=-1).tolist()
+    assert [c["row"] for c in argmax_step["classes"]] == [0, 1, 2, 3]
