@@ -18,6 +18,7 @@ interface Args {
   timeout_ms: number;
   limits: Record<string, number> | null;
   request_key: string;
+  require_isolation: boolean;
 }
 
 const statusEl = document.getElementById("host-status") as HTMLElement;
@@ -39,6 +40,16 @@ let runId = 0;
 const requestKeys = new Map<number, string>();
 let currentKey: string | null = null;
 let dropped = 0;
+let requireIsolation = false;
+
+const NOT_ISOLATED: EngineErrorInfo = {
+  code: "not_isolated",
+  message:
+    "security_config.require_isolation is set, but this page is not cross-origin isolated. Serve the app with " +
+    "st.App(..., middleware=[streamlit_secure_context.security_middleware()]), or have your proxy send " +
+    "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp on every response " +
+    "(docs/deployment.md). Check with: python -m streamlit_secure_context doctor --url <app URL>",
+};
 
 function toStreamlit(type: string, data: Record<string, unknown> = {}): void {
   window.parent.postMessage({ isStreamlitMessage: true, type, ...data }, appOrigin);
@@ -108,6 +119,9 @@ function createSandbox(): void {
   // allow-scripts only: no allow-same-origin, so the frame runs in an opaque origin with no
   // access to this document, cookies or storage, and no forms, popups or top navigation.
   sandbox.setAttribute("sandbox", "allow-scripts");
+  // Lets the sandbox (and so the engine's Worker) be cross-origin isolated when the app is
+  // served with COOP/COEP; an opaque-origin frame is not covered by the default 'self'.
+  sandbox.setAttribute("allow", "cross-origin-isolated");
   sandbox.srcdoc = SANDBOX_HTML;
   document.body.appendChild(sandbox);
   const engineJs = fetchBytes(new URL("engine/engine.js", location.href).href, "the engine").then((b) => new TextDecoder().decode(b));
@@ -127,7 +141,7 @@ function validArgs(a: unknown): a is Args {
     typeof x === "object" && x !== null && x.protocol === PROTOCOL_VERSION &&
     typeof x.model?.url === "string" && /^[0-9a-f]{64}$/.test(x.model?.sha256 ?? "") &&
     typeof x.request === "object" && Array.isArray(x.accept) && Number.isSafeInteger(x.timeout_ms) &&
-    typeof x.request_key === "string"
+    typeof x.request_key === "string" && typeof x.require_isolation === "boolean"
   );
 }
 
@@ -137,6 +151,11 @@ function onRender(args: unknown): void {
     return;
   }
   currentKey = args.request_key;
+  requireIsolation = args.require_isolation;
+  if (requireIsolation && !self.crossOriginIsolated) {
+    fail(NOT_ISOLATED);
+    return;
+  }
   if (!sandbox) createSandbox();
   if (args.model.sha256 !== modelSha) {
     modelSha = args.model.sha256;
@@ -185,6 +204,11 @@ window.addEventListener("message", (event) => {
         resize();
         break;
       case "result":
+        // The Worker's own isolation decides: the host can be isolated while the sandbox is not.
+        if (requireIsolation && !msg.result.cross_origin_isolated) {
+          fail(NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
+          break;
+        }
         setStatus("", "hidden");
         setValue({ ...cleanResult(msg.result), request_key: requestKeys.get(msg.runId) ?? null });
         break;

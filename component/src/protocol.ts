@@ -34,6 +34,8 @@ export interface InferenceResult {
   outputs: Record<string, OutputTensor>;
   top_k?: TopK[];
   timings_ms: Record<string, number>;
+  /** `self.crossOriginIsolated` in the Worker that computed the result. */
+  cross_origin_isolated: boolean;
 }
 
 /** The engine request, produced by the Python package; the engine (Rust) validates its body. */
@@ -111,11 +113,11 @@ function isTopK(x: unknown): x is TopK {
 /** The result shape Python is promised; nothing else may ride along. */
 export function isResult(x: unknown): x is InferenceResult {
   return (
-    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms"], ["top_k"]) &&
+    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "cross_origin_isolated"], ["top_k"]) &&
     x.status === "ok" && isSha(x.model_sha256) &&
     isObj(x.outputs) && Object.values(x.outputs).every(isOutput) &&
     (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
-    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum)
+    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum) && typeof x.cross_origin_isolated === "boolean"
   );
 }
 
@@ -202,7 +204,9 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
 export function cleanResult(r: InferenceResult): InferenceResult {
   const outputs: Record<string, OutputTensor> = {};
   for (const [name, t] of Object.entries(r.outputs)) outputs[name] = { shape: [...t.shape], dtype: t.dtype, data: [...t.data] };
-  const clean: InferenceResult = { status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms } };
+  const clean: InferenceResult = {
+    status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms }, cross_origin_isolated: r.cross_origin_isolated,
+  };
   if (r.top_k) clean.top_k = r.top_k.map(({ row, index, label, score }) => ({ row, index, label, score }));
   return clean;
 }

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._component import component_func
 from ._model import model_url, resolve_model
-from ._params import PROTOCOL_VERSION, build_limits, build_request, timeout_ms
+from ._params import PROTOCOL_VERSION, build_limits, build_request, require_isolation, timeout_ms
 
 
 def streamlit_secure_context(
@@ -31,7 +31,9 @@ def streamlit_secure_context(
         address and verified there against its sha256 before it runs.
     security_config
         Optional ``{"limits": {"max_model_bytes": ..., "max_input_bytes": ...,
-        "max_image_pixels": ..., "max_tensor_elements": ...}}``.
+        "max_image_pixels": ..., "max_tensor_elements": ...}, "require_isolation": bool}``.
+        With ``require_isolation=True``, a page that is not cross-origin isolated returns the
+        error ``not_isolated`` instead of running (serve the app with `security_middleware`).
     inference_params
         Either a tensor that Python supplies (not PHI, runs without user action)::
 
@@ -57,7 +59,8 @@ def streamlit_secure_context(
         {"status": "ok", "model_sha256": str,
          "outputs": {name: {"shape": [...], "dtype": str, "data": [...]}},
          "top_k": [{"row", "index", "label", "score"}],   # when postprocess.top_k is set
-         "timings_ms": {...}}
+         "timings_ms": {...},
+         "cross_origin_isolated": bool}   # whether the engine's Worker ran isolated
 
     or ``{"status": "error", "error": {"code": str, "message": str}}``.
 
@@ -76,11 +79,12 @@ def streamlit_secure_context(
     model = resolve_model(model_path)
     browser = build_request(inference_params)
     limits = build_limits(security_config)
+    isolation_required = require_isolation(security_config)
     timeout_in_ms = timeout_ms(timeout)
     # Identifies this exact request, so a result computed for an earlier request (before a
     # rerun changed the inputs) is never returned as if it answered the current one.
     request_key = hashlib.sha256(
-        json.dumps([model.sha256, browser.request, limits], sort_keys=True).encode()
+        json.dumps([model.sha256, browser.request, limits, isolation_required], sort_keys=True).encode()
     ).hexdigest()[:32]
     url = model_url(model, coordinates=f"streamlit_secure_context.{key or model.sha256}")
     value = component_func()(
@@ -91,6 +95,7 @@ def streamlit_secure_context(
         timeout_ms=timeout_in_ms,
         limits=limits,
         request_key=request_key,
+        require_isolation=isolation_required,
         key=key,
         default=None,
     )

@@ -20,7 +20,7 @@ PREPROCESS_KEYS = {
     "csv": {"kind", "header", "delimiter"},
 }
 POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels"}
-SECURITY_KEYS = {"limits"}
+SECURITY_KEYS = {"limits", "require_isolation"}
 LIMIT_KEYS = {"max_model_bytes", "max_input_bytes", "max_image_pixels", "max_tensor_elements"}
 DEFAULT_ACCEPT = {
     "image": ["image/png", "image/jpeg", ".png", ".jpg", ".jpeg"],
@@ -154,6 +154,19 @@ def build_limits(security_config: Mapping[str, Any] | None) -> dict[str, int] | 
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"security_config.limits.{key} must be a positive integer")
     return dict(limits)
+
+
+def require_isolation(security_config: Mapping[str, Any] | None) -> bool:
+    """Whether a page without cross-origin isolation must be an error instead of a result."""
+    security_config = _optional_dict("security_config", security_config, SECURITY_KEYS)
+    value = (security_config or {}).get("require_isolation", False)
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"security_config.require_isolation must be True or False, got {value!r}. With True, a page that is "
+            "not cross-origin isolated (no COOP/COEP headers; see streamlit_secure_context.security_middleware) "
+            "returns an error instead of running."
+        )
+    return value
 
 
 def timeout_ms(timeout: float) -> int:
