@@ -8,7 +8,7 @@ from typing import Any
 
 from ._component import component_func
 from ._model import model_url, resolve_model
-from ._params import PROTOCOL_VERSION, build_limits, build_request, require_isolation, timeout_ms
+from ._params import PROTOCOL_VERSION, build_limits, build_request, model_pin, require_isolation, timeout_ms
 
 
 def streamlit_secure_context(
@@ -17,6 +17,7 @@ def streamlit_secure_context(
     inference_params: Mapping[str, Any] | None = None,
     key: str | None = None,
     timeout: float = 0,
+    sha256: str | None = None,
     **kwargs: Any,
 ) -> dict[str, Any] | None:
     """Run an ONNX model in the person's browser and return only its result.
@@ -51,6 +52,10 @@ def streamlit_secure_context(
         The Streamlit widget key. Give one whenever the page has more than one component.
     timeout
         Seconds an inference may take before the engine is stopped; 0 means no limit.
+    sha256
+        Optional pin: the sha256 (hex) of the model you vetted. A model file with another
+        hash raises here, and the browser engine verifies the bytes it downloads against
+        the same value, so only the pinned model ever runs. ``doctor --app`` checks pins.
 
     Returns
     -------
@@ -76,7 +81,13 @@ def streamlit_secure_context(
     """
     if kwargs:
         raise TypeError(f"streamlit_secure_context() got unexpected keyword argument(s): {sorted(kwargs)}")
+    pin = model_pin(sha256)
     model = resolve_model(model_path)
+    if pin is not None and pin != model.sha256:
+        raise ValueError(
+            f"model file {model.path} has sha256 {model.sha256}, but sha256= pins {pin}: the file changed since it "
+            "was pinned. Vet the new model (ssc inspect), then update the pin."
+        )
     browser = build_request(inference_params)
     limits = build_limits(security_config)
     isolation_required = require_isolation(security_config)

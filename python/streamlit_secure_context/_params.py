@@ -7,6 +7,7 @@ checks it again, but mistakes should surface here, in the app author's traceback
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -167,6 +168,15 @@ def require_isolation(security_config: Mapping[str, Any] | None) -> bool:
             "returns an error instead of running."
         )
     return value
+
+
+def model_pin(sha256: Any) -> str | None:
+    """The optional ``sha256=`` pin: 64 lowercase hex digits, as ``sha256sum`` prints them."""
+    if sha256 is None:
+        return None
+    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"sha256 must be the model's sha256 as 64 lowercase hex digits (sha256sum prints it), got {sha256!r}")
+    return sha256
 
 
 def timeout_ms(timeout: float) -> int:
