@@ -22,9 +22,10 @@ def main(argv: list[str]) -> int:
 
         return doctor_main(rest)
     if command == "csp" and not rest:
-        from .security_headers import default_page_csp
+        from .security_headers import SecurityHeadersMiddleware
 
-        print(default_page_csp())
+        # Exactly what the middleware sends with pages, frame-ancestors included.
+        print(dict(SecurityHeadersMiddleware(None).page_headers)[b"content-security-policy"].decode())
         return 0
     print(USAGE, file=sys.stderr)
     return 2

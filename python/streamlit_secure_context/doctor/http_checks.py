@@ -168,7 +168,7 @@ def check_url(url: str, manifest: dict[str, str] | None, cafile: str | None) -> 
     mime = wasm.headers.get("content-type", "").split(";")[0].strip()
     checks.append(passed("wasm.mime", "engine.wasm is served as application/wasm") if mime == "application/wasm" else
                   fail("wasm.mime", f"engine.wasm is served as {mime or 'no type'} (HTTP {wasm.status})",
-                       "serve .wasm as application/wasm (nginx: the `types` line in docs/nginx/streamlit-secure-context.conf)"))
+                       "serve .wasm as application/wasm: Streamlit does; a proxy or CDN in between must not rewrite it"))
     corp = wasm.headers.get("cross-origin-resource-policy", "")
     checks.append(passed("wasm.corp", "engine.wasm has CORP same-origin") if corp == "same-origin" else
                   fail("wasm.corp", f"engine.wasm has Cross-Origin-Resource-Policy {corp or 'missing'}",
