@@ -116,7 +116,8 @@ class SecurityHeadersMiddleware:
     permissions_policy
         Default denies every feature in `DENIED_FEATURES`.
     content_security_policy
-        The page CSP; default `default_page_csp()`.
+        The page CSP; ``None`` (the default) means `default_page_csp()`, ``""`` sends none
+        (other than the `frame_ancestors` directive).
     frame_ancestors
         Appended to the page CSP; default ``"'none'"`` (no other page may frame the app).
     component_frame_ancestors
@@ -151,10 +152,14 @@ class SecurityHeadersMiddleware:
             "referrer-policy": referrer_policy,
             "permissions-policy": permissions_policy,
         }
-        for name, value in [*common.items(), ("strict_transport_security", strict_transport_security),
-                            ("content_security_policy", content_security_policy), ("frame_ancestors", frame_ancestors),
-                            ("component_frame_ancestors", component_frame_ancestors)]:
-            _check_value(name, value)
+        others = {
+            "strict-transport-security": strict_transport_security,
+            "content-security-policy": content_security_policy,
+            "frame-ancestors": frame_ancestors,
+            "component-frame-ancestors": component_frame_ancestors,
+        }
+        for header, value in {**common, **others}.items():
+            _check_value(header.replace("-", "_"), value)  # named as the keyword argument
         page_csp = default_page_csp() if content_security_policy is None else content_security_policy
         if frame_ancestors is not None:
             page_csp = f"{page_csp}; frame-ancestors {frame_ancestors}" if page_csp else f"frame-ancestors {frame_ancestors}"

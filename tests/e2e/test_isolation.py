@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -157,3 +159,25 @@ def test_page_csp_blocks_other_origins(page: Page, secure_server: StreamlitServe
     )
     assert outcome == "blocked"
     assert any("connect-src" in m for m in csp_errors(console)), console
+
+
+def doctor_url(url: str) -> tuple[int, dict[str, str]]:
+    run = subprocess.run([sys.executable, "-m", "streamlit_secure_context", "doctor", "--url", url, "--json"],
+                         capture_output=True, text=True, timeout=120)
+    checks = json.loads(run.stdout)["checks"]
+    return run.returncode, {c["id"]: c["status"] for c in checks if c["id"].split(".")[0] in ("page", "component", "wasm")}
+
+
+def test_doctor_probes_real_servers_with_and_without_the_middleware(page: Page, secure_server: StreamlitServer,
+                                                                    probe_server: StreamlitServer) -> None:
+    for server in (secure_server, probe_server):
+        open_case(page, server, "tensor")  # registers the component, so its assets are served
+        wait_result(page)
+    _, secure = doctor_url(secure_server.url)
+    assert {k: v for k, v in secure.items() if v != "PASS"} == {"page.hsts": "WARN"}  # plain HTTP here
+    code, plain = doctor_url(probe_server.url)
+    assert code == 1
+    for check in ("page.coop", "page.coep", "page.corp", "page.csp", "page.frame_ancestors", "component.coep"):
+        assert plain[check] == "FAIL", (check, plain)
+    # Streamlit itself serves the engine with the right type, middleware or not.
+    assert plain["wasm.mime"] == "PASS" and plain["wasm.sha256"] == "PASS"

@@ -82,16 +82,16 @@ def _inline_script_hashes(html: str) -> list[str]:
 
 
 def _page_csp(h: dict[str, str], html: str) -> list[Check]:
-    csp = h.get("content-security-policy")
-    if not csp:
-        return [fail("page.csp", "no Content-Security-Policy header", f"{MIDDLEWARE}, or send the policy that "
-                     "`python -m streamlit_secure_context csp` prints, plus frame-ancestors 'none'")]
+    csp = h.get("content-security-policy", "")
     d = _csp_directives(csp)
     checks = []
     ancestors = d.get("frame-ancestors")
     checks.append(passed("page.frame_ancestors", f"frame-ancestors {' '.join(ancestors)}") if ancestors else
                   fail("page.frame_ancestors", "the CSP has no frame-ancestors: other sites may frame the app (clickjacking)",
                        "add frame-ancestors 'none' to the Content-Security-Policy header"))
+    if not csp:
+        return checks + [fail("page.csp", "no Content-Security-Policy header", f"{MIDDLEWARE}, or send the policy "
+                              "that `python -m streamlit_secure_context csp` prints")]
     scripts = d.get("script-src", d.get("default-src"))
     if scripts is None:
         checks.append(fail("page.csp", "the CSP restricts neither script-src nor default-src",
