@@ -76,7 +76,8 @@ def _tls(server: dict[str, Any], https_url: bool) -> Check:
         missing = [p for p in (cert, key) if not Path(p).expanduser().is_file()]
         if missing:
             return fail("tls", f"TLS file(s) not found: {missing}", "point server.sslCertFile/sslKeyFile at existing files")
-        return passed("tls", "Streamlit serves HTTPS itself (server.sslCertFile and server.sslKeyFile)")
+        return passed("tls", "Streamlit serves HTTPS itself (server.sslCertFile and server.sslKeyFile); "
+                      "Streamlit recommends a TLS-terminating proxy for production")
     if https_url:
         return passed("tls", "no TLS in Streamlit, but the probed URL is HTTPS: a proxy terminates TLS")
     return warn("tls", "no TLS configured: server.sslCertFile/sslKeyFile unset, and no HTTPS URL was probed",
