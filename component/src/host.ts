@@ -41,14 +41,23 @@ const requestKeys = new Map<number, string>();
 let currentKey: string | null = null;
 let dropped = 0;
 let requireIsolation = false;
+let notIsolatedKey: string | null = null;
 
+const CHECK_WITH = " (docs/deployment.md). Check with: python -m streamlit_secure_context doctor --url <app URL>";
 const NOT_ISOLATED: EngineErrorInfo = {
   code: "not_isolated",
   message:
     "security_config.require_isolation is set, but this page is not cross-origin isolated. Serve the app with " +
     "st.App(..., middleware=[streamlit_secure_context.security_middleware()]), or have your proxy send " +
-    "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp on every response " +
-    "(docs/deployment.md). Check with: python -m streamlit_secure_context doctor --url <app URL>",
+    "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp on every response" +
+    CHECK_WITH,
+};
+const WORKER_NOT_ISOLATED: EngineErrorInfo = {
+  code: "not_isolated",
+  message:
+    "security_config.require_isolation is set, and the page is cross-origin isolated, but the engine's Worker is " +
+    "not: a Permissions-Policy header withholds cross-origin-isolated from the component's sandbox frame. Leave " +
+    "cross-origin-isolated out of Permissions-Policy (security_middleware() does)" + CHECK_WITH,
 };
 
 function toStreamlit(type: string, data: Record<string, unknown> = {}): void {
@@ -153,7 +162,9 @@ function onRender(args: unknown): void {
   currentKey = args.request_key;
   requireIsolation = args.require_isolation;
   if (requireIsolation && !self.crossOriginIsolated) {
-    fail(NOT_ISOLATED);
+    // Once per request: answering every rerun with the same value would only rerun again.
+    if (notIsolatedKey !== args.request_key) fail(NOT_ISOLATED);
+    notIsolatedKey = args.request_key;
     return;
   }
   if (!sandbox) createSandbox();
@@ -206,7 +217,7 @@ window.addEventListener("message", (event) => {
       case "result":
         // The Worker's own isolation decides: the host can be isolated while the sandbox is not.
         if (requireIsolation && !msg.result.cross_origin_isolated) {
-          fail(NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
+          fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
           break;
         }
         setStatus("", "hidden");

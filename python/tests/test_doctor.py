@@ -238,6 +238,8 @@ def test_good_responses_pass_every_probe(fake_app: FakeApp) -> None:
         ("page", "referrer-policy", "unsafe-url", "page.referrer_policy", "FAIL"),
         ("page", "permissions-policy", None, "page.permissions_policy", "FAIL"),
         ("page", "permissions-policy", "camera=()", "page.permissions_policy", "WARN"),
+        ("page", "permissions-policy", "cross-origin-isolated=(self), camera=(), microphone=(), geolocation=()",
+         "page.permissions_policy", "FAIL"),
         ("page", "content-security-policy", None, "page.csp", "FAIL"),
         ("page", "content-security-policy", "default-src 'self'", "page.frame_ancestors", "FAIL"),
         # Streamlit's inline script blocked:

@@ -29,6 +29,13 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
+def partly_isolated_server() -> Iterator[StreamlitServer]:
+    server = StreamlitServer(ROOT / "tests" / "e2e" / "partly_isolated_probe_app.py")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def secure_server() -> Iterator[StreamlitServer]:
     server = StreamlitServer(ROOT / "tests" / "e2e" / "secure_probe_app.py")
     yield server
@@ -137,6 +144,17 @@ def test_require_isolation_runs_under_the_middleware(page: Page, secure_server: 
     result = wait_result(page)
     assert result["status"] == "ok", result
     assert result["cross_origin_isolated"] is True
+
+
+def test_require_isolation_checks_the_worker_not_only_the_page(page: Page,
+                                                               partly_isolated_server: StreamlitServer) -> None:
+    """COOP/COEP sent, but Permissions-Policy keeps isolation from the opaque-origin sandbox."""
+    open_case(page, partly_isolated_server, "strict")
+    result = wait_result(page)
+    assert page.evaluate("self.crossOriginIsolated") is True
+    assert engine_worker(page).evaluate("self.crossOriginIsolated") is False
+    assert result["status"] == "error" and result["error"]["code"] == "not_isolated", result
+    assert "the engine's Worker is not" in result["error"]["message"]
 
 
 def test_streamlit_upload_with_xsrf_works_under_the_middleware(page: Page, secure_server: StreamlitServer, tmp_path) -> None:

@@ -121,6 +121,11 @@ def _page_headers(h: dict[str, str], https: bool) -> list[Check]:
     if not permissions:
         checks.append(fail("page.permissions_policy", "no Permissions-Policy header",
                            _fix("Permissions-Policy", "camera=(), microphone=(), geolocation=(), ...")))
+    elif re.search(r"cross-origin-isolated=(?!\*)", permissions.replace(" ", "")):
+        checks.append(fail("page.permissions_policy",
+                           "Permissions-Policy restricts cross-origin-isolated: the component's sandbox frame (an "
+                           "opaque origin) and so the engine's Worker cannot be isolated",
+                           "leave cross-origin-isolated out of Permissions-Policy"))
     else:
         allowed = [f for f in ("camera", "microphone", "geolocation") if f"{f}=()" not in permissions.replace(" ", "")]
         checks.append(passed("page.permissions_policy", "Permissions-Policy denies camera, microphone, geolocation")
@@ -179,5 +184,6 @@ def check_url(url: str, manifest: dict[str, str] | None, cafile: str | None) -> 
         checks.append(passed("wasm.sha256", "the served engine.wasm matches the installed package's manifest")
                       if served == expected else
                       fail("wasm.sha256", f"the served engine.wasm has sha256 {served}, the manifest records {expected}",
-                           "the server (or a proxy cache) serves another build: restart it, purge caches"))
+                           "the server (or a proxy cache) serves another build than the one installed where doctor "
+                           "runs: deploy the same package version, restart the app, purge caches"))
     return checks
