@@ -28,13 +28,15 @@ from typing import Any
 # `cross_origin_embedder_policy="credentialless"`.
 DEFAULT_COEP = "require-corp"
 
-# Two years, the minimum the HSTS preload list accepts.
+# Two years, the value the HSTS preload list recommends; no `preload`, since joining that
+# list is a decision for the domain's owner.
 DEFAULT_HSTS = "max-age=63072000; includeSubDomains"
 
 # Features this app never uses, denied for the page and every frame in it. Not listed:
-# `cross-origin-isolated`, whose default allowlist ('self') is what lets the page and the
-# component frame be isolated; listing it with `()` would switch isolation off. Only features
-# Chromium recognizes: it warns about every unknown name on every page load.
+# `cross-origin-isolated`. A header allowlist caps every frame below the page, and the
+# sandbox frame's opaque origin cannot be named in one: even `(self)` keeps the engine's
+# Worker unisolated (tests/e2e/test_isolation.py). Only features Chromium recognizes: it
+# warns about every unknown name on every page load.
 DENIED_FEATURES = (
     "accelerometer", "autoplay", "camera", "display-capture",
     "encrypted-media", "gamepad", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer",
@@ -48,15 +50,8 @@ DEFAULT_PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in DENIED_FEA
 COMPONENT_PATH_PREFIXES = ("/component/", "/_stcore/bidi-components/")
 
 
-def _inline_script_hashes(index_html: Path) -> list[str]:
-    """CSP hashes of the inline scripts in Streamlit's own index.html.
-
-    Computed from the installed Streamlit, so the page CSP needs no 'unsafe-inline' for
-    scripts and follows Streamlit upgrades.
-    """
-    if not index_html.is_file():
-        return []
-    html = index_html.read_text(encoding="utf-8")
+def inline_script_hashes(html: str) -> list[str]:
+    """CSP source expressions (`'sha256-…'`) for the inline scripts of an HTML page."""
     scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, flags=re.S)
     return [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts]
 
@@ -72,7 +67,10 @@ def default_page_csp() -> str:
     """
     import streamlit
 
-    hashes = " ".join(_inline_script_hashes(Path(streamlit.__file__).parent / "static" / "index.html"))
+    # From the installed Streamlit's page, so scripts need no 'unsafe-inline' and the policy
+    # follows Streamlit upgrades.
+    index_html = (Path(streamlit.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+    hashes = " ".join(inline_script_hashes(index_html))
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self'{' ' + hashes if hashes else ''}",
@@ -211,9 +209,7 @@ def security_middleware(**options: Any) -> Any:
     """
     from starlette.middleware import Middleware
 
-    # Built once here so that a misspelt or mistyped option fails at startup, not on the
-    # first request.
-    SecurityHeadersMiddleware(None, **options)
+    SecurityHeadersMiddleware(None, **options)  # validates the options now
     return Middleware(SecurityHeadersMiddleware, **options)
 
 

@@ -5,7 +5,6 @@ Whatever sets the headers (`security_middleware()` or a proxy), this is what bro
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import ssl
@@ -14,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..security_headers import inline_script_hashes
 from .report import Check, fail, passed, warn
 
 COMPONENT_PATH = "component/streamlit_secure_context._component.streamlit_secure_context/"
@@ -76,11 +76,6 @@ def _csp_directives(csp: str) -> dict[str, list[str]]:
     return directives
 
 
-def _inline_script_hashes(html: str) -> list[str]:
-    scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, flags=re.S)
-    return [f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts]
-
-
 def _page_csp(h: dict[str, str], html: str) -> list[Check]:
     csp = h.get("content-security-policy", "")
     d = _csp_directives(csp)
@@ -101,7 +96,7 @@ def _page_csp(h: dict[str, str], html: str) -> list[Check]:
     if loose:
         checks.append(warn("page.csp", f"script sources allow {loose}: scripts from elsewhere (a CDN) could run",
                            "allow scripts only from 'self' and by hash"))
-    blocked = [x for x in _inline_script_hashes(html) if x not in scripts and "'unsafe-inline'" not in scripts]
+    blocked = [x for x in inline_script_hashes(html) if x not in scripts and "'unsafe-inline'" not in scripts]
     if blocked:
         checks.append(warn("page.csp", f"the CSP blocks the page's own inline script(s) {blocked}",
                            "add the hash(es) to script-src (after a Streamlit upgrade: "
