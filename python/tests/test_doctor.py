@@ -43,6 +43,9 @@ sslKeyFile = "key.pem"
 
 [browser]
 gatherUsageStats = false
+
+[client]
+showErrorDetails = "none"
 """
 
 
@@ -69,7 +72,7 @@ def test_good_config_passes_every_check(project: Path) -> None:
     checks = check_config(write_config(project, GOOD_CONFIG), https_url=False)
     assert [c.id for c in checks if c.status != "PASS"] == []
     assert {c.id for c in checks} == {"config", "xsrf", "cors", "tls", "max_upload_size", "static_serving",
-                                      "allowed_hosts", "cookies", "agent_api", "usage_stats"}
+                                      "allowed_hosts", "cookies", "agent_api", "usage_stats", "error_details"}
 
 
 @pytest.mark.parametrize(
@@ -90,6 +93,8 @@ def test_good_config_passes_every_check(project: Path) -> None:
         ('xsrfCookieSameSite = "strict"', 'cookieSecret = "short"', "cookies", "FAIL"),
         ("maxUploadSize = 1", "maxUploadSize = 1\nenableAgentApi = true", "agent_api", "WARN"),
         ("gatherUsageStats = false", "", "usage_stats", "WARN"),
+        ('showErrorDetails = "none"', "", "error_details", "WARN"),
+        ('showErrorDetails = "none"', 'showErrorDetails = "stacktrace"', "error_details", "WARN"),
         ("[server]", "[server", "config", "FAIL"),
     ],
 )

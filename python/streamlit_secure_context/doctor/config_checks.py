@@ -38,12 +38,14 @@ def check_config(path: Path, https_url: bool) -> list[Check]:
         return [fail("config", str(e), "fix the TOML syntax; Streamlit refuses to start with it too")]
     server = config.get("server", {})
     browser = config.get("browser", {})
+    client = config.get("client", {})
     checks = [passed("config", f"read {path}") if path.is_file() else
               warn("config", f"{path} does not exist: every option has Streamlit's default",
                    "create .streamlit/config.toml next to the app (docs/deployment.md has one)")]
     checks += [
         _xsrf(server), _cors(server), _tls(server, https_url), _upload(server),
         _static(server), _hosts(server), _cookies(server), _agent_api(server), _usage_stats(browser),
+        _error_details(client),
     ]
     return checks
 
@@ -136,3 +138,12 @@ def _usage_stats(browser: dict[str, Any]) -> Check:
         return warn("usage_stats", "browser.gatherUsageStats is on (Streamlit's default): usage metrics leave the browser",
                     "set browser.gatherUsageStats = false")
     return passed("usage_stats", "usage statistics are off")
+
+
+def _error_details(client: dict[str, Any]) -> Check:
+    # Exception messages can quote the data the app was handling.
+    shown = client.get("showErrorDetails", "full")
+    if shown not in ("none", "type"):
+        return warn("error_details", f"client.showErrorDetails is {shown!r}: exception messages and tracebacks are "
+                    "shown in the browser", 'set client.showErrorDetails = "none" (they still go to the server log)')
+    return passed("error_details", f"client.showErrorDetails is {shown!r}")
