@@ -100,7 +100,8 @@ def streamlit_secure_context(
     url = model_url(model, coordinates=f"streamlit_secure_context.{key or model.sha256}")
     value = component_func()(
         protocol=PROTOCOL_VERSION,
-        model={"url": url, "sha256": model.sha256, "name": model.path.name, "size": model.size},
+        # The browser engine refuses bytes that do not hash to this: the pin when there is one.
+        model={"url": url, "sha256": pin or model.sha256, "name": model.path.name, "size": model.size},
         request=browser.request,
         accept=browser.accept,
         timeout_ms=timeout_in_ms,
