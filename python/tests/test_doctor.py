@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import streamlit
 
+from streamlit_secure_context.doctor import main as doctor_main
 from streamlit_secure_context.doctor import run_checks
 from streamlit_secure_context.doctor.asset_checks import check_assets
 from streamlit_secure_context.doctor.config_checks import check_config
@@ -210,7 +211,7 @@ class FakeApp:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
 
 @pytest.fixture()
@@ -301,38 +302,49 @@ def doctor(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_cli_exit_codes_strict_and_json(project: Path, fake_app: FakeApp) -> None:
+def test_cli_exit_codes(project: Path) -> None:
+    """As CI runs it: a real process, its exit code."""
     write_config(project, GOOD_CONFIG)
     app = write_app(project, f'ssc("model.onnx", sha256="{MODEL_SHA}")')
     clean = doctor("--app", str(app), cwd=project)
     assert clean.returncode == 0, clean.stdout
     assert clean.stdout.splitlines()[-1].startswith("OK: ") and "WARN" not in clean.stdout
+    write_config(project, GOOD_CONFIG.replace("enableXsrfProtection = true", "enableXsrfProtection = false"))
+    assert doctor("--app", str(app), cwd=project).returncode == 1
+    assert doctor("--no-such-flag", cwd=project).returncode == 2
 
+
+def test_cli_strict_json_and_fix_lines(project: Path, fake_app: FakeApp, capsys) -> None:
+    """The same entry point in-process (`project` is the working directory)."""
+
+    def run(*args: str) -> tuple[int, str]:
+        code = doctor_main(list(args))
+        return code, capsys.readouterr().out
+
+    write_config(project, GOOD_CONFIG)
+    app = str(write_app(project, 'ssc("model.onnx")'))
     # A warning (an unpinned model) passes normally, fails with --strict.
-    app.write_text('from streamlit_secure_context import streamlit_secure_context as ssc\nssc("model.onnx")\n')
-    assert doctor("--app", str(app), cwd=project).returncode == 0
-    strict = doctor("--app", str(app), "--strict", "--json", cwd=project)
-    assert strict.returncode == 1
-    report = json.loads(strict.stdout)
+    assert run("--app", app)[0] == 0
+    code, out = run("--app", app, "--strict", "--json")
+    assert code == 1
+    report = json.loads(out)
     assert report["ok"] is False and report["strict"] is True and report["summary"]["warn"] == 1
     [pin] = [c for c in report["checks"] if c["id"] == "model_pins"]
     assert pin["status"] == "WARN" and "sha256=" in pin["fix"]
 
     # A failure fails without --strict; each FAIL line is followed by its fix.
     write_config(project, GOOD_CONFIG.replace("enableXsrfProtection = true", "enableXsrfProtection = false"))
-    broken = doctor("--app", str(app), cwd=project)
-    assert broken.returncode == 1
-    lines = broken.stdout.splitlines()
+    code, out = run("--app", app)
+    assert code == 1
+    lines = out.splitlines()
     i = lines.index("FAIL  xsrf: server.enableXsrfProtection is off")
     assert lines[i + 1].strip().startswith("fix: ")
 
     # --url probes a running server.
     fake_app.headers["wasm"]["content-type"] = "text/plain"
     write_config(project, GOOD_CONFIG)
-    probed = doctor("--app", str(app), "--url", fake_app.url, cwd=project)
-    assert probed.returncode == 1 and "FAIL  wasm.mime" in probed.stdout
-
-    assert doctor("--no-such-flag", cwd=project).returncode == 2
+    code, out = run("--app", app, "--url", fake_app.url)
+    assert code == 1 and "FAIL  wasm.mime" in out
 
 
 def test_run_checks_covers_config_assets_models_and_url(project: Path, fake_app: FakeApp) -> None:
