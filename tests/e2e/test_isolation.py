@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -28,9 +29,20 @@ EXPECTED = {
 }
 
 
+def custom_server(**options) -> StreamlitServer:
+    """The probe app behind security_middleware(**options)."""
+    os.environ["SSC_PROBE_MIDDLEWARE"] = json.dumps(options)
+    try:
+        return StreamlitServer(ROOT / "tests" / "e2e" / "custom_probe_app.py")
+    finally:
+        del os.environ["SSC_PROBE_MIDDLEWARE"]
+
+
 @pytest.fixture(scope="module")
 def partly_isolated_server() -> Iterator[StreamlitServer]:
-    server = StreamlitServer(ROOT / "tests" / "e2e" / "partly_isolated_probe_app.py")
+    """COOP/COEP sent, but `cross-origin-isolated=(self)` caps isolation at same-origin frames,
+    which the sandbox (an opaque origin) is not."""
+    server = custom_server(permissions_policy="cross-origin-isolated=(self)")
     yield server
     server.stop()
 
@@ -155,6 +167,17 @@ def test_require_isolation_checks_the_worker_not_only_the_page(page: Page,
     assert engine_worker(page).evaluate("self.crossOriginIsolated") is False
     assert result["status"] == "error" and result["error"]["code"] == "not_isolated", result
     assert "the engine's Worker is not" in result["error"]["message"]
+
+
+def test_coep_credentialless_isolates_too(page: Page) -> None:
+    server = custom_server(cross_origin_embedder_policy="credentialless")
+    try:
+        open_case(page, server, "strict")
+        result = wait_result(page)
+        assert result["status"] == "ok" and result["cross_origin_isolated"] is True, result
+        assert engine_worker(page).evaluate("typeof SharedArrayBuffer") == "function"
+    finally:
+        server.stop()
 
 
 def test_streamlit_upload_with_xsrf_works_under_the_middleware(page: Page, secure_server: StreamlitServer, tmp_path) -> None:
