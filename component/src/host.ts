@@ -18,6 +18,7 @@ interface Args {
   timeout_ms: number;
   limits: Record<string, number> | null;
   request_key: string;
+  require_isolation: boolean;
 }
 
 const statusEl = document.getElementById("host-status") as HTMLElement;
@@ -39,6 +40,25 @@ let runId = 0;
 const requestKeys = new Map<number, string>();
 let currentKey: string | null = null;
 let dropped = 0;
+let requireIsolation = false;
+let notIsolatedKey: string | null = null;
+
+const CHECK_WITH = " (docs/deployment.md). Check with: python -m streamlit_secure_context doctor --url <app URL>";
+const NOT_ISOLATED: EngineErrorInfo = {
+  code: "not_isolated",
+  message:
+    "security_config.require_isolation is set, but this page is not cross-origin isolated. Serve the app with " +
+    "st.App(..., middleware=[streamlit_secure_context.security_middleware()]), or have your proxy send " +
+    "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp on every response" +
+    CHECK_WITH,
+};
+const WORKER_NOT_ISOLATED: EngineErrorInfo = {
+  code: "not_isolated",
+  message:
+    "security_config.require_isolation is set, and the page is cross-origin isolated, but the engine's Worker is " +
+    "not: a Permissions-Policy header withholds cross-origin-isolated from the component's sandbox frame. Leave " +
+    "cross-origin-isolated out of Permissions-Policy (security_middleware() does)" + CHECK_WITH,
+};
 
 function toStreamlit(type: string, data: Record<string, unknown> = {}): void {
   window.parent.postMessage({ isStreamlitMessage: true, type, ...data }, appOrigin);
@@ -108,6 +128,9 @@ function createSandbox(): void {
   // allow-scripts only: no allow-same-origin, so the frame runs in an opaque origin with no
   // access to this document, cookies or storage, and no forms, popups or top navigation.
   sandbox.setAttribute("sandbox", "allow-scripts");
+  // Lets the sandbox (and so the engine's Worker) be cross-origin isolated when the app is
+  // served with COOP/COEP; an opaque-origin frame is not covered by the default 'self'.
+  sandbox.setAttribute("allow", "cross-origin-isolated");
   sandbox.srcdoc = SANDBOX_HTML;
   document.body.appendChild(sandbox);
   const engineJs = fetchBytes(new URL("engine/engine.js", location.href).href, "the engine").then((b) => new TextDecoder().decode(b));
@@ -127,7 +150,7 @@ function validArgs(a: unknown): a is Args {
     typeof x === "object" && x !== null && x.protocol === PROTOCOL_VERSION &&
     typeof x.model?.url === "string" && /^[0-9a-f]{64}$/.test(x.model?.sha256 ?? "") &&
     typeof x.request === "object" && Array.isArray(x.accept) && Number.isSafeInteger(x.timeout_ms) &&
-    typeof x.request_key === "string"
+    typeof x.request_key === "string" && typeof x.require_isolation === "boolean"
   );
 }
 
@@ -137,6 +160,13 @@ function onRender(args: unknown): void {
     return;
   }
   currentKey = args.request_key;
+  requireIsolation = args.require_isolation;
+  if (requireIsolation && !self.crossOriginIsolated) {
+    // Once per request: answering every rerun with the same value would only rerun again.
+    if (notIsolatedKey !== args.request_key) fail(NOT_ISOLATED);
+    notIsolatedKey = args.request_key;
+    return;
+  }
   if (!sandbox) createSandbox();
   if (args.model.sha256 !== modelSha) {
     modelSha = args.model.sha256;
@@ -185,6 +215,11 @@ window.addEventListener("message", (event) => {
         resize();
         break;
       case "result":
+        // The Worker's own isolation decides: the host can be isolated while the sandbox is not.
+        if (requireIsolation && !msg.result.cross_origin_isolated) {
+          fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
+          break;
+        }
         setStatus("", "hidden");
         setValue({ ...cleanResult(msg.result), request_key: requestKeys.get(msg.runId) ?? null });
         break;

@@ -41,6 +41,8 @@ export interface InferenceResult {
   top_k?: TopK[];
   postprocessed?: StepResult[];
   timings_ms: Record<string, number>;
+  /** `self.crossOriginIsolated` in the Worker that computed the result. */
+  cross_origin_isolated: boolean;
 }
 
 /** The engine request, produced by the Python package; the engine (Rust) validates its body. */
@@ -144,12 +146,12 @@ function isStepResult(x: unknown): x is StepResult {
 /** The result shape Python is promised; nothing else may ride along. */
 export function isResult(x: unknown): x is InferenceResult {
   return (
-    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms"], ["top_k", "postprocessed"]) &&
+    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "cross_origin_isolated"], ["top_k", "postprocessed"]) &&
     x.status === "ok" && isSha(x.model_sha256) &&
     isObj(x.outputs) && Object.values(x.outputs).every(isOutput) &&
     (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
     (x.postprocessed === undefined || (Array.isArray(x.postprocessed) && x.postprocessed.every(isStepResult))) &&
-    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum)
+    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum) && typeof x.cross_origin_isolated === "boolean"
   );
 }
 
@@ -252,7 +254,9 @@ function cleanStep(s: StepResult): StepResult {
 export function cleanResult(r: InferenceResult): InferenceResult {
   const outputs: Record<string, OutputTensor> = {};
   for (const [name, t] of Object.entries(r.outputs)) outputs[name] = cleanTensor(t);
-  const clean: InferenceResult = { status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms } };
+  const clean: InferenceResult = {
+    status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms }, cross_origin_isolated: r.cross_origin_isolated,
+  };
   if (r.top_k) clean.top_k = cleanClasses(r.top_k);
   if (r.postprocessed) clean.postprocessed = r.postprocessed.map(cleanStep);
   return clean;

@@ -53,7 +53,9 @@ scope.onmessage = async (event: MessageEvent) => {
         if (!engine) throw { code: "not_ready", message: "no model is loaded yet" };
         // The picked file is read here, off the sandbox's main thread, and handed to Rust.
         const bytes = msg.file ? new Uint8Array(await msg.file.arrayBuffer()) : undefined;
-        const result = engine.run(msg.request, bytes);
+        // Reported with every result, so the app can tell whether the page's isolation
+        // headers reached this Worker (SharedArrayBuffer exists only if they did).
+        const result = { ...(engine.run(msg.request, bytes) as object), cross_origin_isolated: scope.crossOriginIsolated };
         if (!isResult(result)) throw { code: "internal", message: "the engine returned a malformed result" };
         reply({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result });
         break;

@@ -5,9 +5,13 @@
 ...     inference_params={"source": "file", "preprocess": {"kind": "csv"}},
 ...     key="clf",
 ... )
+
+For deployment, `security_middleware()` adds security headers and cross-origin isolation to
+a whole app served with ``st.App``; see docs/deployment.md.
 """
 
 from ._api import streamlit_secure_context
+from .security_headers import SecurityHeadersMiddleware, security_middleware
 
-__all__ = ["streamlit_secure_context"]
+__all__ = ["SecurityHeadersMiddleware", "security_middleware", "streamlit_secure_context"]
 __version__ = "0.1.0"

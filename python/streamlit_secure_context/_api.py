@@ -8,7 +8,7 @@ from typing import Any
 
 from ._component import component_func
 from ._model import model_url, resolve_model
-from ._params import PROTOCOL_VERSION, build_limits, build_request, timeout_ms
+from ._params import PROTOCOL_VERSION, build_limits, build_request, model_pin, require_isolation, timeout_ms
 
 
 def streamlit_secure_context(
@@ -17,6 +17,7 @@ def streamlit_secure_context(
     inference_params: Mapping[str, Any] | None = None,
     key: str | None = None,
     timeout: float = 0,
+    sha256: str | None = None,
     **kwargs: Any,
 ) -> dict[str, Any] | None:
     """Run an ONNX model in the person's browser and return only its result.
@@ -31,7 +32,9 @@ def streamlit_secure_context(
         address and verified there against its sha256 before it runs.
     security_config
         Optional ``{"limits": {"max_model_bytes": ..., "max_input_bytes": ...,
-        "max_image_pixels": ..., "max_tensor_elements": ...}}``.
+        "max_image_pixels": ..., "max_tensor_elements": ...}, "require_isolation": bool}``.
+        With ``require_isolation=True``, a page that is not cross-origin isolated returns the
+        error ``not_isolated`` instead of running (serve the app with `security_middleware`).
     inference_params
         Either a tensor that Python supplies (not PHI, runs without user action)::
 
@@ -49,6 +52,10 @@ def streamlit_secure_context(
         The Streamlit widget key. Give one whenever the page has more than one component.
     timeout
         Seconds an inference may take before the engine is stopped; 0 means no limit.
+    sha256
+        Optional pin: the sha256 (hex) of the model you vetted. A model file with another
+        hash raises here, and the browser engine verifies the bytes it downloads against
+        the same value, so only the pinned model ever runs. ``doctor --app`` checks pins.
 
     Returns
     -------
@@ -57,7 +64,8 @@ def streamlit_secure_context(
         {"status": "ok", "model_sha256": str,
          "outputs": {name: {"shape": [...], "dtype": str, "data": [...]}},
          "top_k": [{"row", "index", "label", "score"}],   # when postprocess.top_k is set
-         "timings_ms": {...}}
+         "timings_ms": {...},
+         "cross_origin_isolated": bool}   # whether the engine's Worker ran isolated
 
     or ``{"status": "error", "error": {"code": str, "message": str}}``.
 
@@ -73,24 +81,33 @@ def streamlit_secure_context(
     """
     if kwargs:
         raise TypeError(f"streamlit_secure_context() got unexpected keyword argument(s): {sorted(kwargs)}")
+    pin = model_pin(sha256)
     model = resolve_model(model_path)
+    if pin is not None and pin != model.sha256:
+        raise ValueError(
+            f"model file {model.path} has sha256 {model.sha256}, but sha256= pins {pin}: the file changed since it "
+            "was pinned. Vet the new model (ssc inspect), then update the pin."
+        )
     browser = build_request(inference_params)
     limits = build_limits(security_config)
+    isolation_required = require_isolation(security_config)
     timeout_in_ms = timeout_ms(timeout)
     # Identifies this exact request, so a result computed for an earlier request (before a
     # rerun changed the inputs) is never returned as if it answered the current one.
     request_key = hashlib.sha256(
-        json.dumps([model.sha256, browser.request, limits], sort_keys=True).encode()
+        json.dumps([model.sha256, browser.request, limits, isolation_required], sort_keys=True).encode()
     ).hexdigest()[:32]
     url = model_url(model, coordinates=f"streamlit_secure_context.{key or model.sha256}")
     value = component_func()(
         protocol=PROTOCOL_VERSION,
-        model={"url": url, "sha256": model.sha256, "name": model.path.name, "size": model.size},
+        # The browser engine refuses bytes that do not hash to this: the pin when there is one.
+        model={"url": url, "sha256": pin or model.sha256, "name": model.path.name, "size": model.size},
         request=browser.request,
         accept=browser.accept,
         timeout_ms=timeout_in_ms,
         limits=limits,
         request_key=request_key,
+        require_isolation=isolation_required,
         key=key,
         default=None,
     )

@@ -13,19 +13,21 @@ class AssetsMissingError(RuntimeError):
     """The package was used from a source checkout whose browser assets were never built."""
 
 
-def _declare():
-    if not (FRONTEND / "index.html").is_file():
-        return None
-    return components.declare_component("streamlit_secure_context", path=str(FRONTEND))
-
-
-_component_func = _declare()
+_component_func = None
 
 
 def component_func():
+    """Declares the component on first use, not at import.
+
+    Declaring needs a running Streamlit runtime, and an ``st.App`` launcher imports this
+    package (for `security_middleware`) before the runtime exists.
+    """
+    global _component_func
     if _component_func is None:
-        raise AssetsMissingError(
-            f"the component's browser assets are missing from {FRONTEND}. "
-            "In a source checkout, run scripts/build; an installed wheel always carries them."
-        )
+        if not (FRONTEND / "index.html").is_file():
+            raise AssetsMissingError(
+                f"the component's browser assets are missing from {FRONTEND}. "
+                "In a source checkout, run scripts/build; an installed wheel always carries them."
+            )
+        _component_func = components.declare_component("streamlit_secure_context", path=str(FRONTEND))
     return _component_func

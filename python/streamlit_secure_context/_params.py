@@ -7,6 +7,7 @@ checks it again, but mistakes should surface here, in the app author's traceback
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ PREPROCESS_KEYS = {
 POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels", "steps"}
 # The engine's post-processing steps (`ssc_engine::Step`) and their parameters.
 STEP_KEYS = {"softmax": set(), "sigmoid": set(), "argmax": set(), "top_k": {"k"}, "threshold": {"value"}}
-SECURITY_KEYS = {"limits"}
+SECURITY_KEYS = {"limits", "require_isolation"}
 LIMIT_KEYS = {"max_model_bytes", "max_input_bytes", "max_image_pixels", "max_tensor_elements"}
 DEFAULT_ACCEPT = {
     "image": ["image/png", "image/jpeg", ".png", ".jpg", ".jpeg"],
@@ -181,6 +182,28 @@ def build_limits(security_config: Mapping[str, Any] | None) -> dict[str, int] | 
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"security_config.limits.{key} must be a positive integer")
     return dict(limits)
+
+
+def require_isolation(security_config: Mapping[str, Any] | None) -> bool:
+    """Whether a page without cross-origin isolation must be an error instead of a result."""
+    security_config = _optional_dict("security_config", security_config, SECURITY_KEYS)
+    value = (security_config or {}).get("require_isolation", False)
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"security_config.require_isolation must be True or False, got {value!r}. With True, a page that is "
+            "not cross-origin isolated (no COOP/COEP headers; see streamlit_secure_context.security_middleware) "
+            "returns an error instead of running."
+        )
+    return value
+
+
+def model_pin(sha256: Any) -> str | None:
+    """The optional ``sha256=`` pin: 64 lowercase hex digits, as ``sha256sum`` prints them."""
+    if sha256 is None:
+        return None
+    if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"sha256 must be the model's sha256 as 64 lowercase hex digits (sha256sum prints it), got {sha256!r}")
+    return sha256
 
 
 def timeout_ms(timeout: float) -> int:

@@ -54,3 +54,26 @@ def test_returns_result_for_this_request_only(component):
     # A result computed for other inputs (before a rerun changed them) is not returned.
     other = {"input": [1.0] * 64, "shape": [1, 64]}
     assert streamlit_secure_context(MODEL, inference_params=other) is None
+
+
+def test_model_pin_must_match_the_file(component):
+    import hashlib
+
+    sha = hashlib.sha256(MODEL.read_bytes()).hexdigest()
+    streamlit_secure_context(MODEL, inference_params=PARAMS, sha256=sha)
+    # The browser engine verifies the downloaded bytes against exactly this value.
+    assert component["model"]["sha256"] == sha
+    with pytest.raises(ValueError, match="the file changed since it was pinned"):
+        streamlit_secure_context(MODEL, inference_params=PARAMS, sha256="0" * 64)
+    with pytest.raises(ValueError, match="64 lowercase hex digits"):
+        streamlit_secure_context(MODEL, inference_params=PARAMS, sha256=sha.upper())
+
+
+def test_require_isolation_reaches_the_component(component):
+    streamlit_secure_context(MODEL, inference_params=PARAMS)
+    assert component["require_isolation"] is False
+    loose_key = component["request_key"]
+    streamlit_secure_context(MODEL, inference_params=PARAMS, security_config={"require_isolation": True})
+    assert component["require_isolation"] is True
+    # A result computed without the requirement does not answer a request with it.
+    assert component["request_key"] != loose_key

@@ -2,7 +2,7 @@
 
 import pytest
 
-from streamlit_secure_context._params import build_limits, build_request, timeout_ms
+from streamlit_secure_context._params import build_limits, build_request, require_isolation, timeout_ms
 
 
 def test_nested_tensor_is_flattened_with_its_shape():
@@ -90,3 +90,13 @@ def test_new_preprocess_options_pass_through():
     assert r.request["input"]["preprocess"]["columns"] == ["age", "bmi"]
     r = build_request({"source": "file", "preprocess": {"kind": "image", "resize": "letterbox", "pad": 114}})
     assert r.request["input"]["preprocess"]["resize"] == "letterbox"
+
+
+def test_require_isolation_is_a_bool_defaulting_to_false():
+    assert require_isolation(None) is False
+    assert require_isolation({"limits": {"max_input_bytes": 10}}) is False
+    assert require_isolation({"require_isolation": True}) is True
+    with pytest.raises(TypeError, match="require_isolation must be True or False.*security_middleware"):
+        require_isolation({"require_isolation": "yes"})
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['require_isolaton'\]"):
+        require_isolation({"require_isolaton": True})

@@ -59,14 +59,23 @@ CASES = {
     "slow": (None, {"input": [[0.1] * 512]}),
     "multi": (TRANSFORMER, {"inputs": TRANSFORMER_INPUTS, "postprocess": {"steps": [{"op": "softmax"}, {"op": "argmax"}]}}),
 }
+CASES["strict"] = CASES["tensor"]
 TIMEOUTS = {"slow": 0.5}
+SECURITY = {"strict": {"require_isolation": True}}
 
 case = st.query_params.get("case", "tensor")
+if case == "upload":
+    # Streamlit's own upload (an XSRF-protected POST), to show the security headers keep it working.
+    uploaded = st.file_uploader("upload")
+    with st.container(key="result"):
+        st.code(json.dumps(None if uploaded is None else {"name": uploaded.name, "size": uploaded.size}), language="json")
+    st.stop()
 model, params = CASES[case]
 model = model or slow_model()
 st.session_state.runs = st.session_state.get("runs", 0) + 1
 st.button("rerun")
-result = streamlit_secure_context(model, inference_params=params, key=case, timeout=TIMEOUTS.get(case, 0))
+result = streamlit_secure_context(model, inference_params=params, key=case, timeout=TIMEOUTS.get(case, 0),
+                                  security_config=SECURITY.get(case))
 with st.container(key="result"):
     st.code(json.dumps(result), language="json")
 with st.container(key="runs"):

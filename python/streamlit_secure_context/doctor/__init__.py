@@ -1,0 +1,48 @@
+"""``python -m streamlit_secure_context doctor``: checks a deployment, for people and for CI.
+
+It reads ``.streamlit/config.toml``, checks the installed component's assets against their
+recorded sha256 and the app's model pins, and, with ``--url``, probes a running app's
+responses. Each finding is a PASS, WARN or FAIL line with a fix; the exit code is 0 when
+nothing failed (with ``--strict``, nothing warned either), 1 otherwise, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .._component import FRONTEND
+from .asset_checks import check_assets, load_manifest
+from .config_checks import check_config
+from .http_checks import check_url
+from .model_checks import check_models
+from .report import Check, as_json, as_text, ok
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m streamlit_secure_context doctor", description=__doc__.split("\n\n")[0])
+    p.add_argument("--url", help="a running app to probe, e.g. https://app.example.org/ (open it once in a browser first)")
+    p.add_argument("--config", type=Path, default=Path(".streamlit/config.toml"),
+                   help="the Streamlit config file (default: .streamlit/config.toml)")
+    p.add_argument("--app", type=Path, action="append", default=[],
+                   help="an app script whose streamlit_secure_context() calls to check for model pins (repeatable)")
+    p.add_argument("--cafile", help="CA certificates to trust for --url (a private or self-signed CA)")
+    p.add_argument("--strict", action="store_true", help="treat warnings as failures")
+    p.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    return p
+
+
+def run_checks(url: str | None, config: Path, apps: list[Path], cafile: str | None) -> list[Check]:
+    checks = check_config(config, https_url=bool(url and url.startswith("https://")))
+    checks += check_assets(FRONTEND)
+    checks += check_models(apps)
+    if url:
+        checks += check_url(url, load_manifest(FRONTEND), cafile)
+    return checks
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    checks = run_checks(args.url, args.config, args.app, args.cafile)
+    print(as_json(checks, args.strict) if args.json else as_text(checks, args.strict))
+    return 0 if ok(checks, args.strict) else 1
