@@ -6,17 +6,20 @@
  */
 import {
   PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type InferenceResult, type RunRequest, type SandboxToHost,
-  type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox,
+  type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox, withinBound,
 } from "./protocol";
+import { DropCounter } from "./drops";
 
 const statusEl = document.getElementById("status") as HTMLElement;
 const pickEl = document.getElementById("pick") as HTMLElement;
 const fileEl = document.getElementById("file") as HTMLInputElement;
 const summaryEl = document.getElementById("summary") as HTMLElement;
 
-// Learned from the host's boot message. Until then only the data-less hello is sent, to
-// '*', since nothing else is known about the parent yet.
+// The origin the host's boot message came from. Until then only the data-less hello is
+// sent, to '*', since nothing else is known about the parent yet; after it, the parent
+// must keep that origin (a host frame navigated elsewhere is no longer our host).
 let hostOrigin: string | null = null;
+const drops = new DropCounter("sandbox");
 let engineJs: string | null = null;
 let engineModule: WebAssembly.Module | null = null;
 let model: { bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null } | null = null;
@@ -152,11 +155,10 @@ function onWorkerMessage(data: unknown): void {
   }
 }
 
-function onHostMessage(msg: HostToSandbox): void {
+function onHostMessage(msg: HostToSandbox, origin: string): void {
   switch (msg.type) {
     case "boot":
-      if (engineJs) return; // booted once per sandbox; a second boot is not from our host flow
-      hostOrigin = msg.hostOrigin;
+      hostOrigin = origin;
       engineJs = msg.engineJs;
       setStatus("Starting engine…");
       WebAssembly.compile(msg.engineWasm).then(
@@ -190,9 +192,13 @@ function onHostMessage(msg: HostToSandbox): void {
 
 window.addEventListener("message", (event) => {
   // Only the host frame may command the sandbox.
-  if (event.source !== window.parent) return;
+  if (event.source !== window.parent || (hostOrigin !== null && event.origin !== hostOrigin)) return drops.drop("foreign");
+  if (!withinBound(event.data)) return drops.drop("oversized");
   const msg = parseHostToSandbox(event.data);
-  if (msg) onHostMessage(msg);
+  // The engine boots once per sandbox, and the boot must name the origin it comes from.
+  const bootOk = msg?.type !== "boot" || (engineJs === null && msg.hostOrigin === event.origin);
+  if (!msg || !bootOk) return drops.drop("malformed");
+  onHostMessage(msg, event.origin);
 });
 
 fileEl.addEventListener("change", () => {
