@@ -10,6 +10,11 @@ import {
 } from "./protocol";
 import { DropCounter } from "./drops";
 
+// WebRTC is the one way out that CSP does not govern: ICE sends STUN/TURN packets to any
+// host, whatever connect-src says. Nothing here needs it, so this document drops it before
+// anything else runs. A child frame cannot hand it back: it gets an opaque origin of its own.
+for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection"]) Reflect.deleteProperty(window, name);
+
 const statusEl = document.getElementById("status") as HTMLElement;
 const pickEl = document.getElementById("pick") as HTMLElement;
 const fileEl = document.getElementById("file") as HTMLInputElement;

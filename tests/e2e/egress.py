@@ -28,6 +28,7 @@ from pathlib import Path
 from playwright.sync_api import Browser
 from websockets.sync.client import connect
 
+from collector import LOOPBACK_AS_PUBLIC
 from conftest import CHROMIUM, CHROMIUM_FLAGS
 
 
@@ -192,7 +193,7 @@ def recorded_browser(playwright_browser: Browser, workdir: Path, capture: Captur
     netlog = workdir / "netlog.json"
     browser = playwright_browser.browser_type.launch(
         executable_path=CHROMIUM, headless=True,
-        args=[*CHROMIUM_FLAGS, f"--remote-debugging-port={port}", f"--log-net-log={netlog}",
+        args=[*CHROMIUM_FLAGS, LOOPBACK_AS_PUBLIC, f"--remote-debugging-port={port}", f"--log-net-log={netlog}",
               "--net-log-capture-mode=Everything"],
     )
     recorder = CdpRecorder(port, capture)
