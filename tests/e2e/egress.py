@@ -21,7 +21,7 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +75,7 @@ class Capture:
     websocket: bytearray = field(default_factory=bytearray)  # payloads of every frame sent
     websocket_frames: int = 0
     netlog: bytes = b""  # the NetLog file, plus every socket byte it holds, decoded
+    errors: list[str] = field(default_factory=list)  # failures of the recorder itself
 
     def sources(self) -> dict[str, bytes]:
         return {"cdp-http": bytes(self.http), "cdp-websocket": bytes(self.websocket), "netlog": self.netlog}
@@ -91,7 +92,8 @@ class CdpRecorder:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=10) as r:
             url = json.load(r)["webSocketDebuggerUrl"]
         self.capture = capture
-        self.ws = connect(url, max_size=None, open_timeout=10)
+        self.exits = ExitStack()
+        self.ws = self.exits.enter_context(connect(url, max_size=None, open_timeout=10))
         self.ids = itertools.count(1)
         self.send_lock = threading.Lock()
         self.lock = threading.Lock()
@@ -120,7 +122,10 @@ class CdpRecorder:
                 text = self.ws.recv()
             except Exception:  # the connection closes with the browser
                 return
-            self._on_message(json.loads(text))
+            try:
+                self._on_message(json.loads(text))
+            except Exception as e:  # recorded, not raised: a dead reader would stall every new target
+                self.capture.errors.append(repr(e))
 
     def _on_message(self, message: dict) -> None:
         method, params, session = message.get("method"), message.get("params", {}), message.get("sessionId")
@@ -167,7 +172,7 @@ class CdpRecorder:
             self.capture.http_by_target.setdefault(target, bytearray()).extend(data)
 
     def close(self) -> None:
-        self.ws.close()
+        self.exits.close()
         self.thread.join(5)
 
 

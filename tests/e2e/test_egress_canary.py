@@ -161,6 +161,7 @@ def test_the_session_ran_and_was_recorded(clean_session: Session) -> None:
     assert clean_session.results["image"]["top_k"][0]["index"] == 3, clean_session.results["image"]
     assert clean_session.results["csv"]["status"] == "ok", clean_session.results["csv"]
     capture = clean_session.capture
+    assert capture.errors == []
     types = {t["type"] for t in capture.targets}
     assert "page" in types
     # The engine's Worker, started from a blob: URL inside the opaque-origin sandbox.
