@@ -161,7 +161,10 @@ function onRender(args: unknown): void {
     configKey = key;
     runId += 1;
     requestKeys.set(runId, args.request_key);
-    toSandbox({ v: PROTOCOL_VERSION, type: "configure", runId, request: args.request, accept: args.accept, timeoutMs: args.timeout_ms });
+    toSandbox({
+      v: PROTOCOL_VERSION, type: "configure", runId, modelSha256: args.model.sha256, request: args.request, accept: args.accept,
+      timeoutMs: args.timeout_ms,
+    });
   }
 }
 

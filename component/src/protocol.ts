@@ -45,7 +45,9 @@ export type RunRequest = { input: { kind: "tensor" | "file" } & Record<string, u
 export type HostToSandbox =
   | { v: 1; type: "boot"; hostOrigin: string; engineJs: string; engineWasm: ArrayBuffer }
   | { v: 1; type: "model"; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
-  | { v: 1; type: "configure"; runId: number; request: RunRequest; accept: string[]; timeoutMs: number };
+  // `modelSha256` names the model the request is for: it may still be downloading, and must
+  // not run on the model loaded before it.
+  | { v: 1; type: "configure"; runId: number; modelSha256: string; request: RunRequest; accept: string[]; timeoutMs: number };
 
 // sandbox -> host
 export type SandboxToHost =
@@ -190,8 +192,8 @@ export function parseHostToSandbox(data: unknown): HostToSandbox | null {
     case "model":
       return isModelPayload(m) ? (m as HostToSandbox) : null;
     case "configure":
-      return hasKeys(m, ["v", "type", "runId", "request", "accept", "timeoutMs"]) && isInt(m.runId) &&
-        isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs)
+      return hasKeys(m, ["v", "type", "runId", "modelSha256", "request", "accept", "timeoutMs"]) && isInt(m.runId) &&
+        isSha(m.modelSha256) && isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs)
         ? (m as HostToSandbox) : null;
     default:
       return null;

@@ -28,7 +28,7 @@ const drops = new DropCounter("sandbox");
 let engineJs: string | null = null;
 let engineModule: WebAssembly.Module | null = null;
 let model: { bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null } | null = null;
-let config: { runId: number; request: RunRequest; timeoutMs: number } | null = null;
+let config: { runId: number; modelSha256: string; request: RunRequest; timeoutMs: number } | null = null;
 let worker: Worker | null = null;
 let modelLoaded = false;
 let pending: { runId: number; timer: number | undefined } | null = null;
@@ -91,7 +91,7 @@ function loadModel(): void {
 }
 
 function run(file: File | null): void {
-  if (!config || !worker || !modelLoaded) {
+  if (!config || !worker || !modelLoaded || model?.sha256 !== config.modelSha256) {
     if (file) {
       waitingFile = file;
       setStatus("Your file will run as soon as the model is loaded…");
@@ -179,7 +179,7 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
       loadModel();
       break;
     case "configure": {
-      config = { runId: msg.runId, request: msg.request, timeoutMs: msg.timeoutMs };
+      config = { runId: msg.runId, modelSha256: msg.modelSha256, request: msg.request, timeoutMs: msg.timeoutMs };
       const wantsFile = msg.request.input.kind === "file";
       pickEl.hidden = !wantsFile;
       fileEl.accept = msg.accept.join(",");

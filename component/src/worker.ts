@@ -57,7 +57,10 @@ scope.onmessage = async (event: MessageEvent) => {
       case "run": {
         if (!engine) throw { code: "not_ready", message: "no model is loaded yet" };
         if (msg.file && msg.file.size > maxInputBytes) {
-          throw { code: "input_too_large", message: `the input file is ${msg.file.size} bytes, over the limit of ${maxInputBytes} bytes` };
+          throw {
+            code: "input_too_large",
+            message: `the input file is ${msg.file.size} bytes, over the limit of ${maxInputBytes} bytes; it was not read`,
+          };
         }
         // The picked file is read here, off the sandbox's main thread, and handed to Rust.
         const bytes = msg.file ? new Uint8Array(await msg.file.arrayBuffer()) : undefined;

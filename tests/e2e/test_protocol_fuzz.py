@@ -39,7 +39,8 @@ TO_HOST = [
     {"v": 1, "type": "error", "runId": None, "error": {"code": "x", "message": "y"}},
 ]
 TO_SANDBOX = [
-    {"v": 1, "type": "configure", "runId": 7, "request": {"input": {"kind": "file"}}, "accept": [".png"], "timeoutMs": 0},
+    {"v": 1, "type": "configure", "runId": 7, "modelSha256": SHA, "request": {"input": {"kind": "file"}}, "accept": [".png"],
+     "timeoutMs": 0},
     {"v": 1, "type": "model", "bytes": None, "sha256": SHA, "limits": None},
 ]
 # Paths whose removal or retyping breaks the message (records such as `outputs` may lose keys).
@@ -50,7 +51,7 @@ REQUIRED = {
                ("result", "outputs", "y", "shape"), ("result", "outputs", "y", "data"), ("result", "timings_ms"),
                ("result", "top_k", 0, "score")],
     "error": [("runId",), ("error",), ("error", "code"), ("error", "message")],
-    "configure": [("runId",), ("request",), ("request", "input"), ("request", "input", "kind"), ("accept",), ("timeoutMs",)],
+    "configure": [("runId",), ("modelSha256",), ("request",), ("request", "input"), ("request", "input", "kind"), ("accept",), ("timeoutMs",)],
     "model": [("sha256",), ("limits",)],
 }
 # Objects with a fixed key set: an extra key there is refused.
