@@ -12,7 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from PIL import Image
-from playwright.sync_api import Page
+from playwright.sync_api import Error, Page, Worker
 
 from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame, sandbox_frame
 
@@ -162,10 +162,16 @@ def test_rerun_sends_no_model_bytes_again(page: Page, probe_server: StreamlitSer
 
 
 def test_timeout_stops_the_engine_and_reports_it(page: Page, probe_server: StreamlitServer) -> None:
+    workers: list[Worker] = []
+    page.on("worker", lambda worker: workers.append(worker))
     open_case(page, probe_server, "slow")
     result = wait_result(page, timeout=90)
     assert result["status"] == "error"
     assert result["error"]["code"] == "timeout", result
+    # The Worker that ran past the limit is gone, not left computing (a busy one would answer
+    # once its run ended).
+    with pytest.raises(Error, match="closed"):
+        workers[0].evaluate("1 + 1")
     summary = sandbox_frame(page).locator("#summary")
     assert "timeout" in summary.inner_text()
     # The engine restarts (a fresh Worker reloads the model) but does not re-run the same
