@@ -169,7 +169,7 @@ def test_the_session_ran_and_was_recorded(clean_session: Session) -> None:
     urls = [r["url"] for r in capture.requests]
     assert any("/media/" in u for u in urls), "the model download was not recorded"
     assert any(u.endswith("/engine/engine.wasm") for u in urls), "the engine download was not recorded"
-    assert capture.websocket_frames >= 4
+    assert capture.websocket_frames >= 2  # at least one rerun request per page
     # The results themselves did go out over the WebSocket: the capture sees component values.
     sha = clean_session.results["image"]["model_sha256"]
     assert find(sha, bytes(capture.websocket)), "the result's model_sha256 is not in the WebSocket frames"

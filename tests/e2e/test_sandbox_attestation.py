@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Frame, Page, Route, Worker
 
 from collector import LOOPBACK_AS_PUBLIC, Collector
 from conftest import CHROMIUM, CHROMIUM_FLAGS, COMPONENT_IFRAME, StreamlitServer, sandbox_frame
-from test_pipeline import open_case, pick_file
+from test_pipeline import DATA, open_case, pick_file, wait_result
 
 PROBE_HELPERS = """
 const url = (name) => `${base}/probe/${ctx}/${name}`;
@@ -128,12 +128,12 @@ def control_contexts(page: Page) -> tuple[Frame, Worker]:
         URL.createObjectURL(new Blob(["/* control */"], { type: "text/javascript" })));
     }""")
     frame = page.frame(name="control")
-    page.wait_for_function("() => true")
-    deadline = 50
-    while not [w for w in page.workers if w.url.startswith("blob:http")] and deadline:
+    for _ in range(50):  # the Worker shows up asynchronously
+        workers = [w for w in page.workers if w.url.startswith("blob:http")]
+        if workers:
+            break
         page.wait_for_timeout(100)
-        deadline -= 1
-    (worker,) = [w for w in page.workers if w.url.startswith("blob:http")]
+    (worker,) = workers
     return frame, worker
 
 
@@ -257,8 +257,6 @@ def test_the_picked_file_goes_to_the_worker_unread(page: Page, probe_server: Str
     """PHI never touches the sandbox's main thread: the File is handed to the Worker as is."""
     page.context.add_init_script(COUNT_READS)
     open_case(page, probe_server, "image")
-    from test_pipeline import DATA, wait_result
-
     pick_file(page, DATA / "digit_3.png")
     assert wait_result(page)["top_k"][0]["index"] == 3
     frame, _ = sandbox_contexts(page)
