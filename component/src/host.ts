@@ -5,7 +5,10 @@
  * creates the sandbox frame, and relays validated results to Python. It never sees the
  * person's file: that is picked inside the sandbox and read only by the engine's Worker.
  */
-import { PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, cleanResult, parseSandboxToHost } from "./protocol";
+import { DropCounter } from "./drops";
+import {
+  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, cleanResult, parseSandboxToHost, withinBound,
+} from "./protocol";
 
 // Injected by build.mjs: the sandbox document, whose CSP hashes are computed at build time.
 declare const SANDBOX_HTML: string;
@@ -39,7 +42,7 @@ let configKey: string | null = null;
 let runId = 0;
 const requestKeys = new Map<number, string>();
 let currentKey: string | null = null;
-let dropped = 0;
+const drops = new DropCounter("host");
 let requireIsolation = false;
 let notIsolatedKey: string | null = null;
 
@@ -188,48 +191,50 @@ function onRender(args: unknown): void {
     configKey = key;
     runId += 1;
     requestKeys.set(runId, args.request_key);
-    toSandbox({ v: PROTOCOL_VERSION, type: "configure", runId, request: args.request, accept: args.accept, timeoutMs: args.timeout_ms });
+    toSandbox({
+      v: PROTOCOL_VERSION, type: "configure", runId, modelSha256: args.model.sha256, request: args.request, accept: args.accept,
+      timeoutMs: args.timeout_ms,
+    });
   }
 }
 
 window.addEventListener("message", (event) => {
-  if (event.source === window.parent) {
+  if (event.source === window.parent && event.origin === appOrigin) {
     const data = event.data as { type?: unknown; args?: unknown } | null;
     if (data?.type === "streamlit:render") onRender(data.args);
+    else drops.drop("malformed");
     return;
   }
-  if (sandbox && event.source === sandbox.contentWindow) {
-    const msg = parseSandboxToHost(event.data);
-    if (!msg) {
-      dropped += 1;
-      console.warn(`streamlit-secure-context: dropped malformed sandbox message (${dropped} so far)`);
-      return;
-    }
-    switch (msg.type) {
-      case "hello":
-        sandboxReady = true;
-        flush();
+  // The sandbox's origin is opaque, so it always reports "null"; the window is what counts.
+  if (!sandbox || event.source !== sandbox.contentWindow || event.origin !== "null") return drops.drop("foreign");
+  if (!withinBound(event.data)) return drops.drop("oversized");
+  const msg = parseSandboxToHost(event.data);
+  if (!msg) return drops.drop("malformed");
+  switch (msg.type) {
+    case "hello":
+      sandboxReady = true;
+      flush();
+      break;
+    case "resize":
+      sandbox.style.height = `${msg.height}px`;
+      resize();
+      break;
+    case "result":
+      // Only answers to runs this host started reach Python.
+      if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
+      // The Worker's own isolation decides: the host can be isolated while the sandbox is not.
+      if (requireIsolation && !msg.result.cross_origin_isolated) {
+        fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
         break;
-      case "resize":
-        if (sandbox) sandbox.style.height = `${msg.height}px`;
-        resize();
-        break;
-      case "result":
-        // The Worker's own isolation decides: the host can be isolated while the sandbox is not.
-        if (requireIsolation && !msg.result.cross_origin_isolated) {
-          fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
-          break;
-        }
-        setStatus("", "hidden");
-        setValue({ ...cleanResult(msg.result), request_key: requestKeys.get(msg.runId) ?? null });
-        break;
-      case "error":
-        setValue({ status: "error", error: msg.error, request_key: msg.runId === null ? currentKey : requestKeys.get(msg.runId) ?? null });
-        break;
-    }
-    return;
+      }
+      setStatus("", "hidden");
+      setValue({ ...cleanResult(msg.result), request_key: requestKeys.get(msg.runId) ?? null });
+      break;
+    case "error":
+      if (msg.runId !== null && !requestKeys.has(msg.runId)) return drops.drop("malformed");
+      setValue({ status: "error", error: msg.error, request_key: msg.runId === null ? currentKey : requestKeys.get(msg.runId) ?? null });
+      break;
   }
-  dropped += 1;
 });
 
 toStreamlit("streamlit:componentReady", { apiVersion: 1 });

@@ -10,6 +10,8 @@
 
 export const PROTOCOL_VERSION = 1;
 
+type Obj = Record<string, unknown>;
+
 export interface EngineErrorInfo {
   code: string;
   message: string;
@@ -52,7 +54,9 @@ export type RunRequest = { input: { kind: "tensor" | "file" | "multiple" } & Rec
 export type HostToSandbox =
   | { v: 1; type: "boot"; hostOrigin: string; engineJs: string; engineWasm: ArrayBuffer }
   | { v: 1; type: "model"; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
-  | { v: 1; type: "configure"; runId: number; request: RunRequest; accept: string[]; timeoutMs: number };
+  // `modelSha256` names the model the request is for: it may still be downloading, and must
+  // not run on the model loaded before it.
+  | { v: 1; type: "configure"; runId: number; modelSha256: string; request: RunRequest; accept: string[]; timeoutMs: number };
 
 // sandbox -> host
 export type SandboxToHost =
@@ -75,9 +79,49 @@ export type WorkerToSandbox =
   | { v: 1; type: "error"; runId: number | null; error: EngineErrorInfo };
 
 // ---------------------------------------------------------------------------------------
-// Validation. Hand-written and strict: exact key sets, exact types.
+// Size bound. Checked before any parsing, so that a flood of huge or cyclic messages costs
+// a bounded walk, not a parse or a copy into a result.
 
-type Obj = Record<string, unknown>;
+/**
+ * The most any message may carry in its structured part (keys, strings, numbers), as
+ * `withinBound` estimates it: 2 bytes per string character, 8 per key, number or value.
+ * Binary payloads (`ArrayBuffer`, `File`, `WebAssembly.Module`) are not counted: they are
+ * only accepted in declared fields, and the engine bounds them (`limits.max_model_bytes`,
+ * `limits.max_input_bytes`). 32 MiB holds a result of about four million numbers.
+ */
+export const MAX_MESSAGE_BYTES = 32 << 20;
+
+/** False when `data` exceeds `budget` (cyclic data always does); stops as soon as it does. */
+export function withinBound(data: unknown, budget: number = MAX_MESSAGE_BYTES): boolean {
+  const stack: unknown[] = [data];
+  let used = 0;
+  while (stack.length > 0) {
+    const x = stack.pop();
+    used += 8;
+    if (typeof x === "string") used += 2 * x.length;
+    else if (typeof x === "object" && x !== null && !isBinary(x)) {
+      // Checked before the walk, so a huge array is refused without visiting its items.
+      if (Array.isArray(x) && used + 8 * x.length > budget) return false;
+      if (ArrayBuffer.isView(x)) used += x.byteLength; // typed arrays are not part of the protocol
+      else {
+        for (const key in x) {
+          used += 8 + 2 * key.length;
+          if (used > budget) return false;
+          stack.push((x as Obj)[key]);
+        }
+      }
+    }
+    if (used > budget) return false;
+  }
+  return true;
+}
+
+function isBinary(x: object): boolean {
+  return x instanceof ArrayBuffer || x instanceof Blob || x instanceof WebAssembly.Module;
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation. Hand-written and strict: exact key sets, exact types.
 
 const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
 const isStr = (x: unknown): x is string => typeof x === "string";
@@ -184,8 +228,8 @@ export function parseHostToSandbox(data: unknown): HostToSandbox | null {
     case "model":
       return isModelPayload(m) ? (m as HostToSandbox) : null;
     case "configure":
-      return hasKeys(m, ["v", "type", "runId", "request", "accept", "timeoutMs"]) && isInt(m.runId) &&
-        isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs)
+      return hasKeys(m, ["v", "type", "runId", "modelSha256", "request", "accept", "timeoutMs"]) && isInt(m.runId) &&
+        isSha(m.modelSha256) && isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs)
         ? (m as HostToSandbox) : null;
     default:
       return null;

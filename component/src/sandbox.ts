@@ -6,21 +6,29 @@
  */
 import {
   PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type InferenceResult, type RunRequest, type SandboxToHost,
-  type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox, wantsFile,
+  type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox, wantsFile, withinBound,
 } from "./protocol";
+import { DropCounter } from "./drops";
+
+// WebRTC is the one way out that CSP does not govern: ICE sends STUN/TURN packets to any
+// host, whatever connect-src says. Nothing here needs it, so this document drops it before
+// anything else runs. A child frame cannot hand it back: it gets an opaque origin of its own.
+for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection"]) Reflect.deleteProperty(window, name);
 
 const statusEl = document.getElementById("status") as HTMLElement;
 const pickEl = document.getElementById("pick") as HTMLElement;
 const fileEl = document.getElementById("file") as HTMLInputElement;
 const summaryEl = document.getElementById("summary") as HTMLElement;
 
-// Learned from the host's boot message. Until then only the data-less hello is sent, to
-// '*', since nothing else is known about the parent yet.
+// The origin the host's boot message came from. Until then only the data-less hello is
+// sent, to '*', since nothing else is known about the parent yet; after it, the parent
+// must keep that origin (a host frame navigated elsewhere is no longer our host).
 let hostOrigin: string | null = null;
+const drops = new DropCounter("sandbox");
 let engineJs: string | null = null;
 let engineModule: WebAssembly.Module | null = null;
 let model: { bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null } | null = null;
-let config: { runId: number; request: RunRequest; timeoutMs: number } | null = null;
+let config: { runId: number; modelSha256: string; request: RunRequest; timeoutMs: number } | null = null;
 let worker: Worker | null = null;
 let modelLoaded = false;
 let pending: { runId: number; timer: number | undefined } | null = null;
@@ -83,7 +91,7 @@ function loadModel(): void {
 }
 
 function run(file: File | null): void {
-  if (!config || !worker || !modelLoaded) {
+  if (!config || !worker || !modelLoaded || model?.sha256 !== config.modelSha256) {
     if (file) {
       waitingFile = file;
       setStatus("Your file will run as soon as the model is loaded…");
@@ -152,11 +160,10 @@ function onWorkerMessage(data: unknown): void {
   }
 }
 
-function onHostMessage(msg: HostToSandbox): void {
+function onHostMessage(msg: HostToSandbox, origin: string): void {
   switch (msg.type) {
     case "boot":
-      if (engineJs) return; // booted once per sandbox; a second boot is not from our host flow
-      hostOrigin = msg.hostOrigin;
+      hostOrigin = origin;
       engineJs = msg.engineJs;
       setStatus("Starting engine…");
       WebAssembly.compile(msg.engineWasm).then(
@@ -172,7 +179,7 @@ function onHostMessage(msg: HostToSandbox): void {
       loadModel();
       break;
     case "configure": {
-      config = { runId: msg.runId, request: msg.request, timeoutMs: msg.timeoutMs };
+      config = { runId: msg.runId, modelSha256: msg.modelSha256, request: msg.request, timeoutMs: msg.timeoutMs };
       const needsFile = wantsFile(msg.request);
       pickEl.hidden = !needsFile;
       fileEl.accept = msg.accept.join(",");
@@ -190,9 +197,13 @@ function onHostMessage(msg: HostToSandbox): void {
 
 window.addEventListener("message", (event) => {
   // Only the host frame may command the sandbox.
-  if (event.source !== window.parent) return;
+  if (event.source !== window.parent || (hostOrigin !== null && event.origin !== hostOrigin)) return drops.drop("foreign");
+  if (!withinBound(event.data)) return drops.drop("oversized");
   const msg = parseHostToSandbox(event.data);
-  if (msg) onHostMessage(msg);
+  // The engine boots once per sandbox, and the boot must name the origin it comes from.
+  const bootOk = msg?.type !== "boot" || (engineJs === null && msg.hostOrigin === event.origin);
+  if (!msg || !bootOk) return drops.drop("malformed");
+  onHostMessage(msg, event.origin);
 });
 
 fileEl.addEventListener("change", () => {

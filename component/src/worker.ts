@@ -18,6 +18,10 @@ declare const wasm_bindgen: ((init: { module_or_path: WebAssembly.Module }) => P
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let engine: WasmEngine | null = null;
+// ssc_engine::Limits::default().max_input_bytes. The engine checks the size too, but only
+// once the bytes are in memory: a 1 GB file must be refused before it is read at all.
+const DEFAULT_MAX_INPUT_BYTES = 256 * 2 ** 20;
+let maxInputBytes = DEFAULT_MAX_INPUT_BYTES;
 
 function reply(message: WorkerToSandbox): void {
   scope.postMessage(message);
@@ -44,6 +48,7 @@ scope.onmessage = async (event: MessageEvent) => {
         // Free the previous model's wasm memory before loading the next one.
         engine?.free();
         engine = null;
+        maxInputBytes = msg.limits?.max_input_bytes ?? DEFAULT_MAX_INPUT_BYTES;
         engine = new wasm_bindgen.Engine(new Uint8Array(msg.bytes), msg.sha256, msg.limits ?? undefined);
         const info = engine.info();
         reply({ v: PROTOCOL_VERSION, type: "loaded", inputs: info.inputs, loadMs: info.load_ms });
@@ -51,6 +56,12 @@ scope.onmessage = async (event: MessageEvent) => {
       }
       case "run": {
         if (!engine) throw { code: "not_ready", message: "no model is loaded yet" };
+        if (msg.file && msg.file.size > maxInputBytes) {
+          throw {
+            code: "input_too_large",
+            message: `the input file is ${msg.file.size} bytes, over the limit of ${maxInputBytes} bytes; it was not read`,
+          };
+        }
         // The picked file is read here, off the sandbox's main thread, and handed to Rust.
         const bytes = msg.file ? new Uint8Array(await msg.file.arrayBuffer()) : undefined;
         // Reported with every result, so the app can tell whether the page's isolation

@@ -49,6 +49,27 @@ def slow_model() -> Path:
     return path
 
 
+@st.cache_resource
+def hostile_models() -> dict[str, Path]:
+    """Models that must fail cleanly: not ONNX at all, and a string output the engine cannot return."""
+    import tempfile
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "corrupt.onnx").write_bytes(np.random.default_rng(0).bytes(4096))
+    graph = helper.make_graph([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING)], "strings",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.STRING, [1, 2])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), folder / "strings.onnx")
+    graph = helper.make_graph([helper.make_node("Log", ["x"], ["y"])], "log",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), folder / "log.onnx")
+    return {"corrupt": folder / "corrupt.onnx", "strings": folder / "strings.onnx", "log": folder / "log.onnx"}
+
+
 CASES = {
     "tensor": (DIGITS, {"input": digit_tensor(7), "inputName": "pixels",
                         "postprocess": {"output": "probabilities", "top_k": 3, "labels": LABELS}}),
@@ -63,6 +84,17 @@ CASES["strict"] = CASES["tensor"]
 TIMEOUTS = {"slow": 0.5}
 SECURITY = {"strict": {"require_isolation": True}}
 
+# One component (one key) switched between these by a radio: each hostile input must end in
+# a clear error, and the same component must then answer the next, good one.
+HOSTILE = {
+    "image": lambda: CASES["image"],
+    "corrupt model": lambda: (hostile_models()["corrupt"], CASES["image"][1]),
+    "wrong shape": lambda: (DIGITS, {"input": [[0.5] * 10]}),
+    "string output": lambda: (hostile_models()["strings"], {"input": [[1.0, 2.0]]}),
+    "nan output": lambda: (hostile_models()["log"], {"input": [[-1.0, 2.0]]}),
+    "csv": lambda: CASES["csv"],
+}
+
 case = st.query_params.get("case", "tensor")
 if case == "upload":
     # Streamlit's own upload (an XSRF-protected POST), to show the security headers keep it working.
@@ -70,7 +102,10 @@ if case == "upload":
     with st.container(key="result"):
         st.code(json.dumps(None if uploaded is None else {"name": uploaded.name, "size": uploaded.size}), language="json")
     st.stop()
-model, params = CASES[case]
+if case == "hostile":
+    model, params = HOSTILE[st.radio("variant", list(HOSTILE))]()
+else:
+    model, params = CASES[case]
 model = model or slow_model()
 st.session_state.runs = st.session_state.get("runs", 0) + 1
 st.button("rerun")

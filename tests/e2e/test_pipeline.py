@@ -12,7 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from PIL import Image
-from playwright.sync_api import Page
+from playwright.sync_api import Error, Page, Worker
 
 from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame, sandbox_frame
 
@@ -145,6 +145,21 @@ def test_fetch_fails_from_sandbox_and_worker(page: Page, probe_server: Streamlit
     assert workers[0].evaluate(FETCH, url).startswith("blocked")
 
 
+def settled_runs(page: Page, timeout: float = 30) -> int:
+    """The app's run counter once it stops changing: a result arriving triggers one more run,
+    and Streamlit may show the result before that run's counter."""
+    runs = page.locator(".st-key-runs")
+    last = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = int(runs.inner_text().split("=")[1])
+        if now == last:
+            return now
+        last = now
+        time.sleep(1)
+    raise AssertionError(f"the app kept rerunning for {timeout}s")
+
+
 def test_rerun_sends_no_model_bytes_again(page: Page, probe_server: StreamlitServer) -> None:
     model_requests: list[str] = []
     # Streamlit's media endpoint, where the model is served (not /static/media/ fonts).
@@ -153,7 +168,7 @@ def test_rerun_sends_no_model_bytes_again(page: Page, probe_server: StreamlitSer
     first = wait_result(page)
     runs = page.locator(".st-key-runs")
     for _ in range(2):
-        before = int(runs.inner_text().split("=")[1])
+        before = settled_runs(page)
         page.get_by_role("button", name="rerun").click()
         runs.get_by_text(f"runs={before + 1}", exact=True).wait_for(timeout=30_000)
     time.sleep(1)
@@ -162,10 +177,16 @@ def test_rerun_sends_no_model_bytes_again(page: Page, probe_server: StreamlitSer
 
 
 def test_timeout_stops_the_engine_and_reports_it(page: Page, probe_server: StreamlitServer) -> None:
+    workers: list[Worker] = []
+    page.on("worker", lambda worker: workers.append(worker))
     open_case(page, probe_server, "slow")
     result = wait_result(page, timeout=90)
     assert result["status"] == "error"
     assert result["error"]["code"] == "timeout", result
+    # The Worker that ran past the limit is gone, not left computing (a busy one would answer
+    # once its run ended).
+    with pytest.raises(Error, match="closed"):
+        workers[0].evaluate("1 + 1")
     summary = sandbox_frame(page).locator("#summary")
     assert "timeout" in summary.inner_text()
     # The engine restarts (a fresh Worker reloads the model) but does not re-run the same

@@ -1,0 +1,25 @@
+/**
+ * Counts the messages a frame refused, by reason, and shows the counts as data attributes
+ * on its root element (`data-dropped-foreign`, ...), where the browser tests read them.
+ * Nothing about a dropped message is kept: only that it arrived and why it was refused.
+ */
+export type DropReason = "foreign" | "malformed" | "oversized";
+
+export class DropCounter {
+  private readonly counts: Record<DropReason, number> = { foreign: 0, malformed: 0, oversized: 0 };
+
+  constructor(private readonly frame: string) {
+    for (const reason of Object.keys(this.counts) as DropReason[]) this.show(reason);
+  }
+
+  drop(reason: DropReason): void {
+    this.counts[reason] += 1;
+    this.show(reason);
+    // Once per reason: a flood of messages must not also flood the console.
+    if (this.counts[reason] === 1) console.warn(`streamlit-secure-context ${this.frame}: dropping ${reason} messages`);
+  }
+
+  private show(reason: DropReason): void {
+    document.documentElement.dataset[`dropped${reason[0].toUpperCase()}${reason.slice(1)}`] = String(this.counts[reason]);
+  }
+}
