@@ -57,6 +57,11 @@ def sha256(path: Path) -> str:
 
 
 def save(model: onnx.ModelProto, path: Path) -> Path:
+    # skl2onnx lists opsets in set order, which changes with PYTHONHASHSEED: sort them, so
+    # the same model always has the same bytes (and sha256).
+    opsets = sorted(model.opset_import, key=lambda o: o.domain)
+    del model.opset_import[:]
+    model.opset_import.extend(opsets)
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -227,3 +227,24 @@ golden_set! {
     light_inception_v2_matches_onnxruntime => "light_inception_v2",
     pretrained_all_minilm_l6_v2_matches_onnxruntime => "all_minilm_l6_v2",
 }
+
+// The three heaviest light_* models (244 to 575 MB of weights): run on demand, after
+// `python scripts/gen_models.py --cache-only --all-light`, with `-- --ignored`.
+
+#[test]
+#[ignore = "hundreds of MB: run scripts/gen_models.py --cache-only --all-light first"]
+fn light_bvlc_alexnet_matches_onnxruntime() {
+    check_golden_set("light_bvlc_alexnet");
+}
+
+#[test]
+#[ignore = "hundreds of MB: run scripts/gen_models.py --cache-only --all-light first"]
+fn light_zfnet512_matches_onnxruntime() {
+    check_golden_set("light_zfnet512");
+}
+
+#[test]
+#[ignore = "hundreds of MB: run scripts/gen_models.py --cache-only --all-light first"]
+fn light_vgg19_matches_onnxruntime() {
+    check_golden_set("light_vgg19");
+}
