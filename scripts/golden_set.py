@@ -325,6 +325,12 @@ def dtypes_model() -> None:
     nodes.append(helper.make_node("Cast", [inputs_i64], ["out_i64_as_f32"], to=TensorProto.FLOAT))
     outputs.append(helper.make_tensor_value_info("out_i64_as_f32", TensorProto.FLOAT, ["N", 3]))
     path = save(make_model(nodes, "dtypes", inputs, outputs, w.inits, opset=13), TEST_MODELS / "dtypes.onnx")
+    # An image model that takes raw uint8 pixels (NHWC), as quantized vision models do.
+    uint8 = make_model([helper.make_node("Cast", ["pixels"], ["as_float"], to=TensorProto.FLOAT),
+                        helper.make_node("ReduceSum", ["as_float"], ["total"], keepdims=0)], "uint8_image",
+                       [helper.make_tensor_value_info("pixels", TensorProto.UINT8, [1, 2, 2, 3])],
+                       [helper.make_tensor_value_info("total", TensorProto.FLOAT, [])], [], opset=13)
+    save(uint8, TEST_MODELS / "uint8_image.onnx")
     feeds = {
         "in_f16": np.array([[0.5, -1.25, 3.0], [1e-3, 2.5, -7.0]], np.float16),
         "in_f32": np.array([[0.5, -1.25, 3.0], [1e-3, 2.5, -7.0]], np.float32),
