@@ -321,8 +321,7 @@ def dtypes_model() -> None:
         operands = [f"in_{name}"] if op in ("Neg", "Not") else [f"in_{name}", w.add(f"k_{name}", np.array([1, 2, 3], np_type))]
         nodes.append(helper.make_node(op, operands, [f"out_{name}"]))
     # And a cast across dtypes, so an output's dtype differs from every input's.
-    inputs_i64 = "in_i64"
-    nodes.append(helper.make_node("Cast", [inputs_i64], ["out_i64_as_f32"], to=TensorProto.FLOAT))
+    nodes.append(helper.make_node("Cast", ["in_i64"], ["out_i64_as_f32"], to=TensorProto.FLOAT))
     outputs.append(helper.make_tensor_value_info("out_i64_as_f32", TensorProto.FLOAT, ["N", 3]))
     path = save(make_model(nodes, "dtypes", inputs, outputs, w.inits, opset=13), TEST_MODELS / "dtypes.onnx")
     # An image model that takes raw uint8 pixels (NHWC), as quantized vision models do.
@@ -379,7 +378,7 @@ def loop_and_sequence_models() -> None:
     )
     w = Weights(SEED)
     loop = make_model(
-        [helper.make_node("Loop", [w.add("trips", np.array(3, np.int64)), w.add("go", np.array(True))], ["y"], body=body, )],
+        [helper.make_node("Loop", [w.add("trips", np.array(3, np.int64)), w.add("go", np.array(True))], ["y"], body=body)],
         "loop", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])], w.inits, opset=13)
     # Loop-carried value: feed x as the initial accumulator.
     loop.graph.node[0].input.append("x")
