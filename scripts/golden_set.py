@@ -27,7 +27,11 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MODELS = ROOT / "crates" / "engine" / "tests" / "models"
 GOLDEN = ROOT / "crates" / "engine" / "tests" / "golden"
-CACHE = Path(os.environ.get("SSC_MODEL_CACHE") or Path.home() / ".cache" / "streamlit-secure-context" / "models")
+# As scripts/lib.sh places the rest of the cache: $SSC_CACHE, default ~/.cache/streamlit-secure-context.
+CACHE = Path(
+    os.environ.get("SSC_MODEL_CACHE")
+    or Path(os.environ.get("SSC_CACHE") or Path.home() / ".cache" / "streamlit-secure-context") / "models"
+)
 SEED = 0
 
 # Passing when |engine - onnxruntime| <= abs + rel * |onnxruntime| + rel_max * max(|onnxruntime|)
