@@ -14,7 +14,7 @@ outside the repository, and their golden files record the sha256 of the exact by
 Usage:
   python scripts/gen_models.py                # everything: models, goldens, cache models
   python scripts/gen_models.py --cache-only   # only (re)create the cache models the goldens name
-The cache directory is $SSC_MODEL_CACHE, default ~/.cache/streamlit-secure-context/models.
+The cache directory is $SSC_MODEL_CACHE, default $SSC_CACHE/models (~/.cache/streamlit-secure-context/models).
 """
 
 from __future__ import annotations

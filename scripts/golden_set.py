@@ -27,7 +27,11 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MODELS = ROOT / "crates" / "engine" / "tests" / "models"
 GOLDEN = ROOT / "crates" / "engine" / "tests" / "golden"
-CACHE = Path(os.environ.get("SSC_MODEL_CACHE") or Path.home() / ".cache" / "streamlit-secure-context" / "models")
+# As scripts/lib.sh places the rest of the cache: $SSC_CACHE, default ~/.cache/streamlit-secure-context.
+CACHE = Path(
+    os.environ.get("SSC_MODEL_CACHE")
+    or Path(os.environ.get("SSC_CACHE") or Path.home() / ".cache" / "streamlit-secure-context") / "models"
+)
 SEED = 0
 
 # Passing when |engine - onnxruntime| <= abs + rel * |onnxruntime| + rel_max * max(|onnxruntime|)
@@ -57,6 +61,11 @@ def sha256(path: Path) -> str:
 
 
 def save(model: onnx.ModelProto, path: Path) -> Path:
+    # skl2onnx lists opsets in set order, which changes with PYTHONHASHSEED: sort them, so
+    # the same model always has the same bytes (and sha256).
+    opsets = sorted(model.opset_import, key=lambda o: o.domain)
+    del model.opset_import[:]
+    model.opset_import.extend(opsets)
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -316,10 +325,15 @@ def dtypes_model() -> None:
         operands = [f"in_{name}"] if op in ("Neg", "Not") else [f"in_{name}", w.add(f"k_{name}", np.array([1, 2, 3], np_type))]
         nodes.append(helper.make_node(op, operands, [f"out_{name}"]))
     # And a cast across dtypes, so an output's dtype differs from every input's.
-    inputs_i64 = "in_i64"
-    nodes.append(helper.make_node("Cast", [inputs_i64], ["out_i64_as_f32"], to=TensorProto.FLOAT))
+    nodes.append(helper.make_node("Cast", ["in_i64"], ["out_i64_as_f32"], to=TensorProto.FLOAT))
     outputs.append(helper.make_tensor_value_info("out_i64_as_f32", TensorProto.FLOAT, ["N", 3]))
     path = save(make_model(nodes, "dtypes", inputs, outputs, w.inits, opset=13), TEST_MODELS / "dtypes.onnx")
+    # An image model that takes raw uint8 pixels (NHWC), as quantized vision models do.
+    uint8 = make_model([helper.make_node("Cast", ["pixels"], ["as_float"], to=TensorProto.FLOAT),
+                        helper.make_node("ReduceSum", ["as_float"], ["total"], keepdims=0)], "uint8_image",
+                       [helper.make_tensor_value_info("pixels", TensorProto.UINT8, [1, 2, 2, 3])],
+                       [helper.make_tensor_value_info("total", TensorProto.FLOAT, [])], [], opset=13)
+    save(uint8, TEST_MODELS / "uint8_image.onnx")
     feeds = {
         "in_f16": np.array([[0.5, -1.25, 3.0], [1e-3, 2.5, -7.0]], np.float16),
         "in_f32": np.array([[0.5, -1.25, 3.0], [1e-3, 2.5, -7.0]], np.float32),
@@ -368,7 +382,7 @@ def loop_and_sequence_models() -> None:
     )
     w = Weights(SEED)
     loop = make_model(
-        [helper.make_node("Loop", [w.add("trips", np.array(3, np.int64)), w.add("go", np.array(True))], ["y"], body=body, )],
+        [helper.make_node("Loop", [w.add("trips", np.array(3, np.int64)), w.add("go", np.array(True))], ["y"], body=body)],
         "loop", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])], w.inits, opset=13)
     # Loop-carried value: feed x as the initial accumulator.
     loop.graph.node[0].input.append("x")

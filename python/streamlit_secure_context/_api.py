@@ -46,8 +46,14 @@ def streamlit_secure_context(
              "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat"},
              "postprocess": {"softmax": True, "top_k": 3, "labels": [...]}}
 
-        ``preprocess`` kinds: ``"image"`` (PNG/JPEG; size, color, layout, scale, mean, std)
-        and ``"csv"`` (header, delimiter; one sample per row).
+        or, for a model with several inputs, one tensor per input name::
+
+            {"inputs": {"input_ids": [[101, 2023]], "attention_mask": [[1, 1]]}}
+
+        ``preprocess`` kinds: ``"image"`` (PNG/JPEG/WebP/BMP/GIF; size, color, layout,
+        resize: stretch/center_crop/letterbox, pad, scale, mean, std, dtype) and ``"csv"``
+        (header, delimiter, columns; one sample per row). ``postprocess.steps`` lists
+        ``{"op": ...}`` steps: softmax, sigmoid, argmax, top_k (k), threshold (value).
     key
         The Streamlit widget key. Give one whenever the page has more than one component.
     timeout
@@ -64,6 +70,7 @@ def streamlit_secure_context(
         {"status": "ok", "model_sha256": str,
          "outputs": {name: {"shape": [...], "dtype": str, "data": [...]}},
          "top_k": [{"row", "index", "label", "score"}],   # when postprocess.top_k is set
+         "postprocessed": [{"op": ..., ...}],              # when postprocess.steps is set
          "timings_ms": {...},
          "cross_origin_isolated": bool}   # whether the engine's Worker ran isolated
 

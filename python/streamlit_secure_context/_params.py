@@ -18,7 +18,7 @@ TENSOR_KEYS = {"input", "shape", "inputName", "postprocess"}
 INPUTS_KEYS = {"inputs", "postprocess"}
 FILE_KEYS = {"source", "accept", "preprocess", "postprocess", "inputName"}
 PREPROCESS_KEYS = {
-    "image": {"kind", "size", "color", "layout", "resize", "pad", "scale", "mean", "std"},
+    "image": {"kind", "size", "color", "layout", "resize", "pad", "scale", "mean", "std", "dtype"},
     "csv": {"kind", "header", "delimiter", "columns"},
 }
 POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels", "steps"}

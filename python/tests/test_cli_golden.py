@@ -82,3 +82,8 @@ def test_cli_bench_reports_timings(cli):
     out = subprocess.run([cli, "bench", str(TEST_MODELS / "transformer_block.onnx"), "--runs", "5"], capture_output=True, text=True, check=True)
     bench = json.loads(out.stdout)
     assert bench["runs"] == 5 and 0 < bench["inference_min_ms"] <= bench["inference_median_ms"]
+
+
+def test_cli_bench_refuses_a_huge_declared_input_before_allocating(cli):
+    out = subprocess.run([cli, "bench", str(TEST_MODELS / "huge_dims.onnx")], capture_output=True, text=True)
+    assert out.returncode == 1 and "[tensor_too_large]" in out.stderr, out.stderr

@@ -122,17 +122,18 @@ fn load(model: &PathBuf, limits: Limits, clock: &InstantClock) -> Result<Session
 }
 
 /// Zeros for every input, symbolic dims set to 1: enough to time most models.
-fn zeros_request(session: &Session) -> Result<RunRequest, CliError> {
+fn zeros_request(session: &Session, limits: &Limits) -> Result<RunRequest, CliError> {
     let inputs = session
         .model()
         .inputs()
         .iter()
         .map(|input| {
             let shape: Vec<usize> = input.shape.iter().map(|d| d.parse().unwrap_or(1)).collect();
-            let data = vec![0.0; shape.iter().product()];
-            InputSpec::Tensor(NamedTensor { name: Some(input.name.clone()), shape, data, dtype: None })
+            // Before allocating: the model may declare an input too big to build.
+            let data = vec![0.0; limits.check_tensor(&shape)?];
+            Ok(InputSpec::Tensor(NamedTensor { name: Some(input.name.clone()), shape, data, dtype: None }))
         })
-        .collect();
+        .collect::<Result<_, EngineError>>()?;
     Ok(RunRequest { input: InputSpec::Multiple { inputs }, postprocess: None })
 }
 
@@ -183,7 +184,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let load_ms = session.info().load_ms;
             let request = match config {
                 Some(c) => parse_config(&c)?,
-                None => zeros_request(&session)?,
+                None => zeros_request(&session, &limits)?,
             };
             let file = input.as_ref().map(read).transpose()?;
             for _ in 0..3 {

@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 
-use tract_onnx::prelude::Tensor;
+use tract_onnx::prelude::{DatumType, Tensor};
 
+use crate::tensor::{check_declared_dtype, typed_tensor};
 use crate::{
     Clock, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor, RunRequest, Timings,
 };
@@ -125,7 +126,20 @@ impl Session {
             InputSpec::File { name, preprocess } => {
                 let bytes = file.ok_or_else(|| EngineError::InvalidRequest("this request needs a file".into()))?;
                 let index = self.model.input_index(name.as_deref())?;
-                Ok((index, preprocess.apply(bytes, &self.model.inputs()[index], &self.limits)?))
+                let info = &self.model.inputs()[index];
+                let target = self.model.input_dtype(index)?;
+                check_declared_dtype(&info.name, preprocess.dtype(), target)?;
+                let values = preprocess.apply(bytes, info, &self.limits)?;
+                if target == DatumType::F32 {
+                    return Ok((index, values));
+                }
+                // Preprocessing computes in f32; a uint8 image model, say, gets the same
+                // whole-number checks as a tensor the app sends.
+                let data: Vec<f64> = values
+                    .try_as_plain_ram()
+                    .and_then(|v| v.as_slice::<f32>().map(|s| s.iter().map(|&x| f64::from(x)).collect()))
+                    .map_err(|e| EngineError::Preprocess(crate::error::chain(&e)))?;
+                Ok((index, typed_tensor(&info.name, values.shape(), &data, target)?))
             }
             InputSpec::Multiple { .. } => {
                 Err(EngineError::InvalidRequest("an entry of input.inputs cannot itself be of kind multiple".into()))

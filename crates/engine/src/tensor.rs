@@ -36,69 +36,78 @@ impl NamedTensor {
         if expected != self.data.len() {
             return Err(EngineError::DataLength { shape: self.shape.clone(), expected, actual: self.data.len() });
         }
-        if let Some(declared) = &self.dtype {
-            if *declared != dtype_name(target) {
-                return Err(EngineError::DtypeMismatch {
-                    input: input.to_string(),
-                    expected: dtype_name(target),
-                    actual: declared.clone(),
-                });
-            }
-        }
-        let out_of_range = |index: usize| EngineError::ValueOutOfRange {
-            input: input.to_string(),
-            dtype: dtype_name(target),
-            value: self.data[index],
-            index,
-        };
-        // Integers must be whole and within the type's range: a silent saturating cast
-        // would feed the model a different value from the one the caller sent.
-        macro_rules! ints {
-            ($t:ty) => {{
-                let mut values = Vec::with_capacity(self.data.len());
-                for (ix, &v) in self.data.iter().enumerate() {
-                    if v.fract() != 0.0 || v < <$t>::MIN as f64 || v > <$t>::MAX as f64 {
-                        return Err(out_of_range(ix));
-                    }
-                    values.push(v as $t);
-                }
-                Tensor::from_shape(&self.shape, &values)
-            }};
-        }
-        let tensor = match target {
-            DatumType::F64 => Tensor::from_shape(&self.shape, &self.data),
-            DatumType::F32 => Tensor::from_shape(&self.shape, &self.data.iter().map(|&v| v as f32).collect::<Vec<_>>()),
-            DatumType::F16 => {
-                Tensor::from_shape(&self.shape, &self.data.iter().map(|&v| f16::from_f64(v)).collect::<Vec<_>>())
-            }
-            DatumType::I8 => ints!(i8),
-            DatumType::I16 => ints!(i16),
-            DatumType::I32 => ints!(i32),
-            DatumType::I64 => ints!(i64),
-            DatumType::U8 => ints!(u8),
-            DatumType::U16 => ints!(u16),
-            DatumType::U32 => ints!(u32),
-            DatumType::U64 => ints!(u64),
-            DatumType::Bool => {
-                let mut values = Vec::with_capacity(self.data.len());
-                for (ix, &v) in self.data.iter().enumerate() {
-                    match v {
-                        0.0 => values.push(false),
-                        1.0 => values.push(true),
-                        _ => return Err(out_of_range(ix)),
-                    }
-                }
-                Tensor::from_shape(&self.shape, &values)
-            }
-            other => {
-                return Err(EngineError::UnsupportedDtype {
-                    what: format!("input {input:?}"),
-                    dtype: dtype_name(other),
-                })
-            }
-        };
-        tensor.map_err(|e| EngineError::InvalidRequest(crate::error::chain(&e)))
+        check_declared_dtype(input, self.dtype.as_deref(), target)?;
+        typed_tensor(input, &self.shape, &self.data, target)
     }
+}
+
+/// A caller's belief about an input's dtype (ONNX spelling), checked when given, so a
+/// misunderstanding is an error rather than a silent cast.
+pub(crate) fn check_declared_dtype(input: &str, declared: Option<&str>, target: DatumType) -> Result<(), EngineError> {
+    match declared {
+        Some(declared) if declared != dtype_name(target) => Err(EngineError::DtypeMismatch {
+            input: input.to_string(),
+            expected: dtype_name(target),
+            actual: declared.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `data` as a tensor of dtype `target`. Integers must be whole and within the type's range,
+/// booleans 0 or 1: a saturating cast would feed the model other values than the caller's.
+pub(crate) fn typed_tensor(
+    input: &str,
+    shape: &[usize],
+    data: &[f64],
+    target: DatumType,
+) -> Result<Tensor, EngineError> {
+    let out_of_range = |index: usize| EngineError::ValueOutOfRange {
+        input: input.to_string(),
+        dtype: dtype_name(target),
+        value: data[index],
+        index,
+    };
+    macro_rules! ints {
+        ($t:ty) => {{
+            let mut values = Vec::with_capacity(data.len());
+            for (ix, &v) in data.iter().enumerate() {
+                if v.fract() != 0.0 || v < <$t>::MIN as f64 || v > <$t>::MAX as f64 {
+                    return Err(out_of_range(ix));
+                }
+                values.push(v as $t);
+            }
+            Tensor::from_shape(shape, &values)
+        }};
+    }
+    let tensor = match target {
+        DatumType::F64 => Tensor::from_shape(shape, data),
+        DatumType::F32 => Tensor::from_shape(shape, &data.iter().map(|&v| v as f32).collect::<Vec<_>>()),
+        DatumType::F16 => Tensor::from_shape(shape, &data.iter().map(|&v| f16::from_f64(v)).collect::<Vec<_>>()),
+        DatumType::I8 => ints!(i8),
+        DatumType::I16 => ints!(i16),
+        DatumType::I32 => ints!(i32),
+        DatumType::I64 => ints!(i64),
+        DatumType::U8 => ints!(u8),
+        DatumType::U16 => ints!(u16),
+        DatumType::U32 => ints!(u32),
+        DatumType::U64 => ints!(u64),
+        DatumType::Bool => {
+            let mut values = Vec::with_capacity(data.len());
+            for (ix, &v) in data.iter().enumerate() {
+                match v {
+                    0.0 => values.push(false),
+                    1.0 => values.push(true),
+                    _ => return Err(out_of_range(ix)),
+                }
+            }
+            Tensor::from_shape(shape, &values)
+        }
+        other => {
+            return Err(EngineError::UnsupportedDtype { what: format!("input {input:?}"), dtype: dtype_name(other) })
+        }
+    };
+    tensor.map_err(|e| EngineError::InvalidRequest(crate::error::chain(&e)))
 }
 
 impl OutputTensor {

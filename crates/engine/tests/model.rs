@@ -158,3 +158,25 @@ fn several_named_inputs_from_json() {
     let result = session.run(&request, None, &InstantClock::new()).unwrap();
     assert_eq!(result.outputs["output"].shape, vec![2, 4, 32]);
 }
+
+#[test]
+fn image_pixels_feed_a_uint8_model_exactly_or_not_at_all() {
+    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/uint8_image.onnx")).unwrap();
+    let session = Session::load(&bytes, None, Limits::default(), &InstantClock::new()).unwrap();
+    // Any small picture will do; it is resized to the model's 2x2.
+    let png = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/exif_orientation_6.png")).unwrap();
+    let request = |preprocess: &str| RunRequest {
+        input: InputSpec::File { name: None, preprocess: serde_json::from_str(preprocess).unwrap() },
+        postprocess: None,
+    };
+    let clock = InstantClock::new();
+    let raw = r#"{"kind": "image", "size": [2, 2], "layout": "nhwc", "scale": 1, "dtype": "uint8"}"#;
+    let result = session.run(&request(raw), Some(&png), &clock).unwrap();
+    let total = result.outputs["total"].data[0];
+    assert!(total > 0.0 && total.fract() == 0.0, "{total}");
+    // The default scale (1/255) makes fractions, which a uint8 input cannot hold.
+    let scaled = r#"{"kind": "image", "size": [2, 2], "layout": "nhwc"}"#;
+    assert_eq!(session.run(&request(scaled), Some(&png), &clock).unwrap_err().code(), "value_out_of_range");
+    let declared = r#"{"kind": "image", "size": [2, 2], "layout": "nhwc", "scale": 1, "dtype": "float32"}"#;
+    assert_eq!(session.run(&request(declared), Some(&png), &clock).unwrap_err().code(), "dtype_mismatch");
+}

@@ -67,6 +67,10 @@ pub struct ImagePreprocess {
     /// One value per channel, or empty for none.
     #[serde(default)]
     pub std: Vec<f32>,
+    /// The input dtype the app expects (ONNX spelling, e.g. "uint8"); checked against the model.
+    /// Values are converted to the model's dtype in any case, and must be whole for integers.
+    #[serde(default)]
+    pub dtype: Option<String>,
 }
 
 fn default_scale() -> f32 {
@@ -247,6 +251,7 @@ mod tests {
             scale: 1.0,
             mean: vec![],
             std: vec![],
+            dtype: None,
         }
     }
 

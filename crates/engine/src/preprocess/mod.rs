@@ -19,6 +19,14 @@ pub enum Preprocess {
 }
 
 impl Preprocess {
+    /// The model input dtype the app declares, checked against the model's when given.
+    pub(crate) fn dtype(&self) -> Option<&str> {
+        match self {
+            Self::Image(config) => config.dtype.as_deref(),
+            Self::Csv(_) => None,
+        }
+    }
+
     pub(crate) fn apply(&self, bytes: &[u8], input: &TensorInfo, limits: &Limits) -> Result<Tensor, EngineError> {
         limits.check_input_bytes(bytes.len())?;
         if bytes.is_empty() {
