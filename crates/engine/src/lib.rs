@@ -15,6 +15,7 @@ mod postprocess;
 mod preprocess;
 mod request;
 mod tensor;
+mod tflite;
 
 pub use clock::{Clock, InstantClock};
 pub use error::EngineError;

@@ -7,7 +7,7 @@ use tract_onnx::prelude::*;
 
 use crate::error::chain;
 use crate::tensor::dtype_name;
-use crate::{sniff, EngineError, Limits};
+use crate::{sniff, EngineError, Limits, ModelFormat};
 
 /// A model input or output as declared by the model file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Model {
-    /// Loads an ONNX model from bytes. When `expected_sha256` is given, the bytes must hash
+    /// Loads an ONNX or TFLite model (told apart by content) from bytes. When `expected_sha256` is given, the bytes must hash
     /// to it, so a model that was swapped or corrupted on its way is never run.
     pub fn load(bytes: &[u8], expected_sha256: Option<&str>, limits: &Limits) -> Result<Self, EngineError> {
         limits.check_model_bytes(bytes.len())?;
@@ -56,13 +56,10 @@ impl Model {
                 return Err(EngineError::Sha256Mismatch { expected: expected.to_string(), actual: sha256 });
             }
         }
-        sniff(bytes).require_onnx()?;
-        let inference =
-            tract_onnx::onnx().model_for_read(&mut &bytes[..]).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
-        let graph = inference
-            .into_typed()
-            .and_then(|m| m.into_decluttered())
-            .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+        let graph = match sniff(bytes) {
+            ModelFormat::Tflite => crate::tflite::load(bytes)?,
+            format => load_onnx(format, bytes)?,
+        };
         let inputs = describe(&graph, graph.input_outlets())?;
         let outputs = describe(&graph, graph.output_outlets())?;
         Ok(Self { sha256, graph, inputs, outputs, plans: Mutex::new(HashMap::new()) })
@@ -168,6 +165,13 @@ impl Model {
         }
         Ok(symbols)
     }
+}
+
+fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<TypedModel, EngineError> {
+    format.require_onnx()?;
+    let inference =
+        tract_onnx::onnx().model_for_read(&mut &bytes[..]).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
+    inference.into_typed().and_then(|m| m.into_decluttered()).map_err(|e| EngineError::ModelUnsupported(chain(&e)))
 }
 
 fn describe(graph: &TypedModel, outlets: TractResult<&[OutletId]>) -> Result<Vec<TensorInfo>, EngineError> {

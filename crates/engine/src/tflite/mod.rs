@@ -1,0 +1,74 @@
+//! Loading TFLite models through tract-tflite.
+//!
+//! tract-tflite 0.23 panics or bails on most files real converters write (empty quantization
+//! tables, fp16 weights behind DEQUANTIZE, PRELU, STRIDED_SLICE that drops axes, …), and its
+//! op registry is private. So the flatbuffer is read and checked here, rewritten into the
+//! subset of ops tract-tflite loads correctly, and re-serialized before tract-tflite sees it.
+
+mod graph;
+mod options;
+mod rewrite;
+mod support;
+mod write;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use thiserror::Error;
+use tract_onnx::prelude::*;
+
+use crate::EngineError;
+use graph::Graph;
+
+/// Why a TFLite file could not be loaded.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub(crate) enum TfliteError {
+    #[error("the TFLite file is not valid: {0}")]
+    Invalid(String),
+    #[error("the TFLite model uses operators this engine cannot run: {}", .0.join(", "))]
+    UnsupportedOps(Vec<String>),
+    #[error("the TFLite model cannot be prepared: {0}")]
+    Unsupported(String),
+}
+
+impl From<TfliteError> for EngineError {
+    fn from(e: TfliteError) -> Self {
+        match e {
+            TfliteError::Invalid(_) => EngineError::ModelInvalid(e.to_string()),
+            TfliteError::UnsupportedOps(_) | TfliteError::Unsupported(_) => {
+                EngineError::ModelUnsupported(e.to_string())
+            }
+        }
+    }
+}
+
+/// Reads, rewrites and loads a TFLite model into a decluttered tract graph whose inputs and
+/// outputs carry the tensor names of the file.
+pub(crate) fn load(bytes: &[u8]) -> Result<TypedModel, EngineError> {
+    let mut graph = Graph::read(bytes)?;
+    rewrite::rewrite(&mut graph)?;
+    support::check(&graph)?;
+    let flat = write::write(&graph)?;
+    let output_names: Vec<String> = graph.outputs.iter().map(|&o| graph.tensor(o).name.clone()).collect();
+    // The rewrites above remove every panic known in tract-tflite 0.23.9; this guard turns an
+    // unknown one into an error (in builds that unwind: the wasm build aborts on panic).
+    let loaded = catch_unwind(AssertUnwindSafe(|| {
+        let mut model = tract_tflite::tflite().model_for_read(&mut &flat[..])?;
+        for (ix, name) in output_names.iter().enumerate() {
+            let outlet = model.output_outlets()?[ix];
+            model.set_outlet_label(outlet, name.clone())?;
+        }
+        model.into_decluttered()
+    }));
+    match loaded {
+        Ok(Ok(model)) => Ok(model),
+        Ok(Err(e)) => Err(TfliteError::Unsupported(crate::error::chain(&e)).into()),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(TfliteError::Unsupported(format!("tract-tflite failed on this model ({what})")).into())
+        }
+    }
+}

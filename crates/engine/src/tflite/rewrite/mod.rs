@@ -1,0 +1,69 @@
+//! Rewrites that turn what real converters write into what tract-tflite 0.23.9 loads.
+//!
+//! Each pass replaces operators one by one, keeping the tensor indices of everything it does
+//! not touch, so the model's input and output tensors (and their names) survive.
+
+mod activation;
+mod bias;
+mod dequantize;
+mod prelu;
+mod reshape;
+mod strided_slice;
+
+use tract_tflite::tflite::TensorType;
+
+use super::graph::{Graph, Op};
+use super::TfliteError;
+
+pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
+    strip_float_quantization(graph);
+    dequantize::fold_constants(graph)?;
+    replace_each(graph, prelu::expand)?;
+    replace_each(graph, strided_slice::expand_shrink_axes)?;
+    replace_each(graph, reshape::normalize)?;
+    replace_each(graph, bias::add_omitted)?;
+    replace_each(graph, activation::unfuse)?;
+    Ok(())
+}
+
+/// Runs `pass` on every operator; it returns the operators that replace it (often itself).
+fn replace_each<'a>(
+    graph: &mut Graph<'a>,
+    pass: impl Fn(&mut Graph<'a>, Op<'a>) -> Result<Vec<Op<'a>>, TfliteError>,
+) -> Result<(), TfliteError> {
+    let ops = std::mem::take(&mut graph.ops);
+    let mut replaced = Vec::with_capacity(ops.len());
+    for op in ops {
+        replaced.extend(pass(graph, op)?);
+    }
+    graph.ops = replaced;
+    Ok(())
+}
+
+/// Float tensors never carry meaningful quantization; tract-tflite would still turn their
+/// datum type into a quantized one.
+fn strip_float_quantization(graph: &mut Graph) {
+    for t in &mut graph.tensors {
+        if matches!(t.dtype, TensorType::FLOAT32 | TensorType::FLOAT16 | TensorType::FLOAT64) {
+            t.quantization = None;
+        }
+    }
+}
+
+/// Little-endian bytes of f32 values, as TFLite buffers hold them.
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn i32_bytes(values: &[i32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The i32 values of a constant tensor, or `None` when it is computed or not i32.
+fn constant_i32(graph: &Graph, tensor: i32) -> Option<Vec<i32>> {
+    if graph.tensor(tensor).dtype != TensorType::INT32 {
+        return None;
+    }
+    let data = graph.constant(tensor)?;
+    Some(data.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
