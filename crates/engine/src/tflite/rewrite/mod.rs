@@ -6,6 +6,7 @@
 mod activation;
 mod bias;
 mod dequantize;
+mod mean;
 mod prelu;
 mod reshape;
 mod strided_slice;
@@ -21,6 +22,7 @@ pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
     replace_each(graph, prelu::expand)?;
     replace_each(graph, strided_slice::expand_shrink_axes)?;
     replace_each(graph, reshape::normalize)?;
+    replace_each(graph, mean::as_scaled_sum)?;
     replace_each(graph, bias::add_omitted)?;
     replace_each(graph, activation::unfuse)?;
     Ok(())
