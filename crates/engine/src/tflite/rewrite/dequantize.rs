@@ -44,7 +44,7 @@ pub(super) fn fold_constants(graph: &mut Graph) -> Result<(), TfliteError> {
     Ok(())
 }
 
-fn dequantized(graph: &Graph, tensor: i32) -> Result<Vec<f32>, TfliteError> {
+pub(super) fn dequantized(graph: &Graph, tensor: i32) -> Result<Vec<f32>, TfliteError> {
     let def = graph.tensor(tensor);
     let data = graph.constant(tensor).unwrap_or(&[]);
     let raw: Vec<f32> = match def.dtype {

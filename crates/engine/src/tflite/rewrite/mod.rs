@@ -8,6 +8,7 @@ mod bias;
 mod dequantize;
 mod mean;
 mod prelu;
+mod quantized;
 mod reshape;
 mod strided_slice;
 
@@ -19,13 +20,30 @@ use super::TfliteError;
 pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
     strip_float_quantization(graph);
     dequantize::fold_constants(graph)?;
+    quantized::simulate(graph)?;
     replace_each(graph, prelu::expand)?;
     replace_each(graph, strided_slice::expand_shrink_axes)?;
     replace_each(graph, reshape::normalize)?;
     replace_each(graph, mean::as_scaled_sum)?;
     replace_each(graph, bias::add_omitted)?;
     replace_each(graph, activation::unfuse)?;
+    make_names_unique(graph);
     Ok(())
+}
+
+/// tract names its nodes after the tensors they compute and refuses duplicates, which
+/// converters do not rule out.
+fn make_names_unique(graph: &mut Graph) {
+    let mut seen = std::collections::HashSet::new();
+    for t in &mut graph.tensors {
+        let mut name = t.name.clone();
+        let mut n = 1;
+        while !seen.insert(name.clone()) {
+            name = format!("{}.{n}", t.name);
+            n += 1;
+        }
+        t.name = name;
+    }
 }
 
 /// Runs `pass` on every operator; it returns the operators that replace it (often itself).
