@@ -23,7 +23,9 @@ pub use format::{sniff, ModelFormat};
 pub use limits::Limits;
 pub use model::{Model, TensorInfo};
 pub use pipeline::Session;
-pub use postprocess::{softmax, top_k, Postprocess, TopK};
+pub use postprocess::{
+    softmax, top_k, CoordinateOrder, Detection, DetectionPostprocess, Nms, NmsMethod, Postprocess, SsdAnchors, TopK,
+};
 pub use preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
 pub use tensor::{NamedTensor, OutputTensor};

@@ -57,7 +57,7 @@ impl Model {
             }
         }
         let graph = match sniff(bytes) {
-            ModelFormat::Tflite => crate::tflite::load(bytes)?,
+            ModelFormat::Tflite => crate::tflite::load(bytes, limits)?,
             format => load_onnx(format, bytes)?,
         };
         let inputs = describe(&graph, graph.input_outlets())?;

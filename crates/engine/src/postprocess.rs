@@ -1,5 +1,10 @@
+mod anchors;
+mod detection;
+
 use serde::{Deserialize, Serialize};
 
+pub use self::anchors::SsdAnchors;
+pub use self::detection::{CoordinateOrder, Detection, DetectionPostprocess, Nms, NmsMethod};
 use crate::{EngineError, OutputTensor};
 
 /// What to derive from the raw outputs before they are returned.
@@ -18,6 +23,9 @@ pub struct Postprocess {
     /// Class names by index; an index past the end is returned without a label.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Decode detector outputs into boxes and keypoints (SSD anchors, sigmoid, threshold, NMS).
+    #[serde(default)]
+    pub detection: Option<DetectionPostprocess>,
 }
 
 /// One ranked class of one sample (`row` is the sample's index in the batch).

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{NamedTensor, OutputTensor, Postprocess, Preprocess, TensorInfo, TopK};
+use crate::{Detection, NamedTensor, OutputTensor, Postprocess, Preprocess, TensorInfo, TopK};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,5 +51,7 @@ pub struct InferenceResult {
     pub outputs: BTreeMap<String, OutputTensor>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_k: Option<Vec<TopK>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detections: Option<Vec<Detection>>,
     pub timings_ms: Timings,
 }

@@ -16,7 +16,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use thiserror::Error;
 use tract_onnx::prelude::*;
 
-use crate::EngineError;
+use crate::{EngineError, Limits};
 use graph::Graph;
 
 /// Why a TFLite file could not be loaded.
@@ -43,8 +43,12 @@ impl From<TfliteError> for EngineError {
 
 /// Reads, rewrites and loads a TFLite model into a decluttered tract graph whose inputs and
 /// outputs carry the tensor names of the file.
-pub(crate) fn load(bytes: &[u8]) -> Result<TypedModel, EngineError> {
+pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<TypedModel, EngineError> {
     let mut graph = Graph::read(bytes)?;
+    // Declared shapes size the allocations (and the shape arithmetic) that follow.
+    for tensor in &graph.tensors {
+        limits.check_tensor(&tensor.shape.iter().map(|&d| d as usize).collect::<Vec<_>>())?;
+    }
     rewrite::rewrite(&mut graph)?;
     support::check(&graph)?;
     let flat = write::write(&graph)?;

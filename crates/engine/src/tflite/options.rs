@@ -266,3 +266,35 @@ pub(super) fn fused_activation(op: &Op) -> ActivationFunctionType {
     };
     act.unwrap_or(ActivationFunctionType::NONE)
 }
+
+/// Strides, dilations, window sizes and padding of convolutions and pools, which tract uses
+/// in shape arithmetic (and whose unknown padding kinds it does not handle).
+pub(super) fn check_spatial(op: &Op) -> Result<(), TfliteError> {
+    let (OpKind::Builtin(code), Options::Source(src)) = (&op.kind, op.options) else { return Ok(()) };
+    let (padding, values) = match *code {
+        BuiltinOperator::CONV_2D => match src.builtin_options_as_conv_2_doptions() {
+            Some(o) => (o.padding(), vec![o.stride_w(), o.stride_h(), o.dilation_w_factor(), o.dilation_h_factor()]),
+            None => return Ok(()),
+        },
+        BuiltinOperator::DEPTHWISE_CONV_2D => match src.builtin_options_as_depthwise_conv_2_doptions() {
+            Some(o) => (
+                o.padding(),
+                vec![o.stride_w(), o.stride_h(), o.dilation_w_factor(), o.dilation_h_factor(), o.depth_multiplier()],
+            ),
+            None => return Ok(()),
+        },
+        BuiltinOperator::AVERAGE_POOL_2D | BuiltinOperator::MAX_POOL_2D => match src.builtin_options_as_pool_2_doptions() {
+            Some(o) => (o.padding(), vec![o.stride_w(), o.stride_h(), o.filter_width(), o.filter_height()]),
+            None => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    if !matches!(padding, Padding::SAME | Padding::VALID) || values.iter().any(|v| !(1..=1 << 16).contains(v)) {
+        return Err(TfliteError::Invalid(format!(
+            "{} has padding {:?} and strides/dilations/window {values:?}, which are out of range",
+            code.variant_name().unwrap_or("?"),
+            padding
+        )));
+    }
+    Ok(())
+}

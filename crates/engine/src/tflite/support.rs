@@ -86,6 +86,7 @@ pub(super) fn check(graph: &Graph) -> Result<(), TfliteError> {
     }
     let mut available: HashSet<i32> = graph.inputs.iter().copied().collect();
     for op in &graph.ops {
+        super::options::check_spatial(op)?;
         for &input in &op.inputs {
             if input < 0 {
                 return Err(TfliteError::Unsupported(format!(
