@@ -117,6 +117,39 @@ def generate_cnn() -> None:
         (MODELS / name).write_bytes(conv.convert())
 
 
+def generate_ops_model() -> None:
+    """The operators tract-tflite lacks and the engine rewrites, as TF's converter writes them."""
+    import tensorflow as tf
+
+    class Ops(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, 4, 6], tf.float32, name="x")])
+        def __call__(self, x):
+            a, b = tf.split(x, 2, axis=2)  # SPLIT
+            c, d, e = tf.split(x, [1, 2, 3], axis=2)  # SPLIT_V
+            rows = tf.unstack(x, axis=1)  # UNPACK
+            stacked = tf.stack([rows[0], rows[3]], axis=1)  # PACK
+            tiled = tf.tile(a, [1, 1, 2])  # TILE
+            gathered = tf.gather(x, [5, 0, 2], axis=2)  # GATHER
+            best = tf.cast(tf.argmax(x, axis=2), tf.float32)  # ARG_MAX, CAST
+            mixed = tf.concat([a * b, d, e * 2.0, tiled, gathered], axis=2)
+            return {"mixed": mixed, "stacked": stacked, "best": best, "first": tf.nn.relu(c)}
+
+    ops = Ops()
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([ops.__call__.get_concrete_function()], ops)
+    (MODELS / "tiny_ops.tflite").write_bytes(conv.convert())
+
+
+def write_tensor_golden(name: str, model: Path) -> None:
+    it = Interpreter(model_path=str(model))
+    shape = [int(d) for d in it.get_input_details()[0]["shape"]]
+    # Rounded to float32 first, so the JSON holds exactly what both runtimes see.
+    x = np.random.default_rng(7).uniform(-1, 1, shape).astype(np.float32)
+    case = {"name": "seeded uniform tensor", "input": {"kind": "tensor", "shape": shape, "data": [float(v) for v in x.ravel()]}}
+    case["expected"] = golden_outputs(run_litert(model, x))
+    golden = {"model": rel(model), "reference": "ai-edge-litert Interpreter", "cases": [case]}
+    (GOLDEN / name).write_text(json.dumps(golden, indent=1) + "\n")
+
+
 def write_images() -> dict[str, Path]:
     from skimage.data import astronaut
 
@@ -286,12 +319,14 @@ def main() -> None:
         d.mkdir(parents=True, exist_ok=True)
     fetch_mediapipe_models()
     generate_cnn()
+    generate_ops_model()
     images = write_images()
     write_golden("tflite_face_detection_short_range.json", MODELS / "face_detection_short_range.tflite", images["astronaut_face_128.png"])
     write_golden("tflite_face_landmark.json", MODELS / "face_landmark.tflite", images["astronaut_face_192.png"])
     write_golden("tflite_hand_recrop.json", MODELS / "hand_recrop.tflite", images["astronaut_face_256.png"])
     for variant in ("float32", "fp16", "int8"):
         write_golden(f"tflite_tiny_cnn_{variant}.json", MODELS / f"tiny_cnn_{variant}.tflite", images["astronaut_32.png"])
+    write_tensor_golden("tflite_tiny_ops.json", MODELS / "tiny_ops.tflite")
     write_blazeface_golden(
         MODELS / "face_detection_short_range.tflite", [images["astronaut_face_128.png"], images["astronaut_face_256.png"]]
     )

@@ -41,10 +41,15 @@ fn check_golden(file: &str, tolerance: Tolerance) {
     let session = load(&read(golden["model"].as_str().unwrap()));
     let clock = InstantClock::new();
     for case in golden["cases"].as_array().unwrap() {
-        let preprocess: Preprocess = serde_json::from_value(case["preprocess"].clone()).unwrap();
-        let request = RunRequest { input: InputSpec::File { name: None, preprocess }, postprocess: None };
-        let image = read(case["file"].as_str().unwrap());
-        let result = session.run(&request, Some(&image), &clock).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let (input, image) = match case.get("file") {
+            Some(path) => (
+                InputSpec::File { name: None, preprocess: serde_json::from_value(case["preprocess"].clone()).unwrap() },
+                Some(read(path.as_str().unwrap())),
+            ),
+            None => (serde_json::from_value(case["input"].clone()).unwrap(), None),
+        };
+        let request = RunRequest { input, postprocess: None };
+        let result = session.run(&request, image.as_deref(), &clock).unwrap_or_else(|e| panic!("{file}: {e}"));
         let expected = case["expected"].as_object().unwrap();
         assert_eq!(result.outputs.len(), expected.len(), "{file}: output count");
         for (name, want) in expected {
@@ -93,6 +98,14 @@ fn generated_fp16_weight_cnn_matches_litert() {
 #[test]
 fn generated_int8_cnn_matches_litert_within_one_step() {
     check_golden("tflite_tiny_cnn_int8.json", Tolerance::Absolute(1.0 / 256.0));
+}
+
+/// SPLIT, SPLIT_V, UNPACK, PACK, TILE, GATHER, ARG_MAX and CAST, rewritten into ops
+/// tract-tflite loads: only copies and comparisons, so the results are exact up to the 7
+/// significant digits the golden keeps.
+#[test]
+fn rewritten_slicing_and_arg_max_ops_match_litert_exactly() {
+    check_golden("tflite_tiny_ops.json", Tolerance::Relative(1e-6));
 }
 
 /// Image in, faces out: the engine's preprocessing, model, anchors, sigmoid, threshold and
@@ -175,14 +188,16 @@ fn corrupted_models_never_reach_a_panic() {
         state ^= state << 5;
         state as usize
     };
-    for _ in 0..env("SSC_FUZZ_RUNS", 40) {
+    for run in 0..env("SSC_FUZZ_RUNS", 40) {
         let mut bytes = original.clone();
+        let mut changed = Vec::new();
         for _ in 0..4 {
             let at = next() % bytes.len();
             bytes[at] = next() as u8;
+            changed.push((at, bytes[at]));
         }
         if let Err(err) = Session::load(&bytes, None, Limits::default(), &InstantClock::new()) {
-            assert!(!err.to_string().contains("tract-tflite failed"), "{err}");
+            assert!(!err.to_string().contains("tract-tflite failed"), "run {run}, bytes {changed:?}: {err}");
         }
     }
 }

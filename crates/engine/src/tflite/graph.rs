@@ -57,6 +57,10 @@ pub(super) enum Options<'a> {
     Arithmetic,
     /// STRIDED_SLICE created by a rewrite.
     StridedSlice { begin_mask: i32, end_mask: i32 },
+    /// CONCATENATION created by a rewrite.
+    Concatenation { axis: i32 },
+    /// A reduction (SUM, REDUCE_MAX, …) created by a rewrite.
+    Reducer { keep_dims: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +198,13 @@ impl<'a> Graph<'a> {
         self.buffers.push(Cow::Owned(data));
         let buffer = (self.buffers.len() - 1) as u32;
         self.add_tensor(TensorDef { name, shape, dtype, buffer, quantization: None })
+    }
+
+    /// Adds a computed tensor of `like`'s type with another shape, named after `like`.
+    pub(super) fn add_shaped(&mut self, like: i32, suffix: &str, shape: Vec<i32>) -> i32 {
+        let t = self.add_intermediate(like, suffix);
+        self.tensors[t as usize].shape = shape;
+        t
     }
 
     /// Adds a computed float tensor shaped like `like`, named after it.

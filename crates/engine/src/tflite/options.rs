@@ -24,6 +24,14 @@ pub(super) fn encode(fbb: &mut FlatBufferBuilder, op: &Op) -> Result<Encoded, Tf
             let args = StridedSliceOptionsArgs { begin_mask, end_mask, ..Default::default() };
             Ok((BuiltinOptions::StridedSliceOptions, Some(StridedSliceOptions::create(fbb, &args).as_union_value())))
         }
+        Options::Concatenation { axis } => {
+            let args = ConcatenationOptionsArgs { axis, fused_activation_function: ActivationFunctionType::NONE };
+            Ok((BuiltinOptions::ConcatenationOptions, Some(ConcatenationOptions::create(fbb, &args).as_union_value())))
+        }
+        Options::Reducer { keep_dims } => {
+            let args = ReducerOptionsArgs { keep_dims };
+            Ok((BuiltinOptions::ReducerOptions, Some(ReducerOptions::create(fbb, &args).as_union_value())))
+        }
         Options::Source(src) => copy(fbb, code, &src, op.clear_fused_activation),
     }
 }
@@ -283,10 +291,12 @@ pub(super) fn check_spatial(op: &Op) -> Result<(), TfliteError> {
             ),
             None => return Ok(()),
         },
-        BuiltinOperator::AVERAGE_POOL_2D | BuiltinOperator::MAX_POOL_2D => match src.builtin_options_as_pool_2_doptions() {
-            Some(o) => (o.padding(), vec![o.stride_w(), o.stride_h(), o.filter_width(), o.filter_height()]),
-            None => return Ok(()),
-        },
+        BuiltinOperator::AVERAGE_POOL_2D | BuiltinOperator::MAX_POOL_2D => {
+            match src.builtin_options_as_pool_2_doptions() {
+                Some(o) => (o.padding(), vec![o.stride_w(), o.stride_h(), o.filter_width(), o.filter_height()]),
+                None => return Ok(()),
+            }
+        }
         _ => return Ok(()),
     };
     if !matches!(padding, Padding::SAME | Padding::VALID) || values.iter().any(|v| !(1..=1 << 16).contains(v)) {

@@ -4,12 +4,14 @@
 //! not touch, so the model's input and output tensors (and their names) survive.
 
 mod activation;
+mod arg_max;
 mod bias;
 mod dequantize;
 mod mean;
 mod prelu;
 mod quantized;
 mod reshape;
+mod slicing;
 mod strided_slice;
 
 use tract_tflite::tflite::TensorType;
@@ -23,6 +25,8 @@ pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
     quantized::simulate(graph)?;
     replace_each(graph, prelu::expand)?;
     replace_each(graph, strided_slice::expand_shrink_axes)?;
+    replace_each(graph, slicing::expand)?;
+    replace_each(graph, arg_max::expand)?;
     replace_each(graph, reshape::normalize)?;
     replace_each(graph, mean::as_scaled_sum)?;
     replace_each(graph, bias::add_omitted)?;
