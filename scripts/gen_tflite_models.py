@@ -138,6 +138,14 @@ def generate_ops_model() -> None:
     conv = tf.lite.TFLiteConverter.from_concrete_functions([ops.__call__.get_concrete_function()], ops)
     (MODELS / "tiny_ops.tflite").write_bytes(conv.convert())
 
+    # A clip to [-1, 1] after a convolution is fused into it as RELU_N1_TO_1.
+    keras = tf.keras
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 3), batch_size=1, name="x")
+    clipped = keras.layers.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(keras.layers.Conv2D(4, 3, padding="same")(inp))
+    model = keras.Model(inp, keras.layers.Add()([keras.layers.Conv2D(4, 3, padding="same", activation="tanh")(inp), clipped]))
+    (MODELS / "tiny_activations.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+
 
 def write_tensor_golden(name: str, model: Path) -> None:
     it = Interpreter(model_path=str(model))
@@ -327,6 +335,7 @@ def main() -> None:
     for variant in ("float32", "fp16", "int8"):
         write_golden(f"tflite_tiny_cnn_{variant}.json", MODELS / f"tiny_cnn_{variant}.tflite", images["astronaut_32.png"])
     write_tensor_golden("tflite_tiny_ops.json", MODELS / "tiny_ops.tflite")
+    write_tensor_golden("tflite_tiny_activations.json", MODELS / "tiny_activations.tflite")
     write_blazeface_golden(
         MODELS / "face_detection_short_range.tflite", [images["astronaut_face_128.png"], images["astronaut_face_256.png"]]
     )

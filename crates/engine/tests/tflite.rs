@@ -108,6 +108,12 @@ fn rewritten_slicing_and_arg_max_ops_match_litert_exactly() {
     check_golden("tflite_tiny_ops.json", Tolerance::Relative(1e-6));
 }
 
+/// A convolution with a fused RELU_N1_TO_1, which tract-tflite does not apply itself.
+#[test]
+fn fused_relu_n1_to_1_matches_litert() {
+    check_golden("tflite_tiny_activations.json", Tolerance::Relative(1e-5));
+}
+
 /// Image in, faces out: the engine's preprocessing, model, anchors, sigmoid, threshold and
 /// weighted NMS against the same decoding applied in Python to LiteRT's raw outputs.
 #[test]
