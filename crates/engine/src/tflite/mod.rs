@@ -65,7 +65,8 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<TypedModel, EngineEr
     }));
     match loaded {
         Ok(Ok(model)) => Ok(model),
-        Ok(Err(e)) => Err(TfliteError::Unsupported(crate::error::chain(&e)).into()),
+        // The outer contexts of tract-tflite's errors are debug dumps of whole operators.
+        Ok(Err(e)) => Err(TfliteError::Unsupported(format!("tract-tflite refused it: {}", e.root_cause())).into()),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<String>()

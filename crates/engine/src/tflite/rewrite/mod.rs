@@ -8,6 +8,7 @@ mod arg_max;
 mod bias;
 mod dequantize;
 mod mean;
+mod operands;
 mod prelu;
 mod quantized;
 mod reshape;
@@ -28,6 +29,7 @@ pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
     replace_each(graph, slicing::expand)?;
     replace_each(graph, arg_max::expand)?;
     replace_each(graph, reshape::normalize)?;
+    replace_each(graph, operands::check)?;
     replace_each(graph, mean::as_scaled_sum)?;
     replace_each(graph, bias::add_omitted)?;
     replace_each(graph, activation::unfuse)?;
