@@ -146,6 +146,17 @@ def generate_ops_model() -> None:
     model = keras.Model(inp, keras.layers.Add()([keras.layers.Conv2D(4, 3, padding="same", activation="tanh")(inp), clipped]))
     (MODELS / "tiny_activations.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
 
+    # TRANSPOSE_CONV: SAME and VALID padding, equal and unequal strides, with and without bias.
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((5, 6, 3), batch_size=1, name="x")
+    outputs = [
+        keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same")(inp),
+        keras.layers.Conv2DTranspose(2, 3, strides=2, padding="valid", activation="relu")(inp),
+        keras.layers.Conv2DTranspose(2, (2, 3), strides=(1, 2), padding="same", use_bias=False)(inp),
+    ]
+    model = keras.Model(inp, outputs)
+    (MODELS / "tiny_transpose_conv.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+
 
 def write_tensor_golden(name: str, model: Path) -> None:
     it = Interpreter(model_path=str(model))
@@ -336,6 +347,7 @@ def main() -> None:
         write_golden(f"tflite_tiny_cnn_{variant}.json", MODELS / f"tiny_cnn_{variant}.tflite", images["astronaut_32.png"])
     write_tensor_golden("tflite_tiny_ops.json", MODELS / "tiny_ops.tflite")
     write_tensor_golden("tflite_tiny_activations.json", MODELS / "tiny_activations.tflite")
+    write_tensor_golden("tflite_tiny_transpose_conv.json", MODELS / "tiny_transpose_conv.tflite")
     write_blazeface_golden(
         MODELS / "face_detection_short_range.tflite", [images["astronaut_face_128.png"], images["astronaut_face_256.png"]]
     )

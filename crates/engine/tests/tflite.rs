@@ -114,6 +114,12 @@ fn fused_relu_n1_to_1_matches_litert() {
     check_golden("tflite_tiny_activations.json", Tolerance::Relative(1e-5));
 }
 
+/// TRANSPOSE_CONV, rewritten as a convolution over the zero-stuffed input.
+#[test]
+fn transpose_conv_matches_litert() {
+    check_golden("tflite_tiny_transpose_conv.json", Tolerance::Relative(1e-5));
+}
+
 /// Image in, faces out: the engine's preprocessing, model, anchors, sigmoid, threshold and
 /// weighted NMS against the same decoding applied in Python to LiteRT's raw outputs.
 #[test]

@@ -59,6 +59,8 @@ pub(super) enum Options<'a> {
     StridedSlice { begin_mask: i32, end_mask: i32 },
     /// CONCATENATION created by a rewrite.
     Concatenation { axis: i32 },
+    /// A stride-1, VALID CONV_2D created by a rewrite.
+    Convolution { activation: tflite::ActivationFunctionType },
     /// A reduction (SUM, REDUCE_MAX, …) created by a rewrite.
     Reducer { keep_dims: bool },
 }

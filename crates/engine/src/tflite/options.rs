@@ -28,6 +28,17 @@ pub(super) fn encode(fbb: &mut FlatBufferBuilder, op: &Op) -> Result<Encoded, Tf
             let args = ConcatenationOptionsArgs { axis, fused_activation_function: ActivationFunctionType::NONE };
             Ok((BuiltinOptions::ConcatenationOptions, Some(ConcatenationOptions::create(fbb, &args).as_union_value())))
         }
+        Options::Convolution { activation } => {
+            let args = Conv2DOptionsArgs {
+                padding: Padding::VALID,
+                stride_w: 1,
+                stride_h: 1,
+                fused_activation_function: activation,
+                dilation_w_factor: 1,
+                dilation_h_factor: 1,
+            };
+            Ok((BuiltinOptions::Conv2DOptions, Some(Conv2DOptions::create(fbb, &args).as_union_value())))
+        }
         Options::Reducer { keep_dims } => {
             let args = ReducerOptionsArgs { keep_dims };
             Ok((BuiltinOptions::ReducerOptions, Some(ReducerOptions::create(fbb, &args).as_union_value())))

@@ -14,6 +14,7 @@ mod quantized;
 mod reshape;
 mod slicing;
 mod strided_slice;
+mod transpose_conv;
 
 use tract_tflite::tflite::TensorType;
 
@@ -31,6 +32,7 @@ pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
     replace_each(graph, reshape::normalize)?;
     replace_each(graph, operands::check)?;
     replace_each(graph, mean::as_scaled_sum)?;
+    replace_each(graph, transpose_conv::expand)?;
     replace_each(graph, bias::add_omitted)?;
     replace_each(graph, activation::unfuse)?;
     make_names_unique(graph);
