@@ -36,6 +36,7 @@ GOLDEN = TESTS / "golden"
 MEDIAPIPE = "mediapipe==0.10.21"  # the last wheels that ship the .tflite files in the package
 MEDIAPIPE_FILES = {
     "face_detection_short_range.tflite": "mediapipe/modules/face_detection/face_detection_short_range.tflite",
+    "face_detection_full_range_sparse.tflite": "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
     "face_landmark.tflite": "mediapipe/modules/face_landmark/face_landmark.tflite",
     "hand_recrop.tflite": "mediapipe/modules/holistic_landmark/hand_recrop.tflite",
     "selfie_segmentation.tflite": "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
@@ -341,6 +342,11 @@ def main() -> None:
     generate_ops_model()
     images = write_images()
     write_golden("tflite_face_detection_short_range.json", MODELS / "face_detection_short_range.tflite", images["astronaut_face_128.png"])
+    write_golden(
+        "tflite_face_detection_full_range_sparse.json",
+        MODELS / "face_detection_full_range_sparse.tflite",
+        images["astronaut_face_192.png"],
+    )
     write_golden("tflite_face_landmark.json", MODELS / "face_landmark.tflite", images["astronaut_face_192.png"])
     write_golden("tflite_hand_recrop.json", MODELS / "hand_recrop.tflite", images["astronaut_face_256.png"])
     for variant in ("float32", "fp16", "int8"):

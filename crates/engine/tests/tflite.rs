@@ -73,6 +73,12 @@ fn blazeface_raw_outputs_match_litert() {
     check_golden("tflite_face_detection_short_range.json", Tolerance::Relative(1e-5));
 }
 
+/// Sparse fp16 weights (DENSIFY, DEQUANTIZE) and DEPTH_TO_SPACE.
+#[test]
+fn sparse_full_range_face_detector_matches_litert() {
+    check_golden("tflite_face_detection_full_range_sparse.json", Tolerance::Relative(1e-5));
+}
+
 #[test]
 fn face_landmark_with_fp16_weights_and_prelu_matches_litert() {
     check_golden("tflite_face_landmark.json", Tolerance::Relative(1e-5));

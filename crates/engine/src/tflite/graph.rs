@@ -36,6 +36,21 @@ pub(super) struct Quantization {
     pub axis: i32,
 }
 
+/// One level of a sparse constant's traversal: all `0..n`, or the CSR indices present.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum SparseLevel {
+    Dense(i32),
+    Csr { segments: Vec<u32>, indices: Vec<u32> },
+}
+
+/// How a sparse constant's values are laid out (TFLite's SparsityParameters).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Sparsity {
+    pub traversal_order: Vec<i32>,
+    pub block_map: Vec<i32>,
+    pub levels: Vec<SparseLevel>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct TensorDef {
     pub name: String,
@@ -44,6 +59,8 @@ pub(super) struct TensorDef {
     /// Index into [`Graph::buffers`]; 0 (the empty sentinel) for computed tensors.
     pub buffer: u32,
     pub quantization: Option<Quantization>,
+    /// Set on sparse constants, whose buffer holds only the stored values.
+    pub sparsity: Option<Sparsity>,
 }
 
 /// The options an operator is written with.
@@ -132,6 +149,7 @@ impl<'a> Graph<'a> {
                 dtype: t.type_(),
                 buffer: t.buffer(),
                 quantization: t.quantization().and_then(read_quantization),
+                sparsity: t.sparsity().map(read_sparsity).transpose()?,
             });
         }
         let index_list = |list: Option<flatbuffers::Vector<'a, i32>>, what: &str, optional: bool| {
@@ -199,7 +217,7 @@ impl<'a> Graph<'a> {
     pub(super) fn add_constant(&mut self, name: String, shape: Vec<i32>, dtype: TensorType, data: Vec<u8>) -> i32 {
         self.buffers.push(Cow::Owned(data));
         let buffer = (self.buffers.len() - 1) as u32;
-        self.add_tensor(TensorDef { name, shape, dtype, buffer, quantization: None })
+        self.add_tensor(TensorDef { name, shape, dtype, buffer, quantization: None, sparsity: None })
     }
 
     /// Adds a computed tensor of `like`'s type with another shape, named after `like`.
@@ -225,6 +243,50 @@ fn read_quantization(q: tflite::QuantizationParameters) -> Option<Quantization> 
         return None;
     }
     Some(Quantization { scale, zero_point, axis: q.quantized_dimension() })
+}
+
+fn read_sparsity(s: tflite::SparsityParameters) -> Result<Sparsity, TfliteError> {
+    let levels = s
+        .dim_metadata()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            if d.format() == tflite::DimensionType::DENSE {
+                return Ok(SparseLevel::Dense(d.dense_size()));
+            }
+            let segments = index_vector(
+                d.array_segments_as_int_32_vector().and_then(|v| v.values()),
+                d.array_segments_as_uint_16_vector().and_then(|v| v.values()),
+                d.array_segments_as_uint_8_vector().and_then(|v| v.values()),
+            );
+            let indices = index_vector(
+                d.array_indices_as_int_32_vector().and_then(|v| v.values()),
+                d.array_indices_as_uint_16_vector().and_then(|v| v.values()),
+                d.array_indices_as_uint_8_vector().and_then(|v| v.values()),
+            );
+            match (segments, indices) {
+                (Some(segments), Some(indices)) => Ok(SparseLevel::Csr { segments, indices }),
+                _ => Err(invalid("a sparse level has no segments or indices")),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Sparsity {
+        traversal_order: s.traversal_order().map(|v| v.iter().collect()).unwrap_or_default(),
+        block_map: s.block_map().map(|v| v.iter().collect()).unwrap_or_default(),
+        levels,
+    })
+}
+
+/// CSR segments and indices come as int32, uint16 or uint8 vectors.
+fn index_vector(
+    i32s: Option<flatbuffers::Vector<i32>>,
+    u16s: Option<flatbuffers::Vector<u16>>,
+    u8s: Option<flatbuffers::Vector<u8>>,
+) -> Option<Vec<u32>> {
+    if let Some(v) = i32s {
+        return v.iter().map(|x| u32::try_from(x).ok()).collect();
+    }
+    u16s.map(|v| v.iter().map(u32::from).collect()).or_else(|| u8s.map(|v| v.iter().map(u32::from).collect()))
 }
 
 /// Opcodes past 127 are stored in `builtin_code`; older files only fill the deprecated byte.

@@ -6,6 +6,8 @@
 mod activation;
 mod arg_max;
 mod bias;
+mod densify;
+mod depth_to_space;
 mod dequantize;
 mod mean;
 mod operands;
@@ -23,12 +25,14 @@ use super::TfliteError;
 
 pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
     strip_float_quantization(graph);
+    densify::fold_constants(graph)?;
     dequantize::fold_constants(graph)?;
     quantized::simulate(graph)?;
     replace_each(graph, prelu::expand)?;
     replace_each(graph, strided_slice::expand_shrink_axes)?;
     replace_each(graph, slicing::expand)?;
     replace_each(graph, arg_max::expand)?;
+    replace_each(graph, depth_to_space::expand)?;
     replace_each(graph, reshape::normalize)?;
     replace_each(graph, operands::check)?;
     replace_each(graph, mean::as_scaled_sum)?;
