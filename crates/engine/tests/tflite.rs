@@ -194,10 +194,10 @@ fn garbage_after_the_tflite_identifier_is_a_typed_error() {
 
 /// Corrupting bytes of a real model must end in a result or a typed error, never in a panic
 /// caught by the last-resort guard (the browser build aborts on panics).
-/// `SSC_FUZZ_RUNS` (default 40) and `SSC_FUZZ_SEED` widen the search.
+/// `SSC_FUZZ_RUNS` (default 40), `SSC_FUZZ_SEED` and `SSC_FUZZ_MODEL` widen the search.
 #[test]
 fn corrupted_models_never_reach_a_panic() {
-    let original = model("hand_recrop.tflite");
+    let original = model(&std::env::var("SSC_FUZZ_MODEL").unwrap_or_else(|_| "hand_recrop.tflite".into()));
     let env = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let mut state = env("SSC_FUZZ_SEED", 0x9e37_79b9);
     let mut next = move || {
