@@ -35,10 +35,7 @@ impl ModelFormat {
     pub(crate) fn require_onnx(self) -> Result<(), EngineError> {
         let message = match self {
             Self::Onnx => return Ok(()),
-            Self::Tflite => {
-                "this is a TFLite model; this version of the engine loads ONNX models only. \
-                Convert it with tf2onnx (python -m tf2onnx.convert --tflite model.tflite --output model.onnx)"
-            }
+            Self::Tflite => "this is a TFLite model, not an ONNX one",
             Self::TfjsJson => {
                 "this looks like a TensorFlow.js model.json, which this engine cannot load. Convert it to ONNX: \
                 a layers model with `tensorflowjs_converter --input_format=tfjs_layers_model \
@@ -47,8 +44,8 @@ impl ModelFormat {
                 a graph model by running tf2onnx on the TensorFlow SavedModel it was made from"
             }
             Self::Unknown => {
-                "the bytes are not an ONNX model (no ONNX protobuf header); \
-                check that the path points at the .onnx file itself"
+                "the bytes are neither an ONNX model (no protobuf header) nor a TFLite one (no TFL3 identifier); \
+                check that the path points at the model file itself"
             }
         };
         Err(EngineError::UnsupportedFormat(message.to_string()))
@@ -70,7 +67,7 @@ mod tests {
 
     #[test]
     fn non_onnx_formats_explain_themselves() {
-        let err = ModelFormat::Tflite.require_onnx().unwrap_err();
+        let err = ModelFormat::TfjsJson.require_onnx().unwrap_err();
         assert_eq!(err.code(), "unsupported_format");
         assert!(err.to_string().contains("tf2onnx"));
     }

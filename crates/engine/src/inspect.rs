@@ -18,20 +18,20 @@ pub struct Inspection {
     pub ops: OpReport,
 }
 
-/// Reads an ONNX model's protobuf and reports its interface and operators.
+/// Reads an ONNX model's protobuf, or a TFLite model's flatbuffer, and reports its interface
+/// and operators.
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspection, EngineError> {
     limits.check_model_bytes(bytes.len())?;
     let format = sniff(bytes);
-    format.require_onnx()?;
-    let onnx = tract_onnx::onnx();
-    let proto = onnx_ops::parse(&onnx, bytes)?;
-    let (inputs, outputs) = onnx_ops::declared_io(&proto);
-    Ok(Inspection {
-        format,
-        bytes: bytes.len(),
-        sha256: sha256_hex(bytes),
-        inputs,
-        outputs,
-        ops: onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op)),
-    })
+    let (inputs, outputs, ops) = match format {
+        ModelFormat::Tflite => crate::tflite::describe(bytes)?,
+        format => {
+            format.require_onnx()?;
+            let onnx = tract_onnx::onnx();
+            let proto = onnx_ops::parse(&onnx, bytes)?;
+            let (inputs, outputs) = onnx_ops::declared_io(&proto);
+            (inputs, outputs, onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op)))
+        }
+    };
+    Ok(Inspection { format, bytes: bytes.len(), sha256: sha256_hex(bytes), inputs, outputs, ops })
 }

@@ -17,6 +17,7 @@ mod postprocess;
 mod preprocess;
 mod request;
 mod tensor;
+mod tflite;
 
 pub use clock::{Clock, InstantClock};
 pub use error::EngineError;
@@ -26,7 +27,10 @@ pub use limits::Limits;
 pub use model::{Model, TensorInfo};
 pub use onnx_ops::OpReport;
 pub use pipeline::Session;
-pub use postprocess::{softmax, top_k, Postprocess, Step, StepResult, TopK};
+pub use postprocess::{
+    softmax, top_k, CoordinateOrder, Detection, DetectionPostprocess, Nms, NmsMethod, Postprocess, SsdAnchors, Step,
+    StepResult, TopK,
+};
 pub use preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess, Resize};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
 pub use tensor::{NamedTensor, OutputTensor};

@@ -6,9 +6,9 @@ use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
 use crate::error::chain;
-use crate::onnx_ops::{self, OpReport};
+use crate::onnx_ops;
 use crate::tensor::dtype_name;
-use crate::{sniff, EngineError, Limits};
+use crate::{sniff, EngineError, Limits, ModelFormat};
 
 /// A model input or output as declared by the model file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,7 +32,6 @@ pub struct Model {
     graph: TypedModel,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
-    ops: OpReport,
     limits: Limits,
     plans: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
 }
@@ -49,7 +48,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Model {
-    /// Loads an ONNX model from bytes. When `expected_sha256` is given, the bytes must hash
+    /// Loads an ONNX or TFLite model (told apart by content) from bytes. When `expected_sha256` is given, the bytes must hash
     /// to it, so a model that was swapped or corrupted on its way is never run.
     pub fn load(bytes: &[u8], expected_sha256: Option<&str>, limits: &Limits) -> Result<Self, EngineError> {
         limits.check_model_bytes(bytes.len())?;
@@ -59,21 +58,13 @@ impl Model {
                 return Err(EngineError::Sha256Mismatch { expected: expected.to_string(), actual: sha256 });
             }
         }
-        sniff(bytes).require_onnx()?;
-        let onnx = tract_onnx::onnx();
-        let mut proto = onnx_ops::parse(&onnx, bytes)?;
-        onnx_ops::require_embedded_weights(&proto)?;
-        let ops = onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op));
-        ops.require_supported()?;
-        onnx_ops::name_unknown_dims(&mut proto);
-        let inference = onnx.model_for_proto_model(&proto).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
-        let graph = inference
-            .into_typed()
-            .and_then(|m| m.into_decluttered())
-            .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+        let graph = match sniff(bytes) {
+            ModelFormat::Tflite => crate::tflite::load(bytes, limits)?,
+            format => load_onnx(format, bytes)?,
+        };
         let inputs = describe(&graph, graph.input_outlets(), Naming::Source)?;
         let outputs = describe(&graph, graph.output_outlets(), Naming::Label)?;
-        Ok(Self { sha256, graph, inputs, outputs, ops, limits: *limits, plans: Mutex::new(HashMap::new()) })
+        Ok(Self { sha256, graph, inputs, outputs, limits: *limits, plans: Mutex::new(HashMap::new()) })
     }
 
     pub fn sha256(&self) -> &str {
@@ -86,11 +77,6 @@ impl Model {
 
     pub fn outputs(&self) -> &[TensorInfo] {
         &self.outputs
-    }
-
-    /// The operators the model uses (all supported, or it would not have loaded).
-    pub fn ops(&self) -> &OpReport {
-        &self.ops
     }
 
     /// The declared dtype of input `index`, which request values are converted to.
@@ -205,6 +191,18 @@ impl Model {
         }
         Ok(symbols)
     }
+}
+
+/// Parses an ONNX model after checking, on its protobuf, that every operator is one tract runs.
+fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<TypedModel, EngineError> {
+    format.require_onnx()?;
+    let onnx = tract_onnx::onnx();
+    let mut proto = onnx_ops::parse(&onnx, bytes)?;
+    onnx_ops::require_embedded_weights(&proto)?;
+    onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op)).require_supported()?;
+    onnx_ops::name_unknown_dims(&mut proto);
+    let inference = onnx.model_for_proto_model(&proto).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
+    inference.into_typed().and_then(|m| m.into_decluttered()).map_err(|e| EngineError::ModelUnsupported(chain(&e)))
 }
 
 /// Where a model's input or output name lives in tract's graph.

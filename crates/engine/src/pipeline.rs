@@ -4,7 +4,8 @@ use tract_onnx::prelude::{DatumType, Tensor};
 
 use crate::tensor::{check_declared_dtype, typed_tensor};
 use crate::{
-    Clock, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor, RunRequest, Timings,
+    Clock, DetectionPostprocess, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor,
+    Preprocess, RunRequest, Timings,
 };
 
 /// A loaded model plus the limits it runs under: the one object the worker and the CLI hold.
@@ -70,6 +71,10 @@ impl Session {
             }
             None => (None, Vec::new()),
         };
+        let detections = match request.postprocess.as_ref().and_then(|p| p.detection.as_ref()) {
+            Some(detection) => Some(detection.detect(&outputs, detection_frame(&request.input, file, detection))?),
+            None => None,
+        };
         let t3 = clock.now_ms();
         Ok(InferenceResult {
             status: "ok".into(),
@@ -77,6 +82,7 @@ impl Session {
             outputs,
             top_k,
             postprocessed,
+            detections,
             timings_ms: Timings { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 },
         })
     }
@@ -146,4 +152,21 @@ impl Session {
             }
         }
     }
+}
+
+/// The `(width, height)` detections are scaled to: the picked image's, so boxes land on it
+/// (its preprocessing stretched it to the model's input), else the model input's.
+fn detection_frame(input: &InputSpec, file: Option<&[u8]>, detection: &DetectionPostprocess) -> (f64, f64) {
+    let image_size = match (input, file) {
+        (InputSpec::File { preprocess: Preprocess::Image(_), .. }, Some(bytes)) => {
+            image::ImageReader::new(std::io::Cursor::new(bytes))
+                .with_guessed_format()
+                .ok()
+                .and_then(|reader| reader.into_dimensions().ok())
+        }
+        _ => None,
+    };
+    let [w, h] = detection.anchors.input_size;
+    let (w, h) = image_size.unwrap_or((w, h));
+    (f64::from(w), f64::from(h))
 }

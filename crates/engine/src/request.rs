@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{NamedTensor, OutputTensor, Postprocess, Preprocess, StepResult, TensorInfo, TopK};
+use crate::{Detection, NamedTensor, OutputTensor, Postprocess, Preprocess, StepResult, TensorInfo, TopK};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,5 +57,7 @@ pub struct InferenceResult {
     /// One entry per `postprocess.steps` step, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub postprocessed: Vec<StepResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detections: Option<Vec<Detection>>,
     pub timings_ms: Timings,
 }

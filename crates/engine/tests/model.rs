@@ -76,8 +76,14 @@ fn top_k_uses_labels_and_optional_softmax() {
     let clock = InstantClock::new();
     let labels: Vec<String> = (0..10).map(|d| format!("digit {d}")).collect();
     let mut request = tensor(vec![1, 64], vec![3.0; 64]);
-    request.postprocess =
-        Some(Postprocess { output: Some("logits".into()), softmax: true, top_k: Some(3), labels, steps: vec![] });
+    request.postprocess = Some(Postprocess {
+        output: Some("logits".into()),
+        softmax: true,
+        top_k: Some(3),
+        labels,
+        steps: vec![],
+        detection: None,
+    });
     let result = session.run(&request, None, &clock).unwrap();
     let top = result.top_k.unwrap();
     assert_eq!(top.len(), 3);

@@ -1,9 +1,13 @@
+mod anchors;
+mod detection;
 mod steps;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::anchors::SsdAnchors;
+pub use self::detection::{CoordinateOrder, Detection, DetectionPostprocess, Nms, NmsMethod};
 use self::steps::Scored;
 pub use self::steps::{Step, StepResult};
 use crate::{EngineError, OutputTensor};
@@ -27,6 +31,9 @@ pub struct Postprocess {
     /// A pipeline over the scored output, each step's result in `postprocessed`.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// Decode detector outputs into boxes and keypoints (SSD anchors, sigmoid, threshold, NMS).
+    #[serde(default)]
+    pub detection: Option<DetectionPostprocess>,
 }
 
 /// One ranked class of one sample (`row` is the sample's index in the batch).

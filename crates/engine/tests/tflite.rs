@@ -1,0 +1,237 @@
+//! TFLite models against the LiteRT interpreter, recorded by `scripts/gen_tflite_models.py`,
+//! and the typed errors of TFLite files that cannot be loaded.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use ssc_engine::{
+    Detection, DetectionPostprocess, InputSpec, InstantClock, Limits, Postprocess, Preprocess, RunRequest, Session,
+};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn model(name: &str) -> Vec<u8> {
+    read(&format!("crates/engine/tests/models/tflite/{name}"))
+}
+
+fn golden(name: &str) -> Value {
+    serde_json::from_slice(&read(&format!("crates/engine/tests/golden/{name}"))).unwrap()
+}
+
+fn load(bytes: &[u8]) -> Session {
+    Session::load(bytes, None, Limits::default(), &InstantClock::new()).unwrap()
+}
+
+/// How far an output value may be from LiteRT's.
+enum Tolerance {
+    /// A fraction of the output's largest magnitude: LiteRT's XNNPACK kernels sum in another
+    /// order than tract's, so float results differ in the last bits.
+    Relative(f64),
+    Absolute(f64),
+}
+
+fn check_golden(file: &str, tolerance: Tolerance) {
+    let golden = golden(file);
+    let session = load(&read(golden["model"].as_str().unwrap()));
+    let clock = InstantClock::new();
+    for case in golden["cases"].as_array().unwrap() {
+        let (input, image) = match case.get("file") {
+            Some(path) => (
+                InputSpec::File { name: None, preprocess: serde_json::from_value(case["preprocess"].clone()).unwrap() },
+                Some(read(path.as_str().unwrap())),
+            ),
+            None => (serde_json::from_value(case["input"].clone()).unwrap(), None),
+        };
+        let request = RunRequest { input, postprocess: None };
+        let result = session.run(&request, image.as_deref(), &clock).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let expected = case["expected"].as_object().unwrap();
+        assert_eq!(result.outputs.len(), expected.len(), "{file}: output count");
+        for (name, want) in expected {
+            let got = &result.outputs[name];
+            let shape: Vec<usize> = serde_json::from_value(want["shape"].clone()).unwrap();
+            assert_eq!(got.shape, shape, "{file}/{name}: shape");
+            let want: Vec<f64> = serde_json::from_value(want["data"].clone()).unwrap();
+            let peak = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let allowed = match tolerance {
+                Tolerance::Relative(fraction) => fraction * peak,
+                Tolerance::Absolute(value) => value,
+            };
+            let worst = got.data.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(worst <= allowed, "{file}/{name}: max abs diff {worst} > {allowed} (peak {peak})");
+        }
+    }
+}
+
+#[test]
+fn blazeface_raw_outputs_match_litert() {
+    check_golden("tflite_face_detection_short_range.json", Tolerance::Relative(1e-5));
+}
+
+/// Sparse fp16 weights (DENSIFY, DEQUANTIZE) and DEPTH_TO_SPACE.
+#[test]
+fn sparse_full_range_face_detector_matches_litert() {
+    check_golden("tflite_face_detection_full_range_sparse.json", Tolerance::Relative(1e-5));
+}
+
+#[test]
+fn face_landmark_with_fp16_weights_and_prelu_matches_litert() {
+    check_golden("tflite_face_landmark.json", Tolerance::Relative(1e-5));
+}
+
+#[test]
+fn hand_recrop_float_model_matches_litert() {
+    check_golden("tflite_hand_recrop.json", Tolerance::Relative(1e-5));
+}
+
+#[test]
+fn generated_float32_cnn_matches_litert() {
+    check_golden("tflite_tiny_cnn_float32.json", Tolerance::Relative(1e-5));
+}
+
+#[test]
+fn generated_fp16_weight_cnn_matches_litert() {
+    check_golden("tflite_tiny_cnn_fp16.json", Tolerance::Relative(1e-5));
+}
+
+/// Simulated int8 rounding can land one quantization step (1/256 for the int8 softmax output)
+/// away from the integer kernels'.
+#[test]
+fn generated_int8_cnn_matches_litert_within_one_step() {
+    check_golden("tflite_tiny_cnn_int8.json", Tolerance::Absolute(1.0 / 256.0));
+}
+
+/// SPLIT, SPLIT_V, UNPACK, PACK, TILE, GATHER, ARG_MAX and CAST, rewritten into ops
+/// tract-tflite loads: only copies and comparisons, so the results are exact up to the 7
+/// significant digits the golden keeps.
+#[test]
+fn rewritten_slicing_and_arg_max_ops_match_litert_exactly() {
+    check_golden("tflite_tiny_ops.json", Tolerance::Relative(1e-6));
+}
+
+/// A convolution with a fused RELU_N1_TO_1, which tract-tflite does not apply itself.
+#[test]
+fn fused_relu_n1_to_1_matches_litert() {
+    check_golden("tflite_tiny_activations.json", Tolerance::Relative(1e-5));
+}
+
+/// TRANSPOSE_CONV, rewritten as a convolution over the zero-stuffed input.
+#[test]
+fn transpose_conv_matches_litert() {
+    check_golden("tflite_tiny_transpose_conv.json", Tolerance::Relative(1e-5));
+}
+
+/// Image in, faces out: the engine's preprocessing, model, anchors, sigmoid, threshold and
+/// weighted NMS against the same decoding applied in Python to LiteRT's raw outputs.
+#[test]
+fn blazeface_end_to_end_finds_the_astronauts_face() {
+    let golden = golden("tflite_blazeface_detections.json");
+    let session = load(&read(golden["model"].as_str().unwrap()));
+    let preprocess: Preprocess = serde_json::from_value(golden["preprocess"].clone()).unwrap();
+    let detection: DetectionPostprocess = serde_json::from_value(golden["detection"].clone()).unwrap();
+    let clock = InstantClock::new();
+    for case in golden["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let request = RunRequest {
+            input: InputSpec::File { name: None, preprocess: preprocess.clone() },
+            postprocess: Some(Postprocess { detection: Some(detection.clone()), ..Default::default() }),
+        };
+        let image = read(case["file"].as_str().unwrap());
+        let result = session.run(&request, Some(&image), &clock).unwrap();
+        let got = result.detections.expect("detections requested");
+        let want: Vec<Detection> = serde_json::from_value(case["detections"].clone()).unwrap();
+        assert!(!want.is_empty(), "{name}: the reference finds a face");
+        assert_eq!(got.len(), want.len(), "{name}: detection count");
+        // The 128-pixel image is fed as is; the 256-pixel one is resized by the engine (and by
+        // PIL for the reference), whose filters round differently: allow 1.5 pixels there.
+        let pixels = if name.contains("128") { 1e-3 } else { 1.5 };
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g.score - w.score).abs() < 0.01, "{name}: score {} vs {}", g.score, w.score);
+            for (a, b) in g.bbox.iter().zip(&w.bbox) {
+                assert!((a - b).abs() <= pixels, "{name}: box {:?} vs {:?}", g.bbox, w.bbox);
+            }
+            assert_eq!(g.keypoints.len(), 6);
+            for (a, b) in g.keypoints.iter().zip(&w.keypoints) {
+                assert!(
+                    (a[0] - b[0]).abs() <= pixels && (a[1] - b[1]).abs() <= pixels,
+                    "{name}: keypoint {a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+}
+
+fn load_error(bytes: &[u8]) -> ssc_engine::EngineError {
+    Session::load(bytes, None, Limits::default(), &InstantClock::new()).unwrap_err()
+}
+
+#[test]
+fn truncated_tflite_is_a_typed_error() {
+    let bytes = model("face_detection_short_range.tflite");
+    for len in [8, 64, bytes.len() / 2, bytes.len() * 9 / 10] {
+        let err = load_error(&bytes[..len]);
+        assert_eq!(err.code(), "model_invalid", "{len} bytes: {err}");
+    }
+}
+
+#[test]
+fn garbage_after_the_tflite_identifier_is_a_typed_error() {
+    let mut bytes = b"\x1c\x00\x00\x00TFL3".to_vec();
+    let mut state = 0x2545_f491_u32;
+    bytes.extend((0..4096).map(|_| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as u8
+    }));
+    assert_eq!(load_error(&bytes).code(), "model_invalid");
+}
+
+/// Corrupting bytes of a real model must end in a result or a typed error, never in a panic
+/// caught by the last-resort guard (the browser build aborts on panics).
+/// `SSC_FUZZ_RUNS` (default 40), `SSC_FUZZ_SEED` and `SSC_FUZZ_MODEL` widen the search.
+#[test]
+fn corrupted_models_never_reach_a_panic() {
+    let original = model(&std::env::var("SSC_FUZZ_MODEL").unwrap_or_else(|_| "hand_recrop.tflite".into()));
+    let env = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let mut state = env("SSC_FUZZ_SEED", 0x9e37_79b9);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as usize
+    };
+    for run in 0..env("SSC_FUZZ_RUNS", 40) {
+        let mut bytes = original.clone();
+        let mut changed = Vec::new();
+        for _ in 0..4 {
+            let at = next() % bytes.len();
+            bytes[at] = next() as u8;
+            changed.push((at, bytes[at]));
+        }
+        if let Err(err) = Session::load(&bytes, None, Limits::default(), &InstantClock::new()) {
+            assert!(!err.to_string().contains("tract-tflite failed"), "run {run}, bytes {changed:?}: {err}");
+        }
+    }
+}
+
+#[test]
+fn unsupported_ops_are_listed_before_loading() {
+    let err = load_error(&model("selfie_segmentation.tflite"));
+    assert_eq!(err.code(), "unsupported_ops");
+    assert!(err.to_string().contains("custom op \"Convolution2DTransposeBias\""), "{err}");
+}
+
+#[test]
+fn tflite_inputs_and_outputs_keep_their_tensor_names() {
+    let info = load(&model("face_detection_short_range.tflite")).info();
+    assert_eq!(info.inputs[0].name, "input");
+    assert_eq!(info.inputs[0].shape, vec!["1", "128", "128", "3"]);
+    let outputs: Vec<_> = info.outputs.iter().map(|o| (o.name.as_str(), o.shape.join("x"))).collect();
+    assert_eq!(outputs, vec![("regressors", "1x896x16".to_string()), ("classificators", "1x896x1".to_string())]);
+}
