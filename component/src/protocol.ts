@@ -36,12 +36,20 @@ export type StepResult =
   | { op: "argmax" | "top_k"; classes: TopK[] }
   | { op: "threshold"; value: number; classes: TopK[] };
 
+/** One detected object (`ssc_engine::Detection`), in the input image's pixel coordinates. */
+export interface Detection {
+  score: number;
+  box: [number, number, number, number];
+  keypoints: [number, number][];
+}
+
 export interface InferenceResult {
   status: "ok";
   model_sha256: string;
   outputs: Record<string, OutputTensor>;
   top_k?: TopK[];
   postprocessed?: StepResult[];
+  detections?: Detection[];
   timings_ms: Record<string, number>;
   /** `self.crossOriginIsolated` in the Worker that computed the result. */
   cross_origin_isolated: boolean;
@@ -187,14 +195,25 @@ function isStepResult(x: unknown): x is StepResult {
   }
 }
 
+const isPoint = (x: unknown): boolean => Array.isArray(x) && x.length === 2 && x.every(isNum);
+
+function isDetection(x: unknown): x is Detection {
+  return (
+    isObj(x) && hasKeys(x, ["score", "box", "keypoints"]) && isNum(x.score) &&
+    Array.isArray(x.box) && x.box.length === 4 && x.box.every(isNum) &&
+    Array.isArray(x.keypoints) && x.keypoints.every(isPoint)
+  );
+}
+
 /** The result shape Python is promised; nothing else may ride along. */
 export function isResult(x: unknown): x is InferenceResult {
   return (
-    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "cross_origin_isolated"], ["top_k", "postprocessed"]) &&
+    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "cross_origin_isolated"], ["top_k", "postprocessed", "detections"]) &&
     x.status === "ok" && isSha(x.model_sha256) &&
     isObj(x.outputs) && Object.values(x.outputs).every(isOutput) &&
     (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
     (x.postprocessed === undefined || (Array.isArray(x.postprocessed) && x.postprocessed.every(isStepResult))) &&
+    (x.detections === undefined || (Array.isArray(x.detections) && x.detections.every(isDetection))) &&
     isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum) && typeof x.cross_origin_isolated === "boolean"
   );
 }
@@ -303,5 +322,10 @@ export function cleanResult(r: InferenceResult): InferenceResult {
   };
   if (r.top_k) clean.top_k = cleanClasses(r.top_k);
   if (r.postprocessed) clean.postprocessed = r.postprocessed.map(cleanStep);
+  if (r.detections) {
+    clean.detections = r.detections.map(({ score, box, keypoints }) => ({
+      score, box: [box[0], box[1], box[2], box[3]], keypoints: keypoints.map(([x, y]) => [x, y] as [number, number]),
+    }));
+  }
   return clean;
 }

@@ -21,7 +21,7 @@ PREPROCESS_KEYS = {
     "image": {"kind", "size", "color", "layout", "resize", "pad", "scale", "mean", "std", "dtype"},
     "csv": {"kind", "header", "delimiter", "columns"},
 }
-POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels", "steps"}
+POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels", "steps", "detection"}
 # The engine's post-processing steps (`ssc_engine::Step`) and their parameters.
 STEP_KEYS = {"softmax": set(), "sigmoid": set(), "argmax": set(), "top_k": {"k"}, "threshold": {"value"}}
 SECURITY_KEYS = {"limits", "require_isolation"}
@@ -104,6 +104,10 @@ def _postprocess(value: Any) -> dict[str, Any] | None:
         missing = STEP_KEYS[step["op"]] - set(step)
         if missing:
             raise ValueError(f"postprocess.steps[{i}] ({step['op']}) needs {sorted(missing)}")
+    # The detector config (anchors, box layout, NMS) is checked field by field by the engine,
+    # whose error names the field; here only its type.
+    if "detection" in value and not isinstance(value["detection"], Mapping):
+        raise TypeError("postprocess.detection must be a dict with boxes, scores, anchors, coordinate_order, box_scale, threshold and nms")
     post = {**value, "labels": list(labels)}
     if steps:
         post["steps"] = [dict(step) for step in steps]

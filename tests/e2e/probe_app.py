@@ -21,6 +21,12 @@ TRANSFORMER_INPUTS = {
 }
 
 
+TFLITE = ROOT / "crates" / "engine" / "tests" / "models" / "tflite"
+# BlazeFace's input convention and its decoder config, as the engine's LiteRT golden records them.
+BLAZEFACE_DETECTION = json.loads((ROOT / "crates" / "engine" / "tests" / "golden" / "tflite_blazeface_detections.json").read_text())["detection"]
+SIGNED_UNIT = {"kind": "image", "layout": "nhwc", "scale": 1 / 127.5, "mean": [1.0, 1.0, 1.0], "std": [1.0, 1.0, 1.0]}
+
+
 def digit_tensor(d: int) -> list:
     return (np.asarray(Image.open(ROOT / "examples" / "data" / f"digit_{d}.png"), dtype=np.float32) * 16 / 255).reshape(1, 64).tolist()
 
@@ -78,6 +84,8 @@ CASES = {
                        "postprocess": {"output": "logits", "softmax": True, "top_k": 2, "labels": LABELS}}),
     "csv": (CANCER, {"source": "file", "preprocess": {"kind": "csv"}}),
     "slow": (None, {"input": [[0.1] * 512]}),
+    "face": (TFLITE / "face_detection_short_range.tflite",
+             {"source": "file", "preprocess": SIGNED_UNIT, "postprocess": {"detection": BLAZEFACE_DETECTION}}),
     "multi": (TRANSFORMER, {"inputs": TRANSFORMER_INPUTS, "postprocess": {"steps": [{"op": "softmax"}, {"op": "argmax"}]}}),
 }
 CASES["strict"] = CASES["tensor"]

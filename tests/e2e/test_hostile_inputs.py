@@ -76,8 +76,6 @@ def test_hostile_image_files_each_fail_clearly_and_the_next_file_runs(page: Page
         last = expect_digit(page, last, 3 if code != "image_decode" else 5)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="needs a Rust change: in wasm32 the image crate's own "
-                   "allocation limit trips first ('image_decode: Memory limit exceeded'); natively it is image_too_large")
 def test_a_header_claiming_ten_billion_pixels_is_image_too_large(page: Page, probe_server: StreamlitServer,
                                                                  tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.png"
@@ -101,7 +99,7 @@ def test_non_finite_csv_values_fail_clearly_and_the_next_file_runs(page: Page, p
         path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
         pick_file(page, path)
         last = expect_error(page, last, "csv", "row 2, column 3")
-        assert "is not a finite number" in last["error"]["message"]
+        assert "is NaN or infinite" in last["error"]["message"]
         pick_file(page, DATA / "patients.csv")
         last = wait_result(page, previous=json.dumps(last))
         assert last["status"] == "ok", last
@@ -127,14 +125,13 @@ def test_bad_models_fail_clearly_and_the_same_component_recovers(page: Page, pro
     expect_digit(page, last, 3)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="needs a Rust change: a NaN or infinite output should be "
-                   "a typed engine error (for example non_finite_output); it reaches the Worker as a malformed result")
 def test_nan_output_is_a_clear_error(page: Page, probe_server: StreamlitServer) -> None:
     open_case(page, probe_server, "hostile")
     last = expect_digit(page, None, 3)
     choose(page, "nan output")
     result = wait_result(page, previous=json.dumps(last))
-    assert result["status"] == "error" and result["error"]["code"] != "internal", result
+    assert result["status"] == "error" and result["error"]["code"] == "non_finite_output", result
+    assert 'output "y" holds 1 NaN or infinite value' in result["error"]["message"], result
 
 
 def test_a_1gb_file_is_refused_before_it_is_read(page: Page, probe_server: StreamlitServer, tmp_path: Path) -> None:
@@ -150,8 +147,6 @@ def test_a_1gb_file_is_refused_before_it_is_read(page: Page, probe_server: Strea
     expect_digit(page, last, 3)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="needs a Rust change: CSV errors quote the offending "
-                   "cell and its header name, so the error message Python receives carries file content")
 def test_error_messages_do_not_echo_file_content(page: Page, probe_server: StreamlitServer, tmp_path: Path) -> None:
     token = secrets.token_hex(8)
     lines = (DATA / "patients.csv").read_text().splitlines()

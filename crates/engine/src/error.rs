@@ -70,6 +70,12 @@ pub enum EngineError {
 
     #[error("inference failed: {0}")]
     Inference(String),
+
+    #[error(
+        "output {output:?} holds {count} NaN or infinite value(s), which a result cannot carry; they usually \
+         mean the input is outside what the model expects (check scale, mean/std and layout)"
+    )]
+    NonFiniteOutput { output: String, count: usize },
 }
 
 impl EngineError {
@@ -94,6 +100,7 @@ impl EngineError {
             Self::ImageDecode(_) => "image_decode",
             Self::ImageTooLarge { .. } => "image_too_large",
             Self::Csv { .. } => "csv",
+            Self::NonFiniteOutput { .. } => "non_finite_output",
             Self::Preprocess(_) => "preprocess",
             Self::Postprocess(_) => "postprocess",
             Self::Inference(_) => "inference",

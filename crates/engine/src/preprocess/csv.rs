@@ -40,7 +40,6 @@ impl CsvPreprocess {
                 "preprocess.columns picks columns by their header names, so it needs header: true".into(),
             ));
         }
-        let mut header: Vec<String> = Vec::new();
         // Which file column feeds each feature, once the header is read.
         let mut picked: Option<Vec<usize>> = None;
         let mut data = Vec::new();
@@ -51,7 +50,7 @@ impl CsvPreprocess {
             let row = ix + 1;
             let record = record.map_err(|e| EngineError::Csv { row, column: 0, message: e.to_string() })?;
             if ix == 0 && self.header {
-                header = record.iter().map(|s| s.trim().to_string()).collect();
+                let header: Vec<String> = record.iter().map(|s| s.trim().to_string()).collect();
                 picked = self.columns.as_ref().map(|names| pick(names, &header)).transpose()?;
                 continue;
             }
@@ -66,20 +65,20 @@ impl CsvPreprocess {
                     message: format!("this row has {} cells, the first data row has {expected}", record.len()),
                 });
             }
-            match &picked {
-                Some(picked) => {
-                    for &col in picked {
+            match (&picked, &self.columns) {
+                (Some(picked), Some(names)) => {
+                    for (&col, name) in picked.iter().zip(names) {
                         let cell = record.get(col).ok_or_else(|| EngineError::Csv {
                             row,
                             column: col + 1,
-                            message: format!("the cell ({:?}) is missing", header[col]),
+                            message: format!("the {name:?} cell is missing"),
                         })?;
-                        data.push(parse_cell(cell, row, col, &header)?);
+                        data.push(parse_cell(cell, row, col, Some(name))?);
                     }
                 }
-                None => {
+                _ => {
                     for (col, cell) in record.iter().enumerate() {
-                        data.push(parse_cell(cell, row, col, &header)?);
+                        data.push(parse_cell(cell, row, col, None)?);
                     }
                 }
             }
@@ -109,23 +108,26 @@ fn pick(names: &[String], header: &[String]) -> Result<Vec<usize>, EngineError> 
             header.iter().position(|h| h == name).ok_or_else(|| EngineError::Csv {
                 row: 1,
                 column: 0,
-                message: format!("the header has no column {name:?}; it has: {}", header.join(", ")),
+                message: format!("the header has no column {name:?}; check preprocess.columns against the file"),
             })
         })
         .collect()
 }
 
-fn parse_cell(cell: &str, row: usize, col: usize, header: &[String]) -> Result<f32, EngineError> {
+/// Error messages leave the browser, so they never quote the file: not the cell's text, and
+/// not a header name unless the app itself declared it (`declared`, from preprocess.columns).
+fn parse_cell(cell: &str, row: usize, col: usize, declared: Option<&str>) -> Result<f32, EngineError> {
     let column = col + 1;
-    let name = header.get(col).map(|h| format!(" ({h:?})")).unwrap_or_default();
+    let name = declared.map(|h| format!(" ({h:?})")).unwrap_or_default();
     let text = cell.trim();
     if text.is_empty() {
         return Err(EngineError::Csv { row, column, message: format!("the cell{name} is empty") });
     }
     match text.parse::<f32>() {
-        // Rust parses "NaN" and "inf"; a model fed those returns garbage, so refuse them.
         Ok(value) if value.is_finite() => Ok(value),
-        _ => Err(EngineError::Csv { row, column, message: format!("{text:?}{name} is not a finite number") }),
+        // Rust parses "NaN" and "inf"; a model fed those returns garbage, so refuse them.
+        Ok(_) => Err(EngineError::Csv { row, column, message: format!("the cell{name} is NaN or infinite") }),
+        Err(_) => Err(EngineError::Csv { row, column, message: format!("the cell{name} is not a number") }),
     }
 }
 
@@ -151,11 +153,12 @@ mod tests {
     #[test]
     fn bad_cells_name_row_and_column() {
         let err = csv(true).apply(b"a,b\n1,2\n3,x\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
-        assert_eq!(err, EngineError::Csv { row: 3, column: 2, message: "\"x\" (\"b\") is not a finite number".into() });
+        // Neither the cell's text nor the file's header name is quoted: messages leave the browser.
+        assert_eq!(err, EngineError::Csv { row: 3, column: 2, message: "the cell is not a number".into() });
         let err = csv(false).apply(b"1,\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
         assert!(matches!(err, EngineError::Csv { row: 1, column: 2, .. }));
         let err = csv(false).apply(b"1,NaN\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
-        assert_eq!(err.code(), "csv");
+        assert_eq!(err, EngineError::Csv { row: 1, column: 2, message: "the cell is NaN or infinite".into() });
     }
 
     #[test]
@@ -178,7 +181,7 @@ mod tests {
         let err = config.apply(b"id,a,b,c\nx1,1,2,oops\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
         assert_eq!(
             err,
-            EngineError::Csv { row: 2, column: 4, message: "\"oops\" (\"c\") is not a finite number".into() }
+            EngineError::Csv { row: 2, column: 4, message: "the cell (\"c\") is not a number".into() }
         );
         let no_header = CsvPreprocess { columns: Some(vec!["a".into()]), ..csv(false) };
         assert_eq!(

@@ -205,12 +205,16 @@ impl ImagePreprocess {
 /// declares a huge canvas (a decompression bomb) is refused before any allocation.
 fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, EngineError> {
     let error = |e: image::ImageError| EngineError::ImageDecode(e.to_string());
-    let reader = ImageReader::new(Cursor::new(bytes))
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| EngineError::ImageDecode(e.to_string()))?;
     if reader.format().is_none() {
         return Err(EngineError::ImageDecode("the file is not a PNG, JPEG, WebP, BMP or GIF image".into()));
     }
+    // Only the header is read here. With the image crate's default limits, a huge declared
+    // canvas fails inside the decoder on 32-bit targets (the wasm build) as a generic "Memory
+    // limit exceeded", before our pixel limit can name the problem; the limits are set below.
+    reader.no_limits();
     let mut decoder = reader.into_decoder().map_err(error)?;
     let (width, height) = decoder.dimensions();
     limits.check_image(width, height)?;
