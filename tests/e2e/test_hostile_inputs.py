@@ -115,7 +115,7 @@ def test_bad_models_fail_clearly_and_the_same_component_recovers(page: Page, pro
     page.unroute(is_media)
 
     for variant, code, phrase in [
-        ("corrupt model", "unsupported_format", "not an ONNX model"),
+        ("corrupt model", "unsupported_format", "neither an ONNX model"),
         ("wrong shape", "shape_mismatch", "expects shape [N, 64], but got [1, 10]"),
         ("string output", "unsupported_dtype", "has type String"),
     ]:

@@ -179,10 +179,7 @@ mod tests {
         let err = config.apply(b"id,a,b\nx1,1,2\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
         assert!(matches!(&err, EngineError::Csv { row: 1, message, .. } if message.contains("\"c\"")), "{err}");
         let err = config.apply(b"id,a,b,c\nx1,1,2,oops\n", &info(&["N", "2"]), &Limits::default()).unwrap_err();
-        assert_eq!(
-            err,
-            EngineError::Csv { row: 2, column: 4, message: "the cell (\"c\") is not a number".into() }
-        );
+        assert_eq!(err, EngineError::Csv { row: 2, column: 4, message: "the cell (\"c\") is not a number".into() });
         let no_header = CsvPreprocess { columns: Some(vec!["a".into()]), ..csv(false) };
         assert_eq!(
             no_header.apply(b"1\n", &info(&["N", "1"]), &Limits::default()).unwrap_err().code(),

@@ -205,16 +205,20 @@ impl ImagePreprocess {
 /// declares a huge canvas (a decompression bomb) is refused before any allocation.
 fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, EngineError> {
     let error = |e: image::ImageError| EngineError::ImageDecode(e.to_string());
-    let mut reader = ImageReader::new(Cursor::new(bytes))
+    // On 32-bit targets (the wasm build) the image crate's decoders fail on a huge declared
+    // canvas while sizing their buffer, with a generic "Memory limit exceeded"; reading the
+    // header's size first lets the pixel limit name the problem. A header this cannot parse
+    // is left to the decoder, whose own error then explains it.
+    if let Ok(size) = imagesize::blob_size(bytes) {
+        let clamp = |d: usize| u32::try_from(d).unwrap_or(u32::MAX);
+        limits.check_image(clamp(size.width), clamp(size.height))?;
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| EngineError::ImageDecode(e.to_string()))?;
     if reader.format().is_none() {
         return Err(EngineError::ImageDecode("the file is not a PNG, JPEG, WebP, BMP or GIF image".into()));
     }
-    // Only the header is read here. With the image crate's default limits, a huge declared
-    // canvas fails inside the decoder on 32-bit targets (the wasm build) as a generic "Memory
-    // limit exceeded", before our pixel limit can name the problem; the limits are set below.
-    reader.no_limits();
     let mut decoder = reader.into_decoder().map_err(error)?;
     let (width, height) = decoder.dimensions();
     limits.check_image(width, height)?;
@@ -318,6 +322,17 @@ mod tests {
         let mut out = Cursor::new(Vec::new());
         DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn a_huge_canvas_in_the_header_is_refused_before_any_decoder_runs() {
+        // PNG signature + IHDR declaring 100000x100000 (CRC and pixel data absent: never read).
+        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        bytes.extend(100_000u32.to_be_bytes());
+        bytes.extend(100_000u32.to_be_bytes());
+        bytes.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        let err = config(Layout::Nchw).apply(&bytes, &info(&["1", "3", "8", "8"]), &Limits::default()).unwrap_err();
+        assert_eq!(err.code(), "image_too_large", "{err}");
     }
 
     #[test]
