@@ -63,9 +63,12 @@ impl Session {
                 })
             })
             .collect::<Result<Vec<Tensor>, _>>()?;
+        let inputs = self.model.cast_inputs(inputs)?;
 
         let t1 = clock.now_ms();
-        let raw = self.model.run(inputs)?;
+        let plan = self.model.plan_for(&inputs)?;
+        let t_plan = clock.now_ms();
+        let raw = self.model.execute(&plan, inputs)?;
         let t2 = clock.now_ms();
 
         let mut outputs = BTreeMap::new();
@@ -91,7 +94,12 @@ impl Session {
             model_sha256: self.model.sha256().to_string(),
             outputs,
             top_k,
-            timings_ms: Timings { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 },
+            timings_ms: Timings {
+                preprocess: t1 - t0,
+                plan: t_plan - t1,
+                inference: t2 - t_plan,
+                postprocess: t3 - t2,
+            },
         })
     }
 

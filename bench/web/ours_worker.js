@@ -1,0 +1,38 @@
+// Our engine in a plain dedicated Worker: the same engine.js/engine.wasm the component ships,
+// without the sandbox frame and its messages, to expose what the pipeline adds.
+importScripts("common.js");
+// engine.js is wasm-bindgen's glue followed by the component's message loop; the loop's
+// handler is replaced right after by reportErrors.
+importScripts("engine/engine.js");
+
+reportErrors(async ({ model, warmup, runs }) => {
+  let t = performance.now();
+  const module = await WebAssembly.compile(await fetchBytes("engine/engine.wasm"));
+  const compileMs = performance.now() - t;
+  t = performance.now();
+  await wasm_bindgen({ module_or_path: module });
+  const instantiateMs = performance.now() - t;
+
+  const bytes = await fetchBytes(`models/${model.model}`);
+  const input = typedInput(await fetchBytes(`models/${model.input_bin}`), model.dtype);
+  // The protocol's tensor request carries plain numbers, as Python sends them.
+  const request = { input: { kind: "tensor", name: model.input, shape: model.shape, data: Array.from(input, Number) } };
+
+  t = performance.now();
+  const engine = new wasm_bindgen.Engine(bytes, undefined, undefined);
+  const loadMs = performance.now() - t;
+  const engineLoadMs = engine.info().load_ms;
+
+  const once = () => {
+    const start = performance.now();
+    const result = engine.run(request, undefined);
+    return { wall: performance.now() - start, inference: result.timings_ms.inference, plan: result.timings_ms.plan };
+  };
+  const first = once();
+  const times = await timeRuns(once, warmup, runs);
+  return {
+    compile_ms: compileMs, instantiate_ms: instantiateMs, load_ms: loadMs, engine_load_ms: engineLoadMs,
+    first_run_ms: first.wall, first_inference_ms: first.inference, first_plan_ms: first.plan ?? null,
+    wall_ms: times.wall, inference_ms: times.inference, wasm_memory_bytes: wasmMemoryBytes(),
+  };
+});
