@@ -35,8 +35,9 @@ result = streamlit_secure_context(MODELS / entry["model"], inference_params=para
 if result is not None and result.get("status") == "ok":
     # The same result comes back on every rerun until the next one; count each run once. Two
     # runs in a row never share an input (the harness alternates images, "rerun" bumps the
-    # tensor), so their first output values tell them apart; the sandbox's clock is too coarse.
-    stamp = json.dumps([out["data"][:8] for out in result["outputs"].values()])
+    # tensor), so their outputs, or else their timings, tell them apart (a saturated softmax
+    # can give equal outputs; the sandbox's clock alone is too coarse for a tiny model).
+    stamp = json.dumps([[out["data"][:8] for out in result["outputs"].values()], result["timings_ms"]])
     if st.session_state.get("last") != stamp:
         st.session_state.last = stamp
         st.session_state.setdefault("timings", []).append(result["timings_ms"])

@@ -63,8 +63,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def serve(models: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    Handler.mounts = {"/engine/": ENGINE, "/ort/": ORT_DIST, "/models/": models}
+def serve(models: Path, engine: Path = ENGINE) -> tuple[http.server.ThreadingHTTPServer, str]:
+    Handler.mounts = {"/engine/": engine, "/ort/": ORT_DIST, "/models/": models}
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
@@ -160,7 +160,7 @@ def pipeline(browser, server: StreamlitServer, models: Path, entry: dict, warmup
         for i in range(warmup + runs):
             start = time.perf_counter()
             trigger(i + 1)
-            pipeline_timings(page, i + 2, 600)
+            pipeline_timings(page, i + 2, 300)
             if i >= warmup:
                 round_trips.append((time.perf_counter() - start) * 1000)
         timings = json.loads(page.locator(TIMINGS).inner_text())["timings"][1 + warmup:]
@@ -175,12 +175,12 @@ def pipeline(browser, server: StreamlitServer, models: Path, entry: dict, warmup
 
 # --- report ------------------------------------------------------------------------------------
 
-def sizes() -> dict:
+def sizes(engine: Path = ENGINE) -> dict:
     def raw_gzip(path: Path) -> dict:
         data = path.read_bytes()
         return {"file": path.name, "raw_bytes": len(data), "gzip_bytes": len(gzip.compress(data, 9))}
     ort_wasm = ORT_DIST / "ort-wasm-simd-threaded.wasm"
-    return {"ours": raw_gzip(ENGINE / "engine.wasm"), "onnxruntime_web": raw_gzip(ort_wasm)}
+    return {"ours": raw_gzip(engine / "engine.wasm"), "onnxruntime_web": raw_gzip(ort_wasm)}
 
 
 def machine() -> dict:
@@ -201,13 +201,14 @@ def fmt(s: dict | None) -> str:
 
 
 def ratio(a: dict | None, b: dict | None) -> str:
-    return "–" if not a or not b else f"{a['median'] / b['median']:.2f}"
+    """Of medians, then of minimums: on a busy machine the minimum is the steadier estimate."""
+    return "–" if not a or not b else f"{a['median'] / b['median']:.2f} / {a['min'] / max(b['min'], 1e-3):.2f}"
 
 
 def markdown(report: dict) -> str:
     rows = ["| model | (a) pipeline, engine clock | (a) round trip via Streamlit | (b) Worker, run() | "
             "(b) engine clock | (c) onnxruntime-web | (d) native tract | (e) onnxruntime native | "
-            "ours / ort-web | ours / native tract |", "|" + " --- |" * 10]
+            "ours / ort-web (median / min) | ours / native tract (median / min) |", "|" + " --- |" * 10]
     for name, r in report["models"].items():
         a, b, c, d, e = (r.get(k) for k in ("pipeline", "ours_worker", "ort_web", "native_tract", "ort_native"))
         rows.append(f"| {name} | {fmt(a and a['inference'])} | {fmt(a and a['round_trip'])} | {fmt(b and b['run'])} | "
@@ -227,11 +228,23 @@ def markdown(report: dict) -> str:
                     f"{num(a.get('mount_to_first_result_ms'))} | {num(c.get('create_ms'))} | {tract_prep} | "
                     f"{num(e.get('create_ms'))} | {mib(b.get('wasm_memory_bytes'))} | {mib(c.get('wasm_memory_bytes'))} | "
                     f"{mib(d.get('peak_rss_bytes'))} | {mib(e.get('peak_rss_bytes'))} |")
+    loads = [v["load_avg_1m"] for r in report["models"].values() for v in r.values() if isinstance(v, dict) and "load_avg_1m" in v]
+    if loads:
+        rows += ["", f"1-minute load average on the {report['machine']['cores']} cores after each runner: "
+                 f"{min(loads):.1f}–{max(loads):.1f}."]
     s = report["sizes"]
     rows += ["", f"Shipped engine: `{s['ours']['file']}` {s['ours']['raw_bytes'] / 1e6:.2f} MB raw, "
              f"{s['ours']['gzip_bytes'] / 1e6:.2f} MB gzip -9 (onnxruntime-web's `{s['onnxruntime_web']['file']}`: "
              f"{s['onnxruntime_web']['raw_bytes'] / 1e6:.2f} MB raw, {s['onnxruntime_web']['gzip_bytes'] / 1e6:.2f} MB gzip)."]
     return "\n".join(rows) + "\n"
+
+
+def write(out: Path, report: dict) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    table = markdown(report)
+    (out / "results.md").write_text(table)
+    return table
 
 
 def chart(report: dict, path: Path) -> None:
@@ -270,6 +283,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="default: bench/results(-quick) in the cache")
     parser.add_argument("--chart", type=Path, default=None, help="write the bar chart here (full runs: docs/perf.png)")
     parser.add_argument("--cli", type=Path, required=True, help="the release `ssc` binary")
+    parser.add_argument("--engine", type=Path, default=ENGINE,
+                        help="a directory with engine.js and engine.wasm to time in (b) instead of the built package's")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 20)
     warmup = args.warmup or (1 if args.quick else 3)
@@ -286,7 +301,8 @@ def main() -> None:
     os.environ["SSC_BENCH_MODELS"] = str(models)
 
     report = {"machine": machine(), "runs": runs, "warmup": warmup, "sizes": sizes(), "models": {}}
-    server, base = serve(models)
+    server, base = serve(models, args.engine)
+    report["sizes"]["ours"] = sizes(args.engine)["ours"]
     streamlit = None if "pipeline" in skip else StreamlitServer(BENCH / "pipeline_app.py")
     try:
         with sync_playwright() as p:
@@ -306,16 +322,16 @@ def main() -> None:
                         continue
                     print(f"{entry['name']}: {key}…", flush=True)
                     r[key] = fn()
+                    # The machine is shared: the 1-minute load average says how busy it was.
+                    r[key]["load_avg_1m"] = os.getloadavg()[0]
+                    write(out, report)  # after every runner: a failure later keeps what was measured
             browser.close()
     finally:
         server.shutdown()
         if streamlit:
             streamlit.stop()
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
-    table = markdown(report)
-    (out / "results.md").write_text(table)
+    table = write(out, report)
     if args.chart:
         chart(report, args.chart)
     print("\n" + table)

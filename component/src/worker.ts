@@ -5,11 +5,13 @@
  * The build prepends wasm-bindgen's `no-modules` glue, which defines `wasm_bindgen`. This
  * file only routes messages; reading the File, preprocessing and inference happen in Rust.
  */
-import { PROTOCOL_VERSION, type EngineErrorInfo, type WorkerToSandbox, isError, isResult, parseSandboxToWorker } from "./protocol";
+import {
+  PROTOCOL_VERSION, type EngineErrorInfo, type RunRequest, type WorkerToSandbox, isError, isResult, parseSandboxToWorker,
+} from "./protocol";
 
 interface WasmEngine {
   info(): { inputs: unknown[]; load_ms: number };
-  run(request: unknown, file?: Uint8Array): unknown;
+  run(request: unknown, file?: Uint8Array, tensorData?: Float32Array): unknown;
   free(): void;
 }
 declare const wasm_bindgen: ((init: { module_or_path: WebAssembly.Module }) => Promise<unknown>) & {
@@ -27,6 +29,17 @@ function reply(message: WorkerToSandbox): void {
 function asError(e: unknown): EngineErrorInfo {
   if (isError(e)) return e;
   return { code: "internal", message: `engine failure: ${e instanceof Error ? e.message : String(e)}` };
+}
+
+/**
+ * A tensor request's numbers go to Rust as one Float32Array (a single copy) rather than
+ * inside the request object, where each would be converted on its own. Anything that is not
+ * an array of numbers stays in the request, for the engine to reject with its own message.
+ */
+function splitTensor(request: RunRequest): { request: RunRequest; tensorData?: Float32Array } {
+  const data = request.input.data;
+  if (request.input.kind !== "tensor" || !Array.isArray(data) || !data.every((x) => typeof x === "number")) return { request };
+  return { request: { ...request, input: { ...request.input, data: [] } }, tensorData: Float32Array.from(data as number[]) };
 }
 
 scope.onmessage = async (event: MessageEvent) => {
@@ -53,7 +66,8 @@ scope.onmessage = async (event: MessageEvent) => {
         if (!engine) throw { code: "not_ready", message: "no model is loaded yet" };
         // The picked file is read here, off the sandbox's main thread, and handed to Rust.
         const bytes = msg.file ? new Uint8Array(await msg.file.arrayBuffer()) : undefined;
-        const result = engine.run(msg.request, bytes);
+        const { request, tensorData } = splitTensor(msg.request);
+        const result = engine.run(request, bytes, tensorData);
         if (!isResult(result)) throw { code: "internal", message: "the engine returned a malformed result" };
         reply({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result });
         break;
