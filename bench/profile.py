@@ -3,8 +3,11 @@
     python bench/profile.py MODEL_NAME ENGINE_DIR [--runs N]
 
 ENGINE_DIR holds an `engine.js` and `engine_bg.wasm` from wasm-bindgen run WITHOUT
-`--remove-name-section` (scripts/bench-profile makes one), so that wasm frames carry Rust
-function names. The engine runs on the page's main thread here, because CDP profiles a page's
+`--remove-name-section`, so that wasm frames carry Rust function names:
+
+    wasm-bindgen --target no-modules --no-typescript --out-dir ENGINE_DIR --out-name engine \
+      "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/ssc_worker.wasm"
+ The engine runs on the page's main thread here, because CDP profiles a page's
 main thread directly; the kernels are the same code as in the Worker. Prints the functions
 with the most self time and writes the full `.cpuprofile` (open it in Chrome DevTools).
 """

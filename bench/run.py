@@ -265,7 +265,10 @@ def chart(report: dict, path: Path) -> None:
     ax.set_xticks(range(len(names)), names)
     ax.set_yscale("log")
     ax.set_ylabel("median inference, ms (log scale)")
-    ax.set_title(f"Single thread, {report['machine']['cpu']} ({report['machine']['chromium']})", fontsize=9)
+    loads = [v["load_avg_1m"] for r in report["models"].values() for v in r.values() if isinstance(v, dict) and "load_avg_1m" in v]
+    load = f", load average {min(loads):.0f}–{max(loads):.0f}" if loads else ""
+    ax.set_title(f"Single thread, {report['machine']['cpu']}, {report['machine']['cores']} cores{load}, "
+                 f"{report['machine']['chromium'].split(' built')[0]}", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
