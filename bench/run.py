@@ -70,22 +70,18 @@ def serve(models: Path, engine: Path = ENGINE) -> tuple[http.server.ThreadingHTT
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-# --- (b) our engine in a plain Worker, (c) onnxruntime-web -------------------------------------
+# --- (b) our engine in a plain Worker, (c) onnxruntime-web: interleaved, run for run ----------
 
-def in_worker(page: Page, script: str, entry: dict, warmup: int, runs: int) -> dict:
-    return page.evaluate("([s, job]) => benchInWorker(s, job)", [script, {"model": entry, "warmup": warmup, "runs": runs}])
-
-
-def ours_worker(page: Page, entry: dict, warmup: int, runs: int) -> dict:
-    r = in_worker(page, "ours_worker.js", entry, warmup, runs)
-    scalars = {k: v for k, v in r.items() if k not in ("wall_ms", "inference_ms")}
-    return {**scalars, "run": stats(r["wall_ms"]), "inference": stats(r["inference_ms"])}
-
-
-def ort_web(page: Page, entry: dict, warmup: int, runs: int) -> dict:
-    r = in_worker(page, "ort_worker.js", entry, warmup, runs)
-    return {"create_ms": r["create_ms"], "first_run_ms": r["first_run_ms"], "run": stats(r["wall_ms"]),
-            "wasm_memory_bytes": r["wasm_memory_bytes"]}
+def browser_pair(page: Page, entry: dict, warmup: int, runs: int) -> tuple[dict, dict]:
+    r = page.evaluate("job => benchPair(job)", {"model": entry, "warmup": warmup, "runs": runs})
+    ours, ort = r["ours"], r["ort"]
+    scalars = {k: v for k, v in ours.items() if k not in ("wall_ms", "inference_ms")}
+    # Each run of ours next to the run of onnxruntime-web right after it: the same load.
+    paired = statistics.median(a / b for a, b in zip(ours["wall_ms"], ort["wall_ms"]))
+    return ({**scalars, "run": stats(ours["wall_ms"]), "inference": stats(ours["inference_ms"]),
+             "paired_ratio_to_ort_web": paired},
+            {"create_ms": ort["create_ms"], "first_run_ms": ort["first_run_ms"], "run": stats(ort["wall_ms"]),
+             "wasm_memory_bytes": ort["wasm_memory_bytes"]})
 
 
 # --- (d) native tract through `ssc bench`, (e) onnxruntime native --------------------------------
@@ -200,20 +196,23 @@ def fmt(s: dict | None) -> str:
     return "–" if not s else f"{s['median']:.2f} ({s['min']:.2f}–{s['max']:.2f})"
 
 
-def ratio(a: dict | None, b: dict | None) -> str:
-    """Of medians, then of minimums: on a busy machine the minimum is the steadier estimate."""
-    return "–" if not a or not b else f"{a['median'] / b['median']:.2f} / {a['min'] / max(b['min'], 1e-3):.2f}"
+def ratio(a: dict | None, b: dict | None, paired: float | None = None) -> str:
+    """Of medians, of minimums, and (when given) the median of run-for-run ratios."""
+    if not a or not b:
+        return "–"
+    text = f"{a['median'] / b['median']:.2f} / {a['min'] / max(b['min'], 1e-3):.2f}"
+    return text if paired is None else f"{text} / **{paired:.2f}**"
 
 
 def markdown(report: dict) -> str:
     rows = ["| model | (a) pipeline, engine clock | (a) round trip via Streamlit | (b) Worker, run() | "
             "(b) engine clock | (c) onnxruntime-web | (d) native tract | (e) onnxruntime native | "
-            "ours / ort-web (median / min) | ours / native tract (median / min) |", "|" + " --- |" * 10]
+            "ours / ort-web (medians / mins / **paired**) | ours / native tract (medians / mins) |", "|" + " --- |" * 10]
     for name, r in report["models"].items():
         a, b, c, d, e = (r.get(k) for k in ("pipeline", "ours_worker", "ort_web", "native_tract", "ort_native"))
         rows.append(f"| {name} | {fmt(a and a['inference'])} | {fmt(a and a['round_trip'])} | {fmt(b and b['run'])} | "
                     f"{fmt(b and b['inference'])} | {fmt(c and c['run'])} | {fmt(d and d['inference'])} | "
-                    f"{fmt(e and e['run'])} | {ratio(b and b['run'], c and c['run'])} | "
+                    f"{fmt(e and e['run'])} | {ratio(b and b['run'], c and c['run'], b and b.get('paired_ratio_to_ort_web'))} | "
                     f"{ratio(b and b['inference'], d and d['inference'])} |")
     rows += ["", "Preparation (ms) and memory (MiB):", "",
              "| model | size MB | ours: load | ours: plan (1st run) | (a) mount → first result | ort-web: create | "
@@ -282,7 +281,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--warmup", type=int, default=None)
     parser.add_argument("--models", default=None, help="comma-separated subset of the model set")
-    parser.add_argument("--skip", default="", help="comma-separated runners to skip: pipeline,ours,ort_web,tract,ort")
+    parser.add_argument("--skip", default="", help="comma-separated runners to skip: pipeline,browser,tract,ort")
     parser.add_argument("--out", type=Path, default=None, help="default: bench/results(-quick) in the cache")
     parser.add_argument("--chart", type=Path, default=None, help="write the bar chart here (full runs: docs/perf.png)")
     parser.add_argument("--cli", type=Path, required=True, help="the release `ssc` binary")
@@ -315,8 +314,7 @@ def main() -> None:
             page.wait_for_function("document.getElementById('status').textContent === 'ready'")
             for entry in entries:
                 r = report["models"][entry["name"]] = {"kind": entry["kind"], "bytes": entry["bytes"]}
-                steps = [("ours_worker", "ours", lambda: ours_worker(page, entry, warmup, runs)),
-                         ("ort_web", "ort_web", lambda: ort_web(page, entry, warmup, runs)),
+                steps = [("browser", "browser", lambda: browser_pair(page, entry, warmup, runs)),
                          ("native_tract", "tract", lambda: native_tract(args.cli, models, entry, runs)),
                          ("ort_native", "ort", lambda: ort_native(models, entry, warmup, runs)),
                          ("pipeline", "pipeline", lambda: pipeline(browser, streamlit, models, entry, warmup, runs))]
@@ -324,9 +322,14 @@ def main() -> None:
                     if flag in skip:
                         continue
                     print(f"{entry['name']}: {key}…", flush=True)
-                    r[key] = fn()
+                    results = fn()
+                    if key == "browser":
+                        r["ours_worker"], r["ort_web"] = results
+                    else:
+                        r[key] = results
                     # The machine is shared: the 1-minute load average says how busy it was.
-                    r[key]["load_avg_1m"] = os.getloadavg()[0]
+                    for k in (("ours_worker", "ort_web") if key == "browser" else (key,)):
+                        r[k]["load_avg_1m"] = os.getloadavg()[0]
                     write(out, report)  # after every runner: a failure later keeps what was measured
             browser.close()
     finally:

@@ -36,22 +36,11 @@ function typedInput(bytes, dtype) {
   return dtype === "int64" ? new BigInt64Array(bytes.buffer) : new Float32Array(bytes.buffer);
 }
 
-/** Times `once` warmup + runs times; `once` returns {wall, inference?}. */
-async function timeRuns(once, warmup, runs) {
-  for (let i = 0; i < warmup; i++) await once();
-  const wall = [], inference = [];
-  for (let i = 0; i < runs; i++) {
-    const r = await once();
-    wall.push(r.wall);
-    if (r.inference !== undefined) inference.push(r.inference);
-  }
-  return { wall, inference };
-}
-
-function reportErrors(fn) {
+/** Answers the page's commands ({cmd, ...}) with {ok, result} or {ok: false, error}. */
+function handle(commands) {
   self.onmessage = async (event) => {
     try {
-      self.postMessage({ ok: true, result: await fn(event.data) });
+      self.postMessage({ ok: true, result: await commands[event.data.cmd](event.data) });
     } catch (e) {
       self.postMessage({ ok: false, error: String(e && e.stack ? e.stack : e) });
     }

@@ -2,39 +2,43 @@
 // without the sandbox frame and its messages, to expose what the pipeline adds.
 importScripts("common.js");
 // engine.js is wasm-bindgen's glue followed by the component's message loop; the loop's
-// handler is replaced right after by reportErrors.
+// handler is replaced right after by handle().
 importScripts("engine/engine.js");
 
-reportErrors(async ({ model, warmup, runs }) => {
-  let t = performance.now();
-  const module = await WebAssembly.compile(await fetchBytes("engine/engine.wasm"));
-  const compileMs = performance.now() - t;
-  t = performance.now();
-  await wasm_bindgen({ module_or_path: module });
-  const instantiateMs = performance.now() - t;
+let state = null;
 
-  const bytes = await fetchBytes(`models/${model.model}`);
-  const input = typedInput(await fetchBytes(`models/${model.input_bin}`), model.dtype);
-  // The protocol's tensor request carries plain numbers, as Python sends them; the component's
-  // worker glue hands them to Rust apart, as one Float32Array (timed below, as part of run()).
-  const numbers = Array.from(input, Number);
-  const request = { input: { kind: "tensor", name: model.input, shape: model.shape, data: [] } };
+handle({
+  async load({ model }) {
+    let t = performance.now();
+    const module = await WebAssembly.compile(await fetchBytes("engine/engine.wasm"));
+    const compileMs = performance.now() - t;
+    t = performance.now();
+    await wasm_bindgen({ module_or_path: module });
+    const instantiateMs = performance.now() - t;
 
-  t = performance.now();
-  const engine = new wasm_bindgen.Engine(bytes, undefined, undefined);
-  const loadMs = performance.now() - t;
-  const engineLoadMs = engine.info().load_ms;
+    const bytes = await fetchBytes(`models/${model.model}`);
+    const input = typedInput(await fetchBytes(`models/${model.input_bin}`), model.dtype);
+    // The protocol's tensor request carries plain numbers, as Python sends them; the component's
+    // worker glue hands them to Rust apart, as one Float32Array (timed in run(), as there).
+    const numbers = Array.from(input, Number);
+    const request = { input: { kind: "tensor", name: model.input, shape: model.shape, data: [] } };
 
-  const once = () => {
+    t = performance.now();
+    const engine = new wasm_bindgen.Engine(bytes, undefined, undefined);
+    const loadMs = performance.now() - t;
+    state = { engine, request, numbers };
+    const first = this.run();
+    return {
+      compile_ms: compileMs, instantiate_ms: instantiateMs, load_ms: loadMs, engine_load_ms: engine.info().load_ms,
+      first_run_ms: first.wall, first_inference_ms: first.inference, first_plan_ms: first.plan,
+    };
+  },
+  run() {
     const start = performance.now();
-    const result = engine.run(request, undefined, Float32Array.from(numbers));
+    const result = state.engine.run(state.request, undefined, Float32Array.from(state.numbers));
     return { wall: performance.now() - start, inference: result.timings_ms.inference, plan: result.timings_ms.plan };
-  };
-  const first = once();
-  const times = await timeRuns(once, warmup, runs);
-  return {
-    compile_ms: compileMs, instantiate_ms: instantiateMs, load_ms: loadMs, engine_load_ms: engineLoadMs,
-    first_run_ms: first.wall, first_inference_ms: first.inference, first_plan_ms: first.plan ?? null,
-    wall_ms: times.wall, inference_ms: times.inference, wasm_memory_bytes: wasmMemoryBytes(),
-  };
+  },
+  finish() {
+    return { wasm_memory_bytes: wasmMemoryBytes() };
+  },
 });
