@@ -5,11 +5,13 @@
  * The build prepends wasm-bindgen's `no-modules` glue, which defines `wasm_bindgen`. This
  * file only routes messages; reading the File, preprocessing and inference happen in Rust.
  */
-import { PROTOCOL_VERSION, type EngineErrorInfo, type WorkerToSandbox, isError, isResult, parseSandboxToWorker } from "./protocol";
+import {
+  PROTOCOL_VERSION, type EngineErrorInfo, type RunRequest, type WorkerToSandbox, isError, isResult, parseSandboxToWorker,
+} from "./protocol";
 
 interface WasmEngine {
   info(): { inputs: unknown[]; load_ms: number };
-  run(request: unknown, file?: Uint8Array): unknown;
+  run(request: unknown, file?: Uint8Array, tensorData?: Float64Array): unknown;
   free(): void;
 }
 declare const wasm_bindgen: ((init: { module_or_path: WebAssembly.Module }) => Promise<unknown>) & {
@@ -31,6 +33,18 @@ function reply(message: WorkerToSandbox): void {
 function asError(e: unknown): EngineErrorInfo {
   if (isError(e)) return e;
   return { code: "internal", message: `engine failure: ${e instanceof Error ? e.message : String(e)}` };
+}
+
+/**
+ * A tensor request's numbers go to Rust as one Float64Array (a single copy; f64 keeps int64
+ * and float64 inputs exact) rather than
+ * inside the request object, where each would be converted on its own. Anything that is not
+ * an array of numbers stays in the request, for the engine to reject with its own message.
+ */
+function splitTensor(request: RunRequest): { request: RunRequest; tensorData?: Float64Array } {
+  const data = request.input.data;
+  if (request.input.kind !== "tensor" || !Array.isArray(data) || !data.every((x) => typeof x === "number")) return { request };
+  return { request: { ...request, input: { ...request.input, data: [] } }, tensorData: Float64Array.from(data as number[]) };
 }
 
 scope.onmessage = async (event: MessageEvent) => {
@@ -64,9 +78,10 @@ scope.onmessage = async (event: MessageEvent) => {
         }
         // The picked file is read here, off the sandbox's main thread, and handed to Rust.
         const bytes = msg.file ? new Uint8Array(await msg.file.arrayBuffer()) : undefined;
+        const { request, tensorData } = splitTensor(msg.request);
         // Reported with every result, so the app can tell whether the page's isolation
         // headers reached this Worker (SharedArrayBuffer exists only if they did).
-        const result = { ...(engine.run(msg.request, bytes) as object), cross_origin_isolated: scope.crossOriginIsolated };
+        const result = { ...(engine.run(request, bytes, tensorData) as object), cross_origin_isolated: scope.crossOriginIsolated };
         if (!isResult(result)) throw { code: "internal", message: "the engine returned a malformed result" };
         reply({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result });
         break;

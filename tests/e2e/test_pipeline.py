@@ -75,7 +75,7 @@ def test_tensor_from_python_returns_the_models_numbers(page: Page, probe_server:
     assert result["model_sha256"] == hashlib.sha256((MODELS / "digits_mlp.onnx").read_bytes()).hexdigest()
     # Python receives the declared fields and nothing else.
     assert set(result) == {"status", "model_sha256", "outputs", "top_k", "timings_ms", "cross_origin_isolated"}
-    assert set(result["timings_ms"]) == {"preprocess", "inference", "postprocess"}
+    assert set(result["timings_ms"]) == {"preprocess", "plan", "inference", "postprocess"}
 
 
 def test_image_picked_in_sandbox_returns_top_k(page: Page, probe_server: StreamlitServer) -> None:

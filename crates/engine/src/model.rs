@@ -19,7 +19,7 @@ pub struct TensorInfo {
     pub dtype: String,
 }
 
-type Plan = Arc<TypedRunnableModel>;
+pub type Plan = Arc<TypedRunnableModel>;
 
 /// A loaded, verified model, ready to run on any input shape it accepts.
 ///
@@ -102,8 +102,8 @@ impl Model {
         }
     }
 
-    /// Runs the model. `inputs` is in the model's input order.
-    pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<(String, Tensor)>, EngineError> {
+    /// Casts `inputs` (in the model's input order) to the dtypes the model declares.
+    pub fn cast_inputs(&self, inputs: Vec<Tensor>) -> Result<TVec<TValue>, EngineError> {
         if inputs.len() != self.inputs.len() {
             return Err(EngineError::InvalidRequest(format!(
                 "the model takes {} inputs, {} were given",
@@ -122,12 +122,18 @@ impl Model {
             })?;
             cast.push(tensor.into_tvalue());
         }
-        let plan = self.plan_for(&cast)?;
-        let results = plan.run(cast).map_err(|e| EngineError::Inference(chain(&e)))?;
+        Ok(cast)
+    }
+
+    /// Runs a plan from [`Model::plan_for`] on inputs from [`Model::cast_inputs`].
+    pub fn execute(&self, plan: &Plan, inputs: TVec<TValue>) -> Result<Vec<(String, Tensor)>, EngineError> {
+        let results = plan.run(inputs).map_err(|e| EngineError::Inference(chain(&e)))?;
         Ok(self.outputs.iter().map(|o| o.name.clone()).zip(results.into_iter().map(|v| v.into_tensor())).collect())
     }
 
-    fn plan_for(&self, inputs: &[TValue]) -> Result<Plan, EngineError> {
+    /// The optimized plan for these input shapes: built on the first call per shape, then cached.
+    /// Kept apart from [`Model::execute`] so that building it is timed apart from inference.
+    pub fn plan_for(&self, inputs: &[TValue]) -> Result<Plan, EngineError> {
         let key: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
         let mut plans = self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(plan) = plans.get(&key) {

@@ -50,8 +50,11 @@ impl Session {
     ) -> Result<InferenceResult, EngineError> {
         let t0 = clock.now_ms();
         let inputs = self.input_tensors(&request.input, file)?;
+        let inputs = self.model.cast_inputs(inputs)?;
         let t1 = clock.now_ms();
-        let raw = self.model.run(inputs)?;
+        let plan = self.model.plan_for(&inputs)?;
+        let t_plan = clock.now_ms();
+        let raw = self.model.execute(&plan, inputs)?;
         let t2 = clock.now_ms();
 
         let mut outputs = BTreeMap::new();
@@ -83,7 +86,12 @@ impl Session {
             top_k,
             postprocessed,
             detections,
-            timings_ms: Timings { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 },
+            timings_ms: Timings {
+                preprocess: t1 - t0,
+                plan: t_plan - t1,
+                inference: t2 - t_plan,
+                postprocess: t3 - t2,
+            },
         })
     }
 

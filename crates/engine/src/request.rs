@@ -43,6 +43,8 @@ pub struct ModelInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timings {
     pub preprocess: f64,
+    /// Building the optimized plan for this input shape: nonzero only on its first run.
+    pub plan: f64,
     pub inference: f64,
     pub postprocess: f64,
 }

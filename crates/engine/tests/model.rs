@@ -55,6 +55,18 @@ fn batch_dim_follows_the_input_across_calls() {
 }
 
 #[test]
+fn plan_building_is_timed_apart_from_inference_once_per_shape() {
+    let session = digits();
+    let clock = InstantClock::new();
+    let request = tensor(vec![2, 64], vec![1.0; 2 * 64]);
+    let first = session.run(&request, None, &clock).unwrap().timings_ms;
+    let again = session.run(&request, None, &clock).unwrap().timings_ms;
+    // Building an optimized plan takes milliseconds; finding the cached one, microseconds.
+    assert!(first.plan > 0.0);
+    assert!(again.plan < first.plan / 10.0, "plan rebuilt for the same shape: {first:?} then {again:?}");
+}
+
+#[test]
 fn bad_requests_get_typed_errors() {
     let session = digits();
     assert_eq!(error_code(&session, tensor(vec![1, 63], vec![0.0; 63])), "shape_mismatch");

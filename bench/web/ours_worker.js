@@ -1,0 +1,44 @@
+// Our engine in a plain dedicated Worker: the same engine.js/engine.wasm the component ships,
+// without the sandbox frame and its messages, to expose what the pipeline adds.
+importScripts("common.js");
+// engine.js is wasm-bindgen's glue followed by the component's message loop; the loop's
+// handler is replaced right after by handle().
+importScripts("engine/engine.js");
+
+let state = null;
+
+handle({
+  async load({ model }) {
+    let t = performance.now();
+    const module = await WebAssembly.compile(await fetchBytes("engine/engine.wasm"));
+    const compileMs = performance.now() - t;
+    t = performance.now();
+    await wasm_bindgen({ module_or_path: module });
+    const instantiateMs = performance.now() - t;
+
+    const bytes = await fetchBytes(`models/${model.model}`);
+    const input = typedInput(await fetchBytes(`models/${model.input_bin}`), model.dtype);
+    // The protocol's tensor request carries plain numbers, as Python sends them; the component's
+    // worker glue hands them to Rust apart, as one Float32Array (timed in run(), as there).
+    const numbers = Array.from(input, Number);
+    const request = { input: { kind: "tensor", name: model.input, shape: model.shape, data: [] } };
+
+    t = performance.now();
+    const engine = new wasm_bindgen.Engine(bytes, undefined, undefined);
+    const loadMs = performance.now() - t;
+    state = { engine, request, numbers };
+    const first = this.run();
+    return {
+      compile_ms: compileMs, instantiate_ms: instantiateMs, load_ms: loadMs, engine_load_ms: engine.info().load_ms,
+      first_run_ms: first.wall, first_inference_ms: first.inference, first_plan_ms: first.plan,
+    };
+  },
+  run() {
+    const start = performance.now();
+    const result = state.engine.run(state.request, undefined, Float32Array.from(state.numbers));
+    return { wall: performance.now() - start, inference: result.timings_ms.inference, plan: result.timings_ms.plan };
+  },
+  finish() {
+    return { wasm_memory_bytes: wasmMemoryBytes() };
+  },
+});
