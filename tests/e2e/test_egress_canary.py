@@ -191,7 +191,7 @@ def test_python_receives_only_the_declared_result_fields(clean_session: Session)
             assert set(tensor) == {"shape", "dtype", "data"}
         for entry in value.get("top_k", []):
             assert set(entry) == {"row", "index", "label", "score"}
-        assert set(value["timings_ms"]) == {"preprocess", "inference", "postprocess"}
+        assert set(value["timings_ms"]) == {"preprocess", "plan", "inference", "postprocess"}
         for secret in clean_session.canary.secrets():
             assert secret not in json.dumps(value)
     for result in clean_session.results.values():

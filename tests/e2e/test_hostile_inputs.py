@@ -117,7 +117,7 @@ def test_bad_models_fail_clearly_and_the_same_component_recovers(page: Page, pro
     for variant, code, phrase in [
         ("corrupt model", "unsupported_format", "neither an ONNX model"),
         ("wrong shape", "shape_mismatch", "expects shape [N, 64], but got [1, 10]"),
-        ("string output", "unsupported_dtype", "has type String"),
+        ("string output", "unsupported_dtype", "has type string"),
     ]:
         choose(page, variant)
         last = expect_error(page, last, code, phrase)
