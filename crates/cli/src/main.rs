@@ -106,7 +106,11 @@ fn zeros_request(session: &Session) -> Result<RunRequest, CliError> {
     };
     let shape: Vec<usize> = input.shape.iter().map(|d| d.parse().unwrap_or(1)).collect();
     let data = vec![0.0; shape.iter().product()];
-    Ok(RunRequest { input: InputSpec::Tensor(NamedTensor { name: None, shape, data }), postprocess: None })
+    Ok(RunRequest {
+        input: InputSpec::Tensor(NamedTensor { name: None, shape, data }),
+        postprocess: None,
+        disclosure: None,
+    })
 }
 
 fn print_json<T: Serialize>(value: &T) {

@@ -6,6 +6,7 @@
 //! a trait, see [`Clock`].
 
 mod clock;
+mod disclosure;
 mod error;
 mod format;
 mod limits;
@@ -13,10 +14,12 @@ mod model;
 mod pipeline;
 mod postprocess;
 mod preprocess;
+mod receipt;
 mod request;
 mod tensor;
 
 pub use clock::{Clock, InstantClock};
+pub use disclosure::{Disclosure, OnViolation, Withheld, WithheldReason, MAX_DECIMALS};
 pub use error::EngineError;
 pub use format::{sniff, ModelFormat};
 pub use limits::Limits;
@@ -24,5 +27,6 @@ pub use model::{Model, TensorInfo};
 pub use pipeline::Session;
 pub use postprocess::{softmax, top_k, Postprocess, TopK};
 pub use preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess};
+pub use receipt::{Receipt, SentField};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
 pub use tensor::{NamedTensor, OutputTensor};

@@ -2,8 +2,10 @@ use std::collections::BTreeMap;
 
 use tract_onnx::prelude::Tensor;
 
+use crate::receipt::ReceiptKey;
 use crate::{
-    Clock, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor, RunRequest, Timings,
+    Clock, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor, Receipt, RunRequest,
+    Timings,
 };
 
 /// A loaded model plus the limits it runs under: the one object the worker and the CLI hold.
@@ -12,6 +14,8 @@ pub struct Session {
     model: Model,
     limits: Limits,
     load_ms: f64,
+    /// Keys the input hash of every receipt; one per session, never serialized.
+    receipt_key: ReceiptKey,
 }
 
 impl Session {
@@ -23,7 +27,8 @@ impl Session {
     ) -> Result<Self, EngineError> {
         let start = clock.now_ms();
         let model = Model::load(bytes, expected_sha256, &limits)?;
-        Ok(Self { model, limits, load_ms: clock.now_ms() - start })
+        let load_ms = clock.now_ms() - start;
+        Ok(Self { model, limits, load_ms, receipt_key: ReceiptKey::generate()? })
     }
 
     pub fn model(&self) -> &Model {
@@ -85,13 +90,19 @@ impl Session {
             }
             None => None,
         };
+        // The policy is the last step: nothing below this line sees a withheld value.
+        let disclosed = request.disclosure.clone().unwrap_or_default().apply(outputs, top_k)?;
         let t3 = clock.now_ms();
+        let timings_ms = Timings { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 };
+        let digest = self.receipt_key.input_digest(&request.input, file);
+        let receipt = Receipt::new(self.model.sha256(), &request.input, digest, &disclosed, &timings_ms)?;
         Ok(InferenceResult {
             status: "ok".into(),
             model_sha256: self.model.sha256().to_string(),
-            outputs,
-            top_k,
-            timings_ms: Timings { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 },
+            outputs: disclosed.outputs,
+            top_k: disclosed.top_k,
+            timings_ms,
+            receipt,
         })
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{NamedTensor, OutputTensor, Postprocess, Preprocess, TensorInfo, TopK};
+use crate::{Disclosure, NamedTensor, OutputTensor, Postprocess, Preprocess, Receipt, TensorInfo, TopK};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -13,6 +13,9 @@ pub struct RunRequest {
     pub input: InputSpec,
     #[serde(default)]
     pub postprocess: Option<Postprocess>,
+    /// What of the result may leave the browser; `None` lets everything leave.
+    #[serde(default)]
+    pub disclosure: Option<Disclosure>,
 }
 
 /// Where the model's input comes from.
@@ -52,4 +55,5 @@ pub struct InferenceResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_k: Option<Vec<TopK>>,
     pub timings_ms: Timings,
+    pub receipt: Receipt,
 }

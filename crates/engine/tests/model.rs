@@ -13,7 +13,11 @@ fn digits() -> Session {
 }
 
 fn tensor(shape: Vec<usize>, data: Vec<f32>) -> RunRequest {
-    RunRequest { input: InputSpec::Tensor(NamedTensor { name: None, shape, data }), postprocess: None }
+    RunRequest {
+        input: InputSpec::Tensor(NamedTensor { name: None, shape, data }),
+        postprocess: None,
+        disclosure: None,
+    }
 }
 
 fn error_code(session: &Session, request: RunRequest) -> &'static str {
