@@ -28,12 +28,36 @@ export interface TopK {
   score: number;
 }
 
+/** One field of a result as it left the browser (see `ssc_engine::Receipt`). */
+export interface SentField {
+  field: "outputs" | "top_k" | "timings_ms";
+  name: string | null;
+  elements: number;
+  bytes: number;
+}
+
+/** An output the disclosure policy kept in the browser: its name and size, never its values. */
+export interface Withheld {
+  output: string;
+  elements: number;
+  reason: "not_listed" | "top_k_only" | "too_large";
+}
+
+export interface Receipt {
+  model_sha256: string;
+  input_kind: "file" | "tensor";
+  input_hmac_sha256: string;
+  sent: SentField[];
+  withheld: Withheld[];
+}
+
 export interface InferenceResult {
   status: "ok";
   model_sha256: string;
   outputs: Record<string, OutputTensor>;
   top_k?: TopK[];
   timings_ms: Record<string, number>;
+  receipt: Receipt;
 }
 
 /** The engine request, produced by the Python package; the engine (Rust) validates its body. */
@@ -108,14 +132,52 @@ function isTopK(x: unknown): x is TopK {
   );
 }
 
+function isSentField(x: unknown): x is SentField {
+  return (
+    isObj(x) && hasKeys(x, ["field", "name", "elements", "bytes"]) &&
+    (x.field === "outputs" ? isStr(x.name) : (x.field === "top_k" || x.field === "timings_ms") && x.name === null) &&
+    isInt(x.elements) && isInt(x.bytes)
+  );
+}
+
+function isWithheld(x: unknown): x is Withheld {
+  return (
+    isObj(x) && hasKeys(x, ["output", "elements", "reason"]) && isStr(x.output) && isInt(x.elements) &&
+    (x.reason === "not_listed" || x.reason === "top_k_only" || x.reason === "too_large")
+  );
+}
+
+function isReceipt(x: unknown): x is Receipt {
+  return (
+    isObj(x) && hasKeys(x, ["model_sha256", "input_kind", "input_hmac_sha256", "sent", "withheld"]) &&
+    isSha(x.model_sha256) && (x.input_kind === "file" || x.input_kind === "tensor") && isSha(x.input_hmac_sha256) &&
+    Array.isArray(x.sent) && x.sent.every(isSentField) && Array.isArray(x.withheld) && x.withheld.every(isWithheld)
+  );
+}
+
+/** The receipt must describe exactly the fields that travel with it, no more and no fewer. */
+function receiptMatches(r: InferenceResult): boolean {
+  const listed = r.receipt.sent.map((f) => {
+    if (f.field === "outputs") return `outputs/${f.name}:${f.elements}`;
+    return f.field === "top_k" ? `top_k:${f.elements}` : f.field;
+  }).sort();
+  const actual = [
+    ...Object.entries(r.outputs).map(([name, t]) => `outputs/${name}:${t.data.length}`),
+    ...(r.top_k ? [`top_k:${r.top_k.length}`] : []),
+    "timings_ms",
+  ].sort();
+  return r.receipt.model_sha256 === r.model_sha256 && listed.length === actual.length && listed.every((f, i) => f === actual[i]);
+}
+
 /** The result shape Python is promised; nothing else may ride along. */
 export function isResult(x: unknown): x is InferenceResult {
   return (
-    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms"], ["top_k"]) &&
+    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "receipt"], ["top_k"]) &&
     x.status === "ok" && isSha(x.model_sha256) &&
     isObj(x.outputs) && Object.values(x.outputs).every(isOutput) &&
     (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
-    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum)
+    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum) &&
+    isReceipt(x.receipt) && receiptMatches(x as unknown as InferenceResult)
   );
 }
 
@@ -202,7 +264,14 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
 export function cleanResult(r: InferenceResult): InferenceResult {
   const outputs: Record<string, OutputTensor> = {};
   for (const [name, t] of Object.entries(r.outputs)) outputs[name] = { shape: [...t.shape], dtype: t.dtype, data: [...t.data] };
-  const clean: InferenceResult = { status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms } };
+  const receipt: Receipt = {
+    model_sha256: r.receipt.model_sha256,
+    input_kind: r.receipt.input_kind,
+    input_hmac_sha256: r.receipt.input_hmac_sha256,
+    sent: r.receipt.sent.map(({ field, name, elements, bytes }) => ({ field, name, elements, bytes })),
+    withheld: r.receipt.withheld.map(({ output, elements, reason }) => ({ output, elements, reason })),
+  };
+  const clean: InferenceResult = { status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms }, receipt };
   if (r.top_k) clean.top_k = r.top_k.map(({ row, index, label, score }) => ({ row, index, label, score }));
   return clean;
 }

@@ -54,3 +54,13 @@ def test_returns_result_for_this_request_only(component):
     # A result computed for other inputs (before a rerun changed them) is not returned.
     other = {"input": [1.0] * 64, "shape": [1, 64]}
     assert streamlit_secure_context(MODEL, inference_params=other) is None
+
+
+def test_disclosure_policy_rides_in_the_request_and_changes_its_key(component):
+    streamlit_secure_context(MODEL, inference_params=PARAMS)
+    assert "disclosure" not in component["request"]
+    plain_key = component["request_key"]
+    streamlit_secure_context(MODEL, inference_params=PARAMS, security_config={"disclosure": {"decimals": 2}})
+    assert component["request"]["disclosure"] == {"decimals": 2}
+    # A result computed under another policy is never returned as this one's.
+    assert component["request_key"] != plain_key

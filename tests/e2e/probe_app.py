@@ -51,15 +51,24 @@ CASES = {
                        "postprocess": {"output": "logits", "softmax": True, "top_k": 2, "labels": LABELS}}),
     "csv": (CANCER, {"source": "file", "preprocess": {"kind": "csv"}}),
     "slow": (None, {"input": [[0.1] * 512]}),
+    "policy": (DIGITS, {"source": "file", "accept": [".png"],
+                        "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat", "scale": 16 / 255},
+                        "postprocess": {"output": "probabilities", "top_k": 3, "labels": LABELS}}),
+    "policy_violation": (DIGITS, {"input": digit_tensor(7), "inputName": "pixels"}),
 }
 TIMEOUTS = {"slow": 0.5}
+SECURITY = {
+    "policy": {"disclosure": {"top_k_only": True, "decimals": 2}},
+    "policy_violation": {"disclosure": {"max_output_elements": 5, "on_violation": "error"}},
+}
 
 case = st.query_params.get("case", "tensor")
 model, params = CASES[case]
 model = model or slow_model()
 st.session_state.runs = st.session_state.get("runs", 0) + 1
 st.button("rerun")
-result = streamlit_secure_context(model, inference_params=params, key=case, timeout=TIMEOUTS.get(case, 0))
+result = streamlit_secure_context(model, inference_params=params, key=case, timeout=TIMEOUTS.get(case, 0),
+                                  security_config=SECURITY.get(case))
 with st.container(key="result"):
     st.code(json.dumps(result), language="json")
 with st.container(key="runs"):
