@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 
 from playwright.sync_api import Page
 from test_pipeline import DATA, MODELS, open_case, pick_file, wait_result
 
-from conftest import StreamlitServer, sandbox_frame
+from conftest import COMPONENT_IFRAME, StreamlitServer, sandbox_frame
 
 DIGITS_SHA = hashlib.sha256((MODELS / "digits_mlp.onnx").read_bytes()).hexdigest()
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -90,3 +91,34 @@ def test_without_a_policy_the_receipt_lists_every_output(page: Page, probe_serve
     line = sandbox_frame(page).locator("#receipt").inner_text()
     assert line.startswith("Sent to server: 10 values of logits, 10 values of probabilities, 3 scores (")
     assert line.endswith("; input: numbers the app supplied")
+
+
+POST_TO_HOST = "(message) => window.parent.postMessage(message, '*')"
+
+
+def test_host_drops_results_with_anything_the_receipt_does_not_declare(page: Page, probe_server: StreamlitServer) -> None:
+    open_case(page, probe_server, "tensor")
+    result = wait_result(page)
+    sandbox = page.locator(COMPONENT_IFRAME).element_handle().content_frame().locator("#sandbox").element_handle().content_frame()
+    first_run = 1  # the host numbers its configure messages from 1
+
+    def post(res: dict) -> None:
+        sandbox.evaluate(POST_TO_HOST, {"v": 1, "type": "result", "runId": first_run, "result": res})
+
+    undeclared = [
+        {**result, "file_name": "scan.png"},
+        {**result, "receipt": {**result["receipt"], "input_bytes": 1234}},
+        # An output that travels without being listed in the receipt.
+        {**result, "outputs": {**result["outputs"], "pixels": {"shape": [1], "dtype": "float32", "data": [1.0]}}},
+        # A receipt that lists fewer values than travel.
+        {**result, "top_k": result["top_k"] + [result["top_k"][0]]},
+    ]
+    shown = json.dumps(result)
+    for res in undeclared:
+        post(res)
+    time.sleep(2)
+    assert wait_result(page, timeout=1) == result, "a result with undeclared content reached Python"
+    # Control: the same path delivers a well-formed result, so the drops above are the validator's doing.
+    control = {**result, "top_k": [{**result["top_k"][0], "score": 0.5}, *result["top_k"][1:]]}
+    post(control)
+    assert wait_result(page, previous=shown)["top_k"][0]["score"] == 0.5
