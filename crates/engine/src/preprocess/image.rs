@@ -105,6 +105,9 @@ impl ImagePreprocess {
             return Err(EngineError::InvalidRequest("preprocess.std must not contain 0".into()));
         }
         let (width, height) = self.target_size(input)?;
+        // Before decoding and resizing, which allocate the target size.
+        let (w, h, c) = (width as usize, height as usize, self.channels());
+        limits.check_tensor(&[1, c, h, w])?;
         let image = decode(bytes, limits)?;
         let image = if image.width() != width || image.height() != height {
             image.resize_exact(width, height, FilterType::Triangle)
@@ -120,13 +123,11 @@ impl ImagePreprocess {
                 raw
             }
         };
-        let (w, h, c) = (width as usize, height as usize, self.channels());
         let shape = match self.layout {
             Layout::Nchw => vec![1, c, h, w],
             Layout::Nhwc => vec![1, h, w, c],
             Layout::Flat => vec![1, h * w * c],
         };
-        limits.check_tensor(&shape)?;
         let normalize = |value: u8, channel: usize| {
             let mean = self.mean.get(channel).copied().unwrap_or(0.0);
             let std = self.std.get(channel).copied().unwrap_or(1.0);
