@@ -57,8 +57,10 @@ impl Model {
             }
         }
         sniff(bytes).require_onnx()?;
-        let inference =
-            tract_onnx::onnx().model_for_read(&mut &bytes[..]).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
+        let onnx = tract_onnx::onnx();
+        let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
+        check_graph_outputs(&proto)?;
+        let inference = onnx.model_for_proto_model(&proto).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
         let graph = inference
             .into_typed()
             .and_then(|m| m.into_decluttered())
@@ -184,4 +186,25 @@ fn describe(graph: &TypedModel, outlets: TractResult<&[OutletId]>) -> Result<Vec
             })
         })
         .collect()
+}
+
+/// tract-onnx 0.23.9 panics (an unchecked map lookup) on a graph output that no node, input
+/// or initializer produces; with panic=abort that would end the Worker, so refuse it first.
+/// Found by the `model_load` fuzz target.
+fn check_graph_outputs(proto: &tract_onnx::pb::ModelProto) -> Result<(), EngineError> {
+    let Some(graph) = &proto.graph else { return Ok(()) };
+    let produced: std::collections::HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .chain(graph.node.iter().flat_map(|n| n.output.iter().map(String::as_str)))
+        .collect();
+    match graph.output.iter().find(|o| !produced.contains(o.name.as_str())) {
+        Some(missing) => Err(EngineError::ModelInvalid(format!(
+            "the graph's output {:?} is not produced by any node, input or initializer",
+            missing.name
+        ))),
+        None => Ok(()),
+    }
 }
