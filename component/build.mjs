@@ -43,6 +43,7 @@ const sandboxHtml = `<!doctype html>
 <div id="status" role="status" aria-live="polite">Waiting for the engine…</div>
 <label id="pick" hidden><span>Choose a file</span><input id="file" type="file"></label>
 <div id="summary" aria-live="polite"></div>
+<div id="receipt" aria-live="polite"></div>
 <script>${sandboxScript}</script>
 </body></html>`;
 

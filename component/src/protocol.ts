@@ -43,6 +43,29 @@ export interface Detection {
   keypoints: [number, number][];
 }
 
+/** One field of a result as it left the browser (see `ssc_engine::Receipt`). */
+export interface SentField {
+  field: "outputs" | "top_k" | "postprocessed" | "detections" | "timings_ms";
+  name: string | null;
+  elements: number;
+  bytes: number;
+}
+
+/** An output the disclosure policy kept in the browser: its name and size, never its values. */
+export interface Withheld {
+  output: string;
+  elements: number;
+  reason: "not_listed" | "top_k_only" | "too_large";
+}
+
+export interface Receipt {
+  model_sha256: string;
+  input_kind: "file" | "tensor" | "multiple";
+  input_hmac_sha256: string;
+  sent: SentField[];
+  withheld: Withheld[];
+}
+
 export interface InferenceResult {
   status: "ok";
   model_sha256: string;
@@ -53,6 +76,7 @@ export interface InferenceResult {
   timings_ms: Record<string, number>;
   /** `self.crossOriginIsolated` in the Worker that computed the result. */
   cross_origin_isolated: boolean;
+  receipt: Receipt;
 }
 
 /** The engine request, produced by the Python package; the engine (Rust) validates its body. */
@@ -205,16 +229,59 @@ function isDetection(x: unknown): x is Detection {
   );
 }
 
+const UNNAMED_FIELDS = ["top_k", "postprocessed", "detections", "timings_ms"];
+
+function isSentField(x: unknown): x is SentField {
+  return (
+    isObj(x) && hasKeys(x, ["field", "name", "elements", "bytes"]) &&
+    (x.field === "outputs" ? isStr(x.name) : UNNAMED_FIELDS.includes(x.field as string) && x.name === null) &&
+    isInt(x.elements) && isInt(x.bytes)
+  );
+}
+
+function isWithheld(x: unknown): x is Withheld {
+  return (
+    isObj(x) && hasKeys(x, ["output", "elements", "reason"]) && isStr(x.output) && isInt(x.elements) &&
+    (x.reason === "not_listed" || x.reason === "top_k_only" || x.reason === "too_large")
+  );
+}
+
+function isReceipt(x: unknown): x is Receipt {
+  return (
+    isObj(x) && hasKeys(x, ["model_sha256", "input_kind", "input_hmac_sha256", "sent", "withheld"]) &&
+    isSha(x.model_sha256) && ["file", "tensor", "multiple"].includes(x.input_kind as string) && isSha(x.input_hmac_sha256) &&
+    Array.isArray(x.sent) && x.sent.every(isSentField) && Array.isArray(x.withheld) && x.withheld.every(isWithheld)
+  );
+}
+
+/** The receipt must describe exactly the fields that travel with it, no more and no fewer. */
+function receiptMatches(r: InferenceResult): boolean {
+  const listed = r.receipt.sent.map((f) => {
+    if (f.field === "outputs") return `outputs/${f.name}:${f.elements}`;
+    return f.field === "timings_ms" ? f.field : `${f.field}:${f.elements}`;
+  }).sort();
+  const actual = [
+    ...Object.entries(r.outputs).map(([name, t]) => `outputs/${name}:${t.data.length}`),
+    ...(r.top_k ? [`top_k:${r.top_k.length}`] : []),
+    ...(r.postprocessed ? [`postprocessed:${r.postprocessed.length}`] : []),
+    ...(r.detections ? [`detections:${r.detections.length}`] : []),
+    "timings_ms",
+  ].sort();
+  return r.receipt.model_sha256 === r.model_sha256 && listed.length === actual.length && listed.every((f, i) => f === actual[i]);
+}
+
 /** The result shape Python is promised; nothing else may ride along. */
 export function isResult(x: unknown): x is InferenceResult {
   return (
-    isObj(x) && hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "cross_origin_isolated"], ["top_k", "postprocessed", "detections"]) &&
+    isObj(x) &&
+    hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "receipt", "cross_origin_isolated"], ["top_k", "postprocessed", "detections"]) &&
     x.status === "ok" && isSha(x.model_sha256) &&
     isObj(x.outputs) && Object.values(x.outputs).every(isOutput) &&
     (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
     (x.postprocessed === undefined || (Array.isArray(x.postprocessed) && x.postprocessed.every(isStepResult))) &&
     (x.detections === undefined || (Array.isArray(x.detections) && x.detections.every(isDetection))) &&
-    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum) && typeof x.cross_origin_isolated === "boolean"
+    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum) && typeof x.cross_origin_isolated === "boolean" &&
+    isReceipt(x.receipt) && receiptMatches(x as unknown as InferenceResult)
   );
 }
 
@@ -317,8 +384,16 @@ function cleanStep(s: StepResult): StepResult {
 export function cleanResult(r: InferenceResult): InferenceResult {
   const outputs: Record<string, OutputTensor> = {};
   for (const [name, t] of Object.entries(r.outputs)) outputs[name] = cleanTensor(t);
+  const receipt: Receipt = {
+    model_sha256: r.receipt.model_sha256,
+    input_kind: r.receipt.input_kind,
+    input_hmac_sha256: r.receipt.input_hmac_sha256,
+    sent: r.receipt.sent.map(({ field, name, elements, bytes }) => ({ field, name, elements, bytes })),
+    withheld: r.receipt.withheld.map(({ output, elements, reason }) => ({ output, elements, reason })),
+  };
   const clean: InferenceResult = {
-    status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms }, cross_origin_isolated: r.cross_origin_isolated,
+    status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms }, receipt,
+    cross_origin_isolated: r.cross_origin_isolated,
   };
   if (r.top_k) clean.top_k = cleanClasses(r.top_k);
   if (r.postprocessed) clean.postprocessed = r.postprocessed.map(cleanStep);

@@ -5,7 +5,7 @@
  * leave for the host.
  */
 import {
-  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type InferenceResult, type RunRequest, type SandboxToHost,
+  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type InferenceResult, type Receipt, type RunRequest, type SandboxToHost,
   type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox, wantsFile, withinBound,
 } from "./protocol";
 import { DropCounter } from "./drops";
@@ -19,6 +19,7 @@ const statusEl = document.getElementById("status") as HTMLElement;
 const pickEl = document.getElementById("pick") as HTMLElement;
 const fileEl = document.getElementById("file") as HTMLInputElement;
 const summaryEl = document.getElementById("summary") as HTMLElement;
+const receiptEl = document.getElementById("receipt") as HTMLElement;
 
 // The origin the host's boot message came from. Until then only the data-less hello is
 // sent, to '*', since nothing else is known about the parent yet; after it, the parent
@@ -57,9 +58,32 @@ function reportHeight(): void {
 }
 
 /** The last outcome stays on screen until the next one; the status line shows the stage. */
-function showOutcome(text: string, kind: "ok" | "error"): void {
+function showOutcome(text: string, kind: "ok" | "error", receipt: string = ""): void {
   summaryEl.textContent = text;
   summaryEl.dataset.kind = kind;
+  receiptEl.textContent = receipt;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * The person's one-line view of the receipt: what the server receives, and that their
+ * file is not part of it. Every count comes from the receipt the engine wrote; a file is
+ * never a field of a result, so what of it left is 0 bytes by construction.
+ */
+function describeReceipt(receipt: Receipt): string {
+  const parts = receipt.sent.flatMap((f) => {
+    if (f.field === "top_k") return [plural(f.elements, "score")];
+    if (f.field === "outputs") return [`${plural(f.elements, "value")} of ${f.name}`];
+    if (f.field === "postprocessed") return [plural(f.elements, "post-processing result")];
+    if (f.field === "detections") return [plural(f.elements, "detection")];
+    return [];
+  });
+  const bytes = receipt.sent.reduce((sum, f) => sum + f.bytes, 0);
+  const sent = `Sent to server: ${parts.length ? parts.join(", ") : "timings only"} (${plural(bytes, "byte")})`;
+  const input = receipt.input_kind === "file" ? "your file: 0 bytes" : "input: numbers the app supplied";
+  const kept = receipt.withheld.length ? `; kept in this browser: ${receipt.withheld.map((w) => w.output).join(", ")}` : "";
+  return `${sent}; ${input}${kept}`;
 }
 
 function fail(runId: number | null, error: EngineErrorInfo): void {
@@ -145,7 +169,7 @@ function onWorkerMessage(data: unknown): void {
       if (pending?.runId !== msg.runId) return;
       clearTimeout(pending.timer);
       pending = null;
-      showOutcome(summarize(msg.result), "ok");
+      showOutcome(summarize(msg.result), "ok", describeReceipt(msg.result.receipt));
       setStatus("Done", "ready");
       toHost({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result: cleanResult(msg.result) });
       break;

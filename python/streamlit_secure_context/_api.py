@@ -8,7 +8,15 @@ from typing import Any
 
 from ._component import component_func
 from ._model import model_url, resolve_model
-from ._params import PROTOCOL_VERSION, build_limits, build_request, model_pin, require_isolation, timeout_ms
+from ._params import (
+    PROTOCOL_VERSION,
+    build_disclosure,
+    build_limits,
+    build_request,
+    model_pin,
+    require_isolation,
+    timeout_ms,
+)
 
 
 def streamlit_secure_context(
@@ -32,9 +40,22 @@ def streamlit_secure_context(
         address and verified there against its sha256 before it runs.
     security_config
         Optional ``{"limits": {"max_model_bytes": ..., "max_input_bytes": ...,
-        "max_image_pixels": ..., "max_tensor_elements": ...}, "require_isolation": bool}``.
+        "max_image_pixels": ..., "max_tensor_elements": ...}, "require_isolation": bool,
+        "disclosure": {...}}``.
         With ``require_isolation=True``, a page that is not cross-origin isolated returns the
         error ``not_isolated`` instead of running (serve the app with `security_middleware`).
+
+        ``disclosure`` declares what of a result may leave the browser; the engine enforces
+        it before the result leaves its Worker. All keys are optional::
+
+            {"outputs": ["probabilities"],   # raw outputs that may leave (default: all)
+             "top_k_only": True,             # only the ranked classes leave, no raw tensor
+             "decimals": 3,                  # round every output value and score
+             "max_output_elements": 100,     # no raw output larger than this leaves
+             "on_violation": "withhold"}     # or "error": an oversized output fails the run
+
+        Withheld outputs are named in the result's ``receipt["withheld"]``; a policy that
+        leaves nothing to send ends in the error ``disclosure_empty``.
     inference_params
         Either a tensor that Python supplies (not PHI, runs without user action)::
 
@@ -71,8 +92,18 @@ def streamlit_secure_context(
          "outputs": {name: {"shape": [...], "dtype": str, "data": [...]}},
          "top_k": [{"row", "index", "label", "score"}],   # when postprocess.top_k is set
          "postprocessed": [{"op": ..., ...}],              # when postprocess.steps is set
+         "detections": [{"score", "box", "keypoints"}],    # when postprocess.detection is set
          "timings_ms": {...},
-         "cross_origin_isolated": bool}   # whether the engine's Worker ran isolated
+         "cross_origin_isolated": bool,   # whether the engine's Worker ran isolated
+         "receipt": {"model_sha256": str, "input_kind": "file" | "tensor" | "multiple",
+                     "input_hmac_sha256": str,   # keyed hash of the input, see below
+                     "sent": [{"field", "name", "elements", "bytes"}],
+                     "withheld": [{"output", "elements", "reason"}]}}
+
+    The receipt lists every field that left the browser with its size. Its input hash is
+    HMAC-SHA256 under a random key that exists only inside the browser's engine Worker for
+    the session: equal within a session for equal inputs, and not reversible or comparable
+    by anyone without that key.
 
     or ``{"status": "error", "error": {"code": str, "message": str}}``.
 
@@ -98,18 +129,20 @@ def streamlit_secure_context(
     browser = build_request(inference_params)
     limits = build_limits(security_config)
     isolation_required = require_isolation(security_config)
+    disclosure = build_disclosure(security_config, browser.request)
+    request = browser.request if disclosure is None else {**browser.request, "disclosure": disclosure}
     timeout_in_ms = timeout_ms(timeout)
     # Identifies this exact request, so a result computed for an earlier request (before a
     # rerun changed the inputs) is never returned as if it answered the current one.
     request_key = hashlib.sha256(
-        json.dumps([model.sha256, browser.request, limits, isolation_required], sort_keys=True).encode()
+        json.dumps([model.sha256, request, limits, isolation_required], sort_keys=True).encode()
     ).hexdigest()[:32]
     url = model_url(model, coordinates=f"streamlit_secure_context.{key or model.sha256}")
     value = component_func()(
         protocol=PROTOCOL_VERSION,
         # The browser engine refuses bytes that do not hash to this: the pin when there is one.
         model={"url": url, "sha256": pin or model.sha256, "name": model.path.name, "size": model.size},
-        request=browser.request,
+        request=request,
         accept=browser.accept,
         timeout_ms=timeout_in_ms,
         limits=limits,

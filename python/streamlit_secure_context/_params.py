@@ -24,7 +24,11 @@ PREPROCESS_KEYS = {
 POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels", "steps", "detection"}
 # The engine's post-processing steps (`ssc_engine::Step`) and their parameters.
 STEP_KEYS = {"softmax": set(), "sigmoid": set(), "argmax": set(), "top_k": {"k"}, "threshold": {"value"}}
-SECURITY_KEYS = {"limits", "require_isolation"}
+SECURITY_KEYS = {"limits", "require_isolation", "disclosure"}
+DISCLOSURE_KEYS = {"outputs", "top_k_only", "decimals", "max_output_elements", "on_violation"}
+ON_VIOLATION = ("withhold", "error")
+# Past 15 decimals, rounding an f64 changes nothing (the engine refuses it too).
+MAX_DECIMALS = 15
 LIMIT_KEYS = {"max_model_bytes", "max_input_bytes", "max_image_pixels", "max_tensor_elements"}
 DEFAULT_ACCEPT = {
     "image": ["image/png", "image/jpeg", ".png", ".jpg", ".jpeg"],
@@ -208,6 +212,59 @@ def model_pin(sha256: Any) -> str | None:
     if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise ValueError(f"sha256 must be the model's sha256 as 64 lowercase hex digits (sha256sum prints it), got {sha256!r}")
     return sha256
+
+
+def _non_negative_int(what: str, value: Any, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (maximum is not None and value > maximum):
+        bound = f" between 0 and {maximum}" if maximum is not None else " >= 0"
+        raise ValueError(f"{what} must be an integer{bound}, got {value!r}")
+    return value
+
+
+def build_disclosure(security_config: Mapping[str, Any] | None, request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Validates ``security_config["disclosure"]``: what of a result may leave the browser.
+
+    None (no policy) lets every output leave at full precision. The engine enforces the policy
+    in the browser; here it is checked against the request, so that a policy that could never
+    let anything through fails in the app author's traceback.
+    """
+    security_config = _optional_dict("security_config", security_config, SECURITY_KEYS)
+    policy = _optional_dict("security_config.disclosure", (security_config or {}).get("disclosure"), DISCLOSURE_KEYS)
+    if policy is None:
+        return None
+    what = "security_config.disclosure"
+    clean: dict[str, Any] = {}
+    if "outputs" in policy:
+        outputs = policy["outputs"]
+        if isinstance(outputs, (str, bytes)) or not isinstance(outputs, Sequence) or not all(
+            isinstance(o, str) and o for o in outputs
+        ):
+            raise TypeError(f"{what}.outputs must be a list of output names (non-empty strings)")
+        if len(set(outputs)) != len(outputs):
+            raise ValueError(f"{what}.outputs lists a name twice: {list(outputs)}")
+        clean["outputs"] = list(outputs)
+    if "top_k_only" in policy:
+        if not isinstance(policy["top_k_only"], bool):
+            raise TypeError(f"{what}.top_k_only must be True or False")
+        clean["top_k_only"] = policy["top_k_only"]
+    if "decimals" in policy:
+        clean["decimals"] = _non_negative_int(f"{what}.decimals", policy["decimals"], MAX_DECIMALS)
+    if "max_output_elements" in policy:
+        clean["max_output_elements"] = _non_negative_int(f"{what}.max_output_elements", policy["max_output_elements"])
+    if "on_violation" in policy:
+        if policy["on_violation"] not in ON_VIOLATION:
+            raise ValueError(f'{what}.on_violation must be "withhold" or "error", got {policy["on_violation"]!r}')
+        clean["on_violation"] = policy["on_violation"]
+
+    ranked = (request.get("postprocess") or {}).get("top_k") is not None
+    if clean.get("top_k_only"):
+        if "outputs" in clean:
+            raise ValueError(f"{what}: top_k_only withholds every raw output, so outputs cannot list any")
+        if not ranked:
+            raise ValueError(f'{what}.top_k_only needs inference_params["postprocess"]["top_k"]: nothing else may leave')
+    if clean.get("outputs") == [] and not ranked:
+        raise ValueError(f'{what}.outputs is empty and no postprocess.top_k is requested: nothing could leave')
+    return clean
 
 
 def timeout_ms(timeout: float) -> int:

@@ -77,3 +77,13 @@ def test_require_isolation_reaches_the_component(component):
     assert component["require_isolation"] is True
     # A result computed without the requirement does not answer a request with it.
     assert component["request_key"] != loose_key
+
+
+def test_disclosure_policy_rides_in_the_request_and_changes_its_key(component):
+    streamlit_secure_context(MODEL, inference_params=PARAMS)
+    assert "disclosure" not in component["request"]
+    plain_key = component["request_key"]
+    streamlit_secure_context(MODEL, inference_params=PARAMS, security_config={"disclosure": {"decimals": 2}})
+    assert component["request"]["disclosure"] == {"decimals": 2}
+    # A result computed under another policy is never returned as this one's.
+    assert component["request_key"] != plain_key

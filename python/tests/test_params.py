@@ -2,7 +2,7 @@
 
 import pytest
 
-from streamlit_secure_context._params import build_limits, build_request, require_isolation, timeout_ms
+from streamlit_secure_context._params import build_disclosure, build_limits, build_request, require_isolation, timeout_ms
 
 
 def test_nested_tensor_is_flattened_with_its_shape():
@@ -100,3 +100,43 @@ def test_require_isolation_is_a_bool_defaulting_to_false():
         require_isolation({"require_isolation": "yes"})
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['require_isolaton'\]"):
         require_isolation({"require_isolaton": True})
+
+
+RANKED = {"postprocess": {"top_k": 3}}
+
+
+def test_no_disclosure_policy_keeps_todays_behaviour():
+    assert build_disclosure(None, RANKED) is None
+    assert build_disclosure({"limits": {"max_input_bytes": 10}}, RANKED) is None
+
+
+def test_disclosure_policy_is_passed_to_the_engine_as_declared():
+    policy = {"outputs": ["probabilities"], "decimals": 3, "max_output_elements": 100, "on_violation": "error"}
+    assert build_disclosure({"disclosure": policy}, RANKED) == policy
+    assert build_disclosure({"disclosure": {"top_k_only": True}}, RANKED) == {"top_k_only": True}
+    # An empty allow-list is fine while the ranking can still leave.
+    assert build_disclosure({"disclosure": {"outputs": []}}, RANKED) == {"outputs": []}
+
+
+@pytest.mark.parametrize(
+    ("policy", "request_", "error", "match"),
+    [
+        ({"output": ["p"]}, RANKED, ValueError, r"unknown key\(s\) \['output'\]"),
+        ("top_k_only", RANKED, TypeError, "disclosure must be a dict"),
+        ({"outputs": "probabilities"}, RANKED, TypeError, "list of output names"),
+        ({"outputs": [""]}, RANKED, TypeError, "list of output names"),
+        ({"outputs": ["p", "p"]}, RANKED, ValueError, "lists a name twice"),
+        ({"top_k_only": 1}, RANKED, TypeError, "True or False"),
+        ({"decimals": 16}, RANKED, ValueError, "between 0 and 15"),
+        ({"decimals": -1}, RANKED, ValueError, "between 0 and 15"),
+        ({"decimals": 2.5}, RANKED, ValueError, "between 0 and 15"),
+        ({"max_output_elements": True}, RANKED, ValueError, ">= 0"),
+        ({"on_violation": "drop"}, RANKED, ValueError, '"withhold" or "error"'),
+        ({"top_k_only": True}, {"postprocess": None}, ValueError, "top_k_only needs"),
+        ({"top_k_only": True, "outputs": ["p"]}, RANKED, ValueError, "cannot list any"),
+        ({"outputs": []}, {"postprocess": {"softmax": True}}, ValueError, "nothing could leave"),
+    ],
+)
+def test_bad_disclosure_policies_fail_fast(policy, request_, error, match):
+    with pytest.raises(error, match=match):
+        build_disclosure({"disclosure": policy}, request_)

@@ -87,10 +87,18 @@ CASES = {
     "face": (TFLITE / "face_detection_short_range.tflite",
              {"source": "file", "preprocess": SIGNED_UNIT, "postprocess": {"detection": BLAZEFACE_DETECTION}}),
     "multi": (TRANSFORMER, {"inputs": TRANSFORMER_INPUTS, "postprocess": {"steps": [{"op": "softmax"}, {"op": "argmax"}]}}),
+    "policy": (DIGITS, {"source": "file", "accept": [".png"],
+                        "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat", "scale": 16 / 255},
+                        "postprocess": {"output": "probabilities", "top_k": 3, "labels": LABELS}}),
+    "policy_violation": (DIGITS, {"input": digit_tensor(7), "inputName": "pixels"}),
 }
 CASES["strict"] = CASES["tensor"]
 TIMEOUTS = {"slow": 0.5}
-SECURITY = {"strict": {"require_isolation": True}}
+SECURITY = {
+    "strict": {"require_isolation": True},
+    "policy": {"disclosure": {"top_k_only": True, "decimals": 2}},
+    "policy_violation": {"disclosure": {"max_output_elements": 5, "on_violation": "error"}},
+}
 
 # One component (one key) switched between these by a radio: each hostile input must end in
 # a clear error, and the same component must then answer the next, good one.

@@ -29,7 +29,7 @@ DATA = ROOT / "examples" / "data"
 
 # What the host hands Streamlit: the declared result fields and the request key that
 # `_api.py` strips before the app sees the value.
-RESULT_FIELDS = {"status", "model_sha256", "outputs", "top_k", "postprocessed", "detections", "timings_ms", "cross_origin_isolated"}
+RESULT_FIELDS = {"status", "model_sha256", "outputs", "top_k", "postprocessed", "detections", "timings_ms", "cross_origin_isolated", "receipt"}
 VALUE_FIELDS = RESULT_FIELDS | {"request_key"}
 
 # Records, in the top page, each value the component hands Streamlit (which sends it to Python).

@@ -74,7 +74,7 @@ def test_tensor_from_python_returns_the_models_numbers(page: Page, probe_server:
     assert result["top_k"][0]["label"] == "digit 7"
     assert result["model_sha256"] == hashlib.sha256((MODELS / "digits_mlp.onnx").read_bytes()).hexdigest()
     # Python receives the declared fields and nothing else.
-    assert set(result) == {"status", "model_sha256", "outputs", "top_k", "timings_ms", "cross_origin_isolated"}
+    assert set(result) == {"status", "model_sha256", "outputs", "top_k", "timings_ms", "cross_origin_isolated", "receipt"}
     assert set(result["timings_ms"]) == {"preprocess", "plan", "inference", "postprocess"}
 
 

@@ -133,7 +133,7 @@ fn zeros_request(session: &Session, limits: &Limits) -> Result<RunRequest, CliEr
             Ok(InputSpec::Tensor(NamedTensor { name: Some(input.name.clone()), shape, data, dtype: None }))
         })
         .collect::<Result<_, EngineError>>()?;
-    Ok(RunRequest { input: InputSpec::Multiple { inputs }, postprocess: None })
+    Ok(RunRequest { input: InputSpec::Multiple { inputs }, postprocess: None, disclosure: None })
 }
 
 fn print_json<T: Serialize>(value: &T) {

@@ -76,6 +76,18 @@ pub enum EngineError {
          mean the input is outside what the model expects (check scale, mean/std and layout)"
     )]
     NonFiniteOutput { output: String, count: usize },
+
+    #[error(
+        "output {output:?} has {elements} elements, over disclosure.max_output_elements = {limit}, and the policy \
+         says on_violation = \"error\": nothing was sent"
+    )]
+    DisclosureViolation { output: String, elements: usize, limit: usize },
+
+    #[error("the disclosure policy withholds every output, so nothing could be sent: {withheld}; {hint}")]
+    DisclosureEmpty { withheld: String, hint: &'static str },
+
+    #[error("no secure random numbers are available for the receipt key: {0}")]
+    Randomness(String),
 }
 
 impl EngineError {
@@ -104,6 +116,9 @@ impl EngineError {
             Self::Preprocess(_) => "preprocess",
             Self::Postprocess(_) => "postprocess",
             Self::Inference(_) => "inference",
+            Self::DisclosureViolation { .. } => "disclosure_violation",
+            Self::DisclosureEmpty { .. } => "disclosure_empty",
+            Self::Randomness(_) => "randomness",
         }
     }
 }

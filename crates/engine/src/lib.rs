@@ -6,6 +6,7 @@
 //! a trait, see [`Clock`].
 
 mod clock;
+mod disclosure;
 mod error;
 mod format;
 mod inspect;
@@ -15,11 +16,13 @@ mod onnx_ops;
 mod pipeline;
 mod postprocess;
 mod preprocess;
+mod receipt;
 mod request;
 mod tensor;
 mod tflite;
 
 pub use clock::{Clock, InstantClock};
+pub use disclosure::{Disclosure, OnViolation, Withheld, WithheldReason, MAX_DECIMALS};
 pub use error::EngineError;
 pub use format::{sniff, ModelFormat};
 pub use inspect::{inspect, Inspection};
@@ -32,5 +35,6 @@ pub use postprocess::{
     StepResult, TopK,
 };
 pub use preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess, Resize};
+pub use receipt::{Receipt, SentField};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
 pub use tensor::{NamedTensor, OutputTensor};

@@ -204,6 +204,7 @@ fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<TypedModel, EngineErro
     format.require_onnx()?;
     let onnx = tract_onnx::onnx();
     let mut proto = onnx_ops::parse(&onnx, bytes)?;
+    check_graph_outputs(&proto)?;
     onnx_ops::require_embedded_weights(&proto)?;
     onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op)).require_supported()?;
     onnx_ops::name_unknown_dims(&mut proto);
@@ -244,4 +245,25 @@ fn describe(
             })
         })
         .collect()
+}
+
+/// tract-onnx 0.23.9 panics (an unchecked map lookup) on a graph output that no node, input
+/// or initializer produces; with panic=abort that would end the Worker, so refuse it first.
+/// Found by the `model_load` fuzz target.
+fn check_graph_outputs(proto: &tract_onnx::pb::ModelProto) -> Result<(), EngineError> {
+    let Some(graph) = &proto.graph else { return Ok(()) };
+    let produced: std::collections::HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .chain(graph.node.iter().flat_map(|n| n.output.iter().map(String::as_str)))
+        .collect();
+    match graph.output.iter().find(|o| !produced.contains(o.name.as_str())) {
+        Some(missing) => Err(EngineError::ModelInvalid(format!(
+            "the graph's output {:?} is not produced by any node, input or initializer",
+            missing.name
+        ))),
+        None => Ok(()),
+    }
 }

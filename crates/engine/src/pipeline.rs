@@ -2,10 +2,12 @@ use std::collections::BTreeMap;
 
 use tract_onnx::prelude::{DatumType, Tensor};
 
+use crate::disclosure::Derived;
+use crate::receipt::ReceiptKey;
 use crate::tensor::{check_declared_dtype, typed_tensor};
 use crate::{
     Clock, DetectionPostprocess, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor,
-    Preprocess, RunRequest, Timings,
+    Preprocess, Receipt, RunRequest, Timings,
 };
 
 /// A loaded model plus the limits it runs under: the one object the worker and the CLI hold.
@@ -14,6 +16,8 @@ pub struct Session {
     model: Model,
     limits: Limits,
     load_ms: f64,
+    /// Keys the input hash of every receipt; one per session, never serialized.
+    receipt_key: ReceiptKey,
 }
 
 impl Session {
@@ -25,7 +29,8 @@ impl Session {
     ) -> Result<Self, EngineError> {
         let start = clock.now_ms();
         let model = Model::load(bytes, expected_sha256, &limits)?;
-        Ok(Self { model, limits, load_ms: clock.now_ms() - start })
+        let load_ms = clock.now_ms() - start;
+        Ok(Self { model, limits, load_ms, receipt_key: ReceiptKey::generate()? })
     }
 
     pub fn model(&self) -> &Model {
@@ -61,7 +66,7 @@ impl Session {
         for (name, tensor) in &raw {
             outputs.insert(name.clone(), OutputTensor::from_tract(name, tensor)?);
         }
-        let (top_k, postprocessed) = match &request.postprocess {
+        let (top_k, steps) = match &request.postprocess {
             Some(post) => {
                 let name = post.output.clone().unwrap_or_else(|| raw[0].0.clone());
                 let scored = outputs.get(&name).ok_or_else(|| {
@@ -70,28 +75,34 @@ impl Session {
                         raw.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", ")
                     ))
                 })?;
-                (post.rank(&name, scored)?, post.run_steps(&name, &outputs)?)
+                let steps = post.run_steps(&name, &outputs)?;
+                (post.rank(&name, scored)?, (!steps.is_empty()).then(|| Derived { value: steps, sources: vec![name] }))
             }
-            None => (None, Vec::new()),
+            None => (None, None),
         };
         let detections = match request.postprocess.as_ref().and_then(|p| p.detection.as_ref()) {
-            Some(detection) => Some(detection.detect(&outputs, detection_frame(&request.input, file, detection))?),
+            Some(detection) => Some(Derived {
+                value: detection.detect(&outputs, detection_frame(&request.input, file, detection))?,
+                sources: vec![detection.boxes.clone(), detection.scores.clone()],
+            }),
             None => None,
         };
+        // The policy is the last step: nothing below this line sees a withheld value.
+        let disclosed = request.disclosure.clone().unwrap_or_default().apply(outputs, top_k, steps, detections)?;
         let t3 = clock.now_ms();
+        let timings_ms =
+            Timings { preprocess: t1 - t0, plan: t_plan - t1, inference: t2 - t_plan, postprocess: t3 - t2 };
+        let digest = self.receipt_key.input_digest(&request.input, file);
+        let receipt = Receipt::new(self.model.sha256(), &request.input, digest, &disclosed, &timings_ms)?;
         Ok(InferenceResult {
             status: "ok".into(),
             model_sha256: self.model.sha256().to_string(),
-            outputs,
-            top_k,
-            postprocessed,
-            detections,
-            timings_ms: Timings {
-                preprocess: t1 - t0,
-                plan: t_plan - t1,
-                inference: t2 - t_plan,
-                postprocess: t3 - t2,
-            },
+            outputs: disclosed.outputs,
+            top_k: disclosed.top_k,
+            postprocessed: disclosed.postprocessed,
+            detections: disclosed.detections,
+            timings_ms,
+            receipt,
         })
     }
 

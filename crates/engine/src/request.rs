@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Detection, NamedTensor, OutputTensor, Postprocess, Preprocess, StepResult, TensorInfo, TopK};
+use crate::{
+    Detection, Disclosure, NamedTensor, OutputTensor, Postprocess, Preprocess, Receipt, StepResult, TensorInfo, TopK,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -13,6 +15,9 @@ pub struct RunRequest {
     pub input: InputSpec,
     #[serde(default)]
     pub postprocess: Option<Postprocess>,
+    /// What of the result may leave the browser; `None` lets everything leave.
+    #[serde(default)]
+    pub disclosure: Option<Disclosure>,
 }
 
 /// Where the model's input comes from.
@@ -62,4 +67,5 @@ pub struct InferenceResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detections: Option<Vec<Detection>>,
     pub timings_ms: Timings,
+    pub receipt: Receipt,
 }

@@ -44,7 +44,7 @@ fn check_golden(file: &str) {
             ),
             None => (serde_json::from_value(case["input"].clone()).unwrap(), None),
         };
-        let request = RunRequest { input, postprocess: None };
+        let request = RunRequest { input, postprocess: None, disclosure: None };
         let result = session.run(&request, file.as_deref(), &clock).unwrap_or_else(|e| panic!("{name}: {e}"));
         let expected = case["expected"].as_object().unwrap();
         assert_eq!(result.outputs.len(), expected.len(), "{name}: output count");
@@ -178,7 +178,7 @@ fn check_golden_set(stem: &str) {
                 })
             })
             .collect();
-        let request = RunRequest { input: InputSpec::Multiple { inputs }, postprocess: None };
+        let request = RunRequest { input: InputSpec::Multiple { inputs }, postprocess: None, disclosure: None };
         let result =
             session.run(&request, None, &clock).unwrap_or_else(|e| panic!("{stem}/{}: [{}] {e}", case.name, e.code()));
         assert_eq!(

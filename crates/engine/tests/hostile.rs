@@ -39,7 +39,7 @@ fn tensor(name: &str, shape: Vec<usize>, data: Vec<f64>, dtype: Option<&str>) ->
 }
 
 fn run(session: &Session, input: InputSpec, file: Option<&[u8]>) -> Result<(), EngineError> {
-    session.run(&RunRequest { input, postprocess: None }, file, &InstantClock::new()).map(|_| ())
+    session.run(&RunRequest { input, postprocess: None, disclosure: None }, file, &InstantClock::new()).map(|_| ())
 }
 
 fn file(preprocess: &str) -> InputSpec {

@@ -13,7 +13,11 @@ fn digits() -> Session {
 }
 
 fn tensor(shape: Vec<usize>, data: Vec<f64>) -> RunRequest {
-    RunRequest { input: InputSpec::Tensor(NamedTensor { name: None, shape, data, dtype: None }), postprocess: None }
+    RunRequest {
+        input: InputSpec::Tensor(NamedTensor { name: None, shape, data, dtype: None }),
+        postprocess: None,
+        disclosure: None,
+    }
 }
 
 fn error_code(session: &Session, request: RunRequest) -> &'static str {
@@ -186,6 +190,7 @@ fn image_pixels_feed_a_uint8_model_exactly_or_not_at_all() {
     let request = |preprocess: &str| RunRequest {
         input: InputSpec::File { name: None, preprocess: serde_json::from_str(preprocess).unwrap() },
         postprocess: None,
+        disclosure: None,
     };
     let clock = InstantClock::new();
     let raw = r#"{"kind": "image", "size": [2, 2], "layout": "nhwc", "scale": 1, "dtype": "uint8"}"#;

@@ -48,7 +48,7 @@ fn check_golden(file: &str, tolerance: Tolerance) {
             ),
             None => (serde_json::from_value(case["input"].clone()).unwrap(), None),
         };
-        let request = RunRequest { input, postprocess: None };
+        let request = RunRequest { input, postprocess: None, disclosure: None };
         let result = session.run(&request, image.as_deref(), &clock).unwrap_or_else(|e| panic!("{file}: {e}"));
         let expected = case["expected"].as_object().unwrap();
         assert_eq!(result.outputs.len(), expected.len(), "{file}: output count");
@@ -140,6 +140,7 @@ fn blazeface_end_to_end_finds_the_astronauts_face() {
         let request = RunRequest {
             input: InputSpec::File { name: None, preprocess: preprocess.clone() },
             postprocess: Some(Postprocess { detection: Some(detection.clone()), ..Default::default() }),
+            disclosure: None,
         };
         let image = read(case["file"].as_str().unwrap());
         let result = session.run(&request, Some(&image), &clock).unwrap();

@@ -1,0 +1,404 @@
+//! The disclosure policy: what of a result may leave the browser, declared by the app and
+//! enforced here, in the engine, before the result leaves the Worker.
+//!
+//! Everything the policy keeps back is named in the receipt ([`Withheld`]), so withholding is
+//! never silent. An output that breaks the size ceiling is withheld or fails the run, as the
+//! policy's `on_violation` says; a policy that lets nothing through fails the run.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Detection, EngineError, OutputTensor, StepResult, TopK};
+
+/// Rounding beyond 15 decimals is no rounding at all for an f64.
+pub const MAX_DECIMALS: u32 = 15;
+
+/// What may leave the browser. The default (no policy declared) lets every output leave at
+/// full precision, as before policies existed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Disclosure {
+    /// Raw outputs that may leave, by name; `None` allows every output, `[]` none.
+    pub outputs: Option<Vec<String>>,
+    /// Only the ranked classes (`top_k`) leave; every raw output is withheld.
+    pub top_k_only: bool,
+    /// Every number derived from the model (output values, top-k scores) is rounded to this
+    /// many decimals.
+    pub decimals: Option<u32>,
+    /// No raw output with more elements than this leaves.
+    pub max_output_elements: Option<usize>,
+    /// What an output over `max_output_elements` does to the run.
+    pub on_violation: OnViolation,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnViolation {
+    /// The output is withheld and named in the receipt; the rest of the result leaves.
+    #[default]
+    Withhold,
+    /// The whole run fails with `disclosure_violation`; nothing leaves.
+    Error,
+}
+
+/// Why an output stayed in the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithheldReason {
+    /// The policy's `outputs` does not list it.
+    NotListed,
+    /// The policy asks for the ranked classes only.
+    TopKOnly,
+    /// It has more elements than `max_output_elements`.
+    TooLarge,
+}
+
+/// An output the policy kept in the browser; its name and size, never its values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withheld {
+    pub output: String,
+    pub elements: usize,
+    pub reason: WithheldReason,
+}
+
+/// The part of a result that the policy lets leave, and what it kept back.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Disclosed {
+    pub outputs: BTreeMap<String, OutputTensor>,
+    pub top_k: Option<Vec<TopK>>,
+    pub postprocessed: Vec<StepResult>,
+    pub detections: Option<Vec<Detection>>,
+    pub withheld: Vec<Withheld>,
+}
+
+/// A result computed from raw outputs (post-processing steps, decoded detections). It reveals
+/// what its sources hold (a softmax is its logits, reshaped), so it may leave only where all
+/// of its sources may.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Derived<T> {
+    pub value: T,
+    /// The raw outputs it was computed from.
+    pub sources: Vec<String>,
+}
+
+/// How many numbers a derived result carries, for `max_output_elements` and the receipt.
+pub(crate) trait Numbers {
+    fn numbers(&self) -> usize;
+    fn round_to(&mut self, decimals: u32);
+}
+
+impl Numbers for Vec<StepResult> {
+    fn numbers(&self) -> usize {
+        self.iter()
+            .map(|step| match step {
+                StepResult::Softmax { values } | StepResult::Sigmoid { values } => values.data.len(),
+                StepResult::Argmax { classes }
+                | StepResult::TopK { classes }
+                | StepResult::Threshold { classes, .. } => classes.len(),
+            })
+            .sum()
+    }
+
+    fn round_to(&mut self, decimals: u32) {
+        for step in self {
+            match step {
+                StepResult::Softmax { values } | StepResult::Sigmoid { values } => {
+                    values.data.iter_mut().for_each(|v| *v = round(*v, decimals))
+                }
+                StepResult::Argmax { classes }
+                | StepResult::TopK { classes }
+                | StepResult::Threshold { classes, .. } => {
+                    classes.iter_mut().for_each(|c| c.score = round(c.score, decimals))
+                }
+            }
+        }
+    }
+}
+
+impl Numbers for Vec<Detection> {
+    fn numbers(&self) -> usize {
+        self.iter().map(|d| 1 + d.bbox.len() + 2 * d.keypoints.len()).sum()
+    }
+
+    fn round_to(&mut self, decimals: u32) {
+        for d in self {
+            d.score = round(d.score, decimals);
+            d.bbox.iter_mut().for_each(|v| *v = round(*v, decimals));
+            d.keypoints.iter_mut().flatten().for_each(|v| *v = round(*v, decimals));
+        }
+    }
+}
+
+impl Disclosure {
+    /// Applies the policy to a computed result. `outputs` holds every output of the model.
+    pub(crate) fn apply(
+        &self,
+        outputs: BTreeMap<String, OutputTensor>,
+        top_k: Option<Vec<TopK>>,
+        steps: Option<Derived<Vec<StepResult>>>,
+        detections: Option<Derived<Vec<Detection>>>,
+    ) -> Result<Disclosed, EngineError> {
+        self.check(&outputs)?;
+        let mut withheld = Vec::new();
+        let postprocessed = self.derived("postprocessed", steps, &mut withheld)?.unwrap_or_default();
+        let detections = self.derived("detections", detections, &mut withheld)?;
+        let mut kept = BTreeMap::new();
+        for (name, mut tensor) in outputs {
+            let elements = tensor.data.len();
+            let reason = if self.top_k_only {
+                Some(WithheldReason::TopKOnly)
+            } else if self.outputs.as_ref().is_some_and(|allowed| !allowed.contains(&name)) {
+                Some(WithheldReason::NotListed)
+            } else if let Some(limit) = self.max_output_elements.filter(|&limit| elements > limit) {
+                if self.on_violation == OnViolation::Error {
+                    return Err(EngineError::DisclosureViolation { output: name, elements, limit });
+                }
+                Some(WithheldReason::TooLarge)
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => withheld.push(Withheld { output: name, elements, reason }),
+                None => {
+                    if let Some(decimals) = self.decimals {
+                        tensor.data.iter_mut().for_each(|v| *v = round(*v, decimals));
+                    }
+                    kept.insert(name, tensor);
+                }
+            }
+        }
+        let top_k = top_k.map(|mut ranked| {
+            if let Some(decimals) = self.decimals {
+                ranked.iter_mut().for_each(|t| t.score = round(t.score, decimals));
+            }
+            ranked
+        });
+        if kept.is_empty() && top_k.is_none() && postprocessed.is_empty() && detections.is_none() {
+            return Err(EngineError::DisclosureEmpty {
+                withheld: withheld
+                    .iter()
+                    .map(|w| format!("{:?} ({})", w.output, w.reason.explain()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                hint: if self.top_k_only {
+                    "top_k_only needs postprocess.top_k in the inference parameters"
+                } else {
+                    "list an output in disclosure.outputs, raise max_output_elements, or request postprocess.top_k"
+                },
+            });
+        }
+        Ok(Disclosed { outputs: kept, top_k, postprocessed, detections, withheld })
+    }
+
+    /// The same rules as for raw outputs, applied to a derived result named `field`.
+    fn derived<T: Numbers>(
+        &self,
+        field: &str,
+        derived: Option<Derived<T>>,
+        withheld: &mut Vec<Withheld>,
+    ) -> Result<Option<T>, EngineError> {
+        let Some(Derived { mut value, sources }) = derived else { return Ok(None) };
+        let elements = value.numbers();
+        let reason = if self.top_k_only {
+            Some(WithheldReason::TopKOnly)
+        } else if self.outputs.as_ref().is_some_and(|allowed| sources.iter().any(|s| !allowed.contains(s))) {
+            Some(WithheldReason::NotListed)
+        } else if let Some(limit) = self.max_output_elements.filter(|&limit| elements > limit) {
+            if self.on_violation == OnViolation::Error {
+                return Err(EngineError::DisclosureViolation { output: field.to_string(), elements, limit });
+            }
+            Some(WithheldReason::TooLarge)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            withheld.push(Withheld { output: field.to_string(), elements, reason });
+            return Ok(None);
+        }
+        if let Some(decimals) = self.decimals {
+            value.round_to(decimals);
+        }
+        Ok(Some(value))
+    }
+
+    /// A policy that names an output the model does not have is a mistake (a typo, or the
+    /// wrong model), not a request to withhold everything: it fails loudly.
+    fn check(&self, outputs: &BTreeMap<String, OutputTensor>) -> Result<(), EngineError> {
+        if let Some(decimals) = self.decimals.filter(|d| *d > MAX_DECIMALS) {
+            return Err(EngineError::InvalidRequest(format!(
+                "disclosure.decimals is {decimals}, over the maximum of {MAX_DECIMALS}"
+            )));
+        }
+        for name in self.outputs.iter().flatten() {
+            if !outputs.contains_key(name) {
+                return Err(EngineError::InvalidRequest(format!(
+                    "disclosure.outputs names {name:?}, which is not an output of the model; its outputs are: {}",
+                    outputs.keys().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl WithheldReason {
+    fn explain(self) -> &'static str {
+        match self {
+            Self::NotListed => "not in disclosure.outputs",
+            Self::TopKOnly => "disclosure.top_k_only",
+            Self::TooLarge => "over disclosure.max_output_elements",
+        }
+    }
+}
+
+/// Rounds half away from zero to `decimals` places. Values too large to carry that many
+/// decimals in an f64 are already that coarse, and are returned as they are.
+fn round(value: f64, decimals: u32) -> f64 {
+    let scale = 10f64.powi(decimals as i32);
+    let scaled = value * scale;
+    if !scaled.is_finite() || scaled.abs() >= 2f64.powi(52) {
+        return value;
+    }
+    scaled.round() / scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(n: usize) -> OutputTensor {
+        OutputTensor { shape: vec![n], dtype: "float32".into(), data: (0..n).map(|i| i as f64 / 3.0).collect() }
+    }
+
+    fn outputs() -> BTreeMap<String, OutputTensor> {
+        BTreeMap::from([("logits".to_string(), tensor(10)), ("probabilities".to_string(), tensor(2))])
+    }
+
+    fn ranked() -> Option<Vec<TopK>> {
+        Some(vec![TopK { row: 0, index: 1, label: None, score: 0.123456789 }])
+    }
+
+    #[test]
+    fn no_policy_lets_everything_leave_unchanged() {
+        let d = Disclosure::default().apply(outputs(), ranked(), None, None).unwrap();
+        assert_eq!(d.outputs, outputs());
+        assert_eq!(d.top_k, ranked());
+        assert!(d.withheld.is_empty());
+    }
+
+    #[test]
+    fn unlisted_outputs_are_withheld_and_named() {
+        let policy = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Default::default() };
+        let d = policy.apply(outputs(), None, None, None).unwrap();
+        assert_eq!(d.outputs.keys().collect::<Vec<_>>(), ["probabilities"]);
+        assert_eq!(d.withheld, [Withheld { output: "logits".into(), elements: 10, reason: WithheldReason::NotListed }]);
+    }
+
+    #[test]
+    fn top_k_only_withholds_every_raw_output() {
+        let policy = Disclosure { top_k_only: true, ..Default::default() };
+        let d = policy.apply(outputs(), ranked(), None, None).unwrap();
+        assert!(d.outputs.is_empty());
+        assert_eq!(d.withheld.len(), 2);
+        assert!(d.withheld.iter().all(|w| w.reason == WithheldReason::TopKOnly));
+    }
+
+    #[test]
+    fn top_k_only_without_a_ranking_is_an_error_not_an_empty_result() {
+        let policy = Disclosure { top_k_only: true, ..Default::default() };
+        let err = policy.apply(outputs(), None, None, None).unwrap_err();
+        assert_eq!(err.code(), "disclosure_empty");
+        assert!(err.to_string().contains("postprocess.top_k"), "{err}");
+    }
+
+    #[test]
+    fn rounding_applies_to_outputs_and_scores() {
+        let policy = Disclosure { decimals: Some(2), ..Default::default() };
+        let d = policy.apply(outputs(), ranked(), None, None).unwrap();
+        assert_eq!(d.outputs["probabilities"].data, [0.0, 0.33]);
+        assert_eq!(d.top_k.unwrap()[0].score, 0.12);
+    }
+
+    #[test]
+    fn rounding_leaves_huge_and_non_finite_values_alone() {
+        assert_eq!(round(1e300, 3), 1e300);
+        assert!(round(f64::NAN, 3).is_nan());
+        assert_eq!(round(-2.5, 0), -3.0);
+    }
+
+    #[test]
+    fn too_large_output_is_withheld_by_default() {
+        let policy = Disclosure { max_output_elements: Some(5), ..Default::default() };
+        let d = policy.apply(outputs(), None, None, None).unwrap();
+        assert_eq!(d.outputs.keys().collect::<Vec<_>>(), ["probabilities"]);
+        assert_eq!(d.withheld[0].reason, WithheldReason::TooLarge);
+    }
+
+    #[test]
+    fn too_large_output_fails_the_run_when_the_policy_says_error() {
+        let policy =
+            Disclosure { max_output_elements: Some(5), on_violation: OnViolation::Error, ..Default::default() };
+        let err = policy.apply(outputs(), None, None, None).unwrap_err();
+        assert_eq!(err, EngineError::DisclosureViolation { output: "logits".into(), elements: 10, limit: 5 });
+        assert_eq!(err.code(), "disclosure_violation");
+    }
+
+    #[test]
+    fn everything_withheld_is_an_error_that_says_why() {
+        let policy = Disclosure { outputs: Some(vec![]), ..Default::default() };
+        let err = policy.apply(outputs(), None, None, None).unwrap_err();
+        assert_eq!(err.code(), "disclosure_empty");
+        assert!(err.to_string().contains("\"logits\" (not in disclosure.outputs)"), "{err}");
+    }
+
+    #[test]
+    fn naming_an_output_the_model_lacks_is_an_error() {
+        let policy = Disclosure { outputs: Some(vec!["probs".into()]), ..Default::default() };
+        let err = policy.apply(outputs(), None, None, None).unwrap_err();
+        assert_eq!(err.code(), "invalid_request");
+        assert!(err.to_string().contains("\"probabilities\""), "{err}");
+    }
+
+    #[test]
+    fn decimals_past_f64_precision_are_rejected() {
+        let policy = Disclosure { decimals: Some(16), ..Default::default() };
+        assert_eq!(policy.apply(outputs(), None, None, None).unwrap_err().code(), "invalid_request");
+    }
+
+    #[test]
+    fn policy_json_is_strict() {
+        let parsed: Disclosure =
+            serde_json::from_str(r#"{"outputs": ["p"], "decimals": 3, "on_violation": "error"}"#).unwrap();
+        assert_eq!(parsed.on_violation, OnViolation::Error);
+        assert!(serde_json::from_str::<Disclosure>(r#"{"output": ["p"]}"#).is_err());
+    }
+
+    fn softmax_step() -> Option<Derived<Vec<StepResult>>> {
+        Some(Derived { value: vec![StepResult::Softmax { values: tensor(10) }], sources: vec!["logits".into()] })
+    }
+
+    #[test]
+    fn derived_results_follow_their_sources() {
+        // A softmax over "logits" reveals the logits: not listed, not sent.
+        let listed = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Disclosure::default() };
+        let d = listed.apply(outputs(), None, softmax_step(), None).unwrap();
+        assert!(d.postprocessed.is_empty());
+        assert_eq!(d.withheld.last().unwrap().output, "postprocessed");
+        assert_eq!(d.withheld.last().unwrap().reason, WithheldReason::NotListed);
+        // top_k_only withholds them too; rounding reaches them when they leave.
+        let only = Disclosure { top_k_only: true, ..Disclosure::default() };
+        assert!(only.apply(outputs(), ranked(), softmax_step(), None).unwrap().postprocessed.is_empty());
+        let rounded = Disclosure { decimals: Some(1), ..Disclosure::default() };
+        let d = rounded.apply(outputs(), None, softmax_step(), None).unwrap();
+        let StepResult::Softmax { values } = &d.postprocessed[0] else { panic!("{d:?}") };
+        assert_eq!(values.data[1], 0.3);
+        // Too many numbers: withheld, or an error when the policy says so.
+        let small = Disclosure { max_output_elements: Some(5), ..Disclosure::default() };
+        assert!(small.apply(outputs(), ranked(), softmax_step(), None).unwrap().postprocessed.is_empty());
+        let strict = Disclosure { on_violation: OnViolation::Error, ..small };
+        let err = strict.apply(outputs(), ranked(), softmax_step(), None).unwrap_err();
+        assert_eq!(err.code(), "disclosure_violation");
+    }
+}

@@ -1,0 +1,232 @@
+//! The privacy receipt every result carries: what left the browser, how big it was, which
+//! model produced it, and a keyed hash of the input.
+//!
+//! The input hash is HMAC-SHA256 under a 256-bit key drawn from the platform's CSPRNG when a
+//! [`Session`](crate::Session) loads; in the browser that is `crypto.getRandomValues` inside
+//! the engine's Worker, and the key lives only in the Worker's wasm memory. It is never
+//! serialized, so it can neither reach Python nor be logged. Why the hash cannot be reversed:
+//! - SHA-256 is preimage-resistant, and the HMAC hides even a short or guessable input (one
+//!   CSV row, a small image): without the key, no one can test a guess against the hash.
+//! - The key dies with the session; not even the browser can recompute a hash afterwards.
+//!
+//! Within one session the same input gives the same hash, so an app can tell a repeated
+//! input from a new one; across sessions hashes cannot be linked.
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::disclosure::Disclosed;
+use crate::{EngineError, InputSpec, Timings, Withheld};
+
+/// The per-session secret of the input hash. Its `Debug` never shows the bytes.
+pub(crate) struct ReceiptKey([u8; 32]);
+
+impl ReceiptKey {
+    pub(crate) fn generate() -> Result<Self, EngineError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| EngineError::Randomness(e.to_string()))?;
+        Ok(Self(key))
+    }
+
+    /// HMAC-SHA256 of the input: the picked file's bytes as read, or the tensor the app
+    /// supplied (its shape and its values as f64, little-endian), or each of several inputs in
+    /// order. The kind is part of the message, so a file and a tensor never share a hash.
+    pub(crate) fn input_digest(&self, input: &InputSpec, file: Option<&[u8]>) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        feed(&mut mac, input, file);
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+fn feed(mac: &mut Hmac<Sha256>, input: &InputSpec, file: Option<&[u8]>) {
+    match input {
+        InputSpec::File { .. } => {
+            mac.update(b"ssc-input:file\0");
+            mac.update(file.unwrap_or_default());
+        }
+        InputSpec::Tensor(tensor) => {
+            mac.update(b"ssc-input:tensor\0");
+            mac.update(&(tensor.shape.len() as u64).to_le_bytes());
+            tensor.shape.iter().for_each(|d| mac.update(&(*d as u64).to_le_bytes()));
+            tensor.data.iter().for_each(|v| mac.update(&v.to_le_bytes()));
+        }
+        InputSpec::Multiple { inputs } => {
+            mac.update(b"ssc-input:multiple\0");
+            mac.update(&(inputs.len() as u64).to_le_bytes());
+            inputs.iter().for_each(|input| feed(mac, input, file));
+        }
+    }
+}
+
+impl std::fmt::Debug for ReceiptKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReceiptKey(<secret>)")
+    }
+}
+
+/// What left the browser with one result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// The sha256 of the model bytes the engine ran.
+    pub model_sha256: String,
+    /// Where the input came from: `"file"` (the person's, which stays in the browser) or
+    /// `"tensor"` (numbers the app supplied).
+    pub input_kind: String,
+    /// HMAC-SHA256 of the input under the session's secret key, hex.
+    pub input_hmac_sha256: String,
+    /// Every data field of the result, with its size.
+    pub sent: Vec<SentField>,
+    /// Outputs the disclosure policy kept in the browser.
+    pub withheld: Vec<Withheld>,
+}
+
+/// One field of the result as it left: `outputs` (with the output's name), `top_k` or
+/// `timings_ms`; its element count, and the bytes of its JSON encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentField {
+    pub field: String,
+    pub name: Option<String>,
+    pub elements: usize,
+    pub bytes: usize,
+}
+
+impl Receipt {
+    pub(crate) fn new(
+        model_sha256: &str,
+        input: &InputSpec,
+        input_hmac_sha256: String,
+        disclosed: &Disclosed,
+        timings: &Timings,
+    ) -> Result<Self, EngineError> {
+        let mut sent = Vec::new();
+        for (name, tensor) in &disclosed.outputs {
+            sent.push(SentField {
+                field: "outputs".into(),
+                name: Some(name.clone()),
+                elements: tensor.data.len(),
+                bytes: json_bytes(tensor)?,
+            });
+        }
+        if let Some(ranked) = &disclosed.top_k {
+            sent.push(SentField {
+                field: "top_k".into(),
+                name: None,
+                elements: ranked.len(),
+                bytes: json_bytes(ranked)?,
+            });
+        }
+        if !disclosed.postprocessed.is_empty() {
+            sent.push(SentField {
+                field: "postprocessed".into(),
+                name: None,
+                elements: disclosed.postprocessed.len(),
+                bytes: json_bytes(&disclosed.postprocessed)?,
+            });
+        }
+        if let Some(detections) = &disclosed.detections {
+            sent.push(SentField {
+                field: "detections".into(),
+                name: None,
+                elements: detections.len(),
+                bytes: json_bytes(detections)?,
+            });
+        }
+        // One number per stage; counted from the struct so a new stage cannot go unlisted.
+        let stages = serde_json::to_value(timings).ok().and_then(|v| v.as_object().map(|o| o.len())).unwrap_or(0);
+        sent.push(SentField { field: "timings_ms".into(), name: None, elements: stages, bytes: json_bytes(timings)? });
+        Ok(Self {
+            model_sha256: model_sha256.to_string(),
+            input_kind: match input {
+                InputSpec::File { .. } => "file",
+                InputSpec::Tensor(_) => "tensor",
+                InputSpec::Multiple { .. } => "multiple",
+            }
+            .to_string(),
+            input_hmac_sha256,
+            sent,
+            withheld: disclosed.withheld.clone(),
+        })
+    }
+}
+
+fn json_bytes<T: Serialize>(value: &T) -> Result<usize, EngineError> {
+    serde_json::to_vec(value)
+        .map(|v| v.len())
+        .map_err(|e| EngineError::Postprocess(format!("the result cannot be encoded as JSON: {e}")))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{NamedTensor, OutputTensor, TopK};
+
+    fn file_input() -> InputSpec {
+        serde_json::from_str::<InputSpec>(r#"{"kind": "file", "preprocess": {"kind": "csv"}}"#).unwrap()
+    }
+
+    #[test]
+    fn input_digest_is_rfc_hmac_sha256() {
+        // RFC 4231 test case 2 has a 4-byte key; ours are 32 bytes, so check against the
+        // definition instead: HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)).
+        use sha2::Digest;
+        let key = ReceiptKey([7u8; 32]);
+        let file = b"age,weight\n41,70\n";
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(&key.0);
+        let inner: Vec<u8> =
+            block.iter().map(|b| b ^ 0x36).chain(b"ssc-input:file\0".iter().copied()).chain(*file).collect();
+        let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).chain(Sha256::digest(&inner).iter().copied()).collect();
+        assert_eq!(key.input_digest(&file_input(), Some(file)), hex(&Sha256::digest(&outer)));
+    }
+
+    #[test]
+    fn digest_depends_on_key_and_input_but_not_on_chance() {
+        let (a, b) = (ReceiptKey::generate().unwrap(), ReceiptKey::generate().unwrap());
+        let input = file_input();
+        assert_eq!(a.input_digest(&input, Some(b"x")), a.input_digest(&input, Some(b"x")));
+        assert_ne!(a.input_digest(&input, Some(b"x")), a.input_digest(&input, Some(b"y")));
+        assert_ne!(a.input_digest(&input, Some(b"x")), b.input_digest(&input, Some(b"x")));
+    }
+
+    #[test]
+    fn tensor_digest_covers_shape_and_values() {
+        let key = ReceiptKey([1u8; 32]);
+        let t =
+            |shape: Vec<usize>, data: Vec<f64>| InputSpec::Tensor(NamedTensor { name: None, shape, data, dtype: None });
+        let base = key.input_digest(&t(vec![1, 2], vec![1.0, 2.0]), None);
+        assert_ne!(base, key.input_digest(&t(vec![2, 1], vec![1.0, 2.0]), None));
+        assert_ne!(base, key.input_digest(&t(vec![1, 2], vec![1.0, 2.5]), None));
+    }
+
+    #[test]
+    fn key_is_not_printed() {
+        assert_eq!(format!("{:?}", ReceiptKey([9u8; 32])), "ReceiptKey(<secret>)");
+    }
+
+    #[test]
+    fn sent_fields_have_counts_and_json_sizes() {
+        let tensor = OutputTensor { shape: vec![2], dtype: "float32".into(), data: vec![0.5, 0.25] };
+        let ranked = vec![TopK { row: 0, index: 0, label: Some("a".into()), score: 0.5 }];
+        let disclosed = Disclosed {
+            outputs: BTreeMap::from([("p".to_string(), tensor.clone())]),
+            top_k: Some(ranked.clone()),
+            postprocessed: vec![],
+            detections: None,
+            withheld: vec![],
+        };
+        let receipt = Receipt::new("ab", &file_input(), "cd".into(), &disclosed, &Timings::default()).unwrap();
+        let sizes: Vec<_> = receipt.sent.iter().map(|f| (f.field.as_str(), f.name.as_deref(), f.elements)).collect();
+        assert_eq!(sizes, [("outputs", Some("p"), 2), ("top_k", None, 1), ("timings_ms", None, 4)]);
+        assert_eq!(receipt.sent[0].bytes, serde_json::to_string(&tensor).unwrap().len());
+        assert_eq!(receipt.sent[1].bytes, r#"[{"row":0,"index":0,"label":"a","score":0.5}]"#.len());
+    }
+}

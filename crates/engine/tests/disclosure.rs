@@ -1,0 +1,127 @@
+//! The disclosure policy and the receipt on a real model, through the same `Session::run`
+//! the browser's Worker calls.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use ssc_engine::{InstantClock, Limits, RunRequest, Session};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn digits() -> Session {
+    let bytes = std::fs::read(repo().join("examples/models/digits_mlp.onnx")).unwrap();
+    Session::load(&bytes, None, Limits::default(), &InstantClock::new()).unwrap()
+}
+
+fn digit_3() -> Vec<u8> {
+    std::fs::read(repo().join("examples/data/digit_3.png")).unwrap()
+}
+
+/// A file request on the digits model: an 8x8 grayscale image, ranked by its probabilities.
+fn image_request(disclosure: Value) -> RunRequest {
+    serde_json::from_value(json!({
+        "input": {"kind": "file", "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale",
+                                                 "layout": "flat", "scale": 16.0 / 255.0}},
+        "postprocess": {"output": "probabilities", "top_k": 3},
+        "disclosure": disclosure,
+    }))
+    .unwrap()
+}
+
+fn run(session: &Session, request: &RunRequest) -> Result<Value, (&'static str, String)> {
+    session
+        .run(request, Some(&digit_3()), &InstantClock::new())
+        .map(|r| serde_json::to_value(r).unwrap())
+        .map_err(|e| (e.code(), e.to_string()))
+}
+
+#[test]
+fn without_a_policy_everything_leaves_and_the_receipt_lists_it() {
+    let result = run(&digits(), &image_request(Value::Null)).unwrap();
+    let outputs = result["outputs"].as_object().unwrap();
+    assert_eq!(outputs.keys().collect::<Vec<_>>(), ["logits", "probabilities"]);
+    let receipt = &result["receipt"];
+    assert_eq!(receipt["model_sha256"], result["model_sha256"]);
+    assert_eq!(receipt["input_kind"], "file");
+    let sent: Vec<(&str, Value, u64)> = receipt["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f["name"].clone(), f["elements"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("outputs", json!("logits"), 10),
+            ("outputs", json!("probabilities"), 10),
+            ("top_k", Value::Null, 3),
+            ("timings_ms", Value::Null, 4)
+        ]
+    );
+    // The byte count is the size of exactly what left.
+    let logits_bytes = serde_json::to_string(&result["outputs"]["logits"]).unwrap().len() as u64;
+    assert_eq!(receipt["sent"][0]["bytes"].as_u64().unwrap(), logits_bytes);
+    assert_eq!(receipt["withheld"], json!([]));
+}
+
+#[test]
+fn top_k_only_sends_rounded_scores_and_no_tensor() {
+    let result = run(&digits(), &image_request(json!({"top_k_only": true, "decimals": 2}))).unwrap();
+    assert_eq!(result["outputs"], json!({}));
+    let top = result["top_k"].as_array().unwrap();
+    assert_eq!(top[0]["index"], 3);
+    for t in top {
+        let score = t["score"].as_f64().unwrap();
+        assert_eq!(score, (score * 100.0).round() / 100.0, "{score} has more than 2 decimals");
+    }
+    let withheld = &result["receipt"]["withheld"];
+    assert_eq!(
+        *withheld,
+        json!([{"output": "logits", "elements": 10, "reason": "top_k_only"},
+               {"output": "probabilities", "elements": 10, "reason": "top_k_only"}])
+    );
+    let fields: Vec<&str> =
+        result["receipt"]["sent"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["top_k", "timings_ms"]);
+}
+
+#[test]
+fn an_oversized_output_is_withheld_or_fails_the_run_as_the_policy_says() {
+    let session = digits();
+    let withhold = json!({"outputs": ["probabilities"], "max_output_elements": 5});
+    let result = run(&session, &image_request(withhold)).unwrap();
+    assert_eq!(result["outputs"], json!({}), "probabilities has 10 elements, over 5");
+    assert_eq!(
+        result["receipt"]["withheld"][1],
+        json!({"output": "probabilities", "elements": 10, "reason": "too_large"})
+    );
+    assert_eq!(result["top_k"].as_array().unwrap().len(), 3, "the ranking still leaves");
+
+    let error = json!({"max_output_elements": 5, "on_violation": "error"});
+    let (code, message) = run(&session, &image_request(error)).unwrap_err();
+    assert_eq!(code, "disclosure_violation");
+    assert!(message.contains("\"logits\" has 10 elements"), "{message}");
+}
+
+#[test]
+fn a_policy_that_lets_nothing_leave_is_an_error() {
+    let mut request = image_request(json!({"outputs": []}));
+    request.postprocess = None;
+    let (code, message) = run(&digits(), &request).unwrap_err();
+    assert_eq!(code, "disclosure_empty");
+    assert!(message.contains("\"logits\" (not in disclosure.outputs)"), "{message}");
+}
+
+#[test]
+fn the_input_hash_is_stable_in_a_session_and_differs_across_sessions() {
+    let request = image_request(Value::Null);
+    let session = digits();
+    let first = run(&session, &request).unwrap()["receipt"]["input_hmac_sha256"].clone();
+    let again = run(&session, &request).unwrap()["receipt"]["input_hmac_sha256"].clone();
+    let other_session = run(&digits(), &request).unwrap()["receipt"]["input_hmac_sha256"].clone();
+    assert_eq!(first.as_str().unwrap().len(), 64);
+    assert_eq!(first, again);
+    assert_ne!(first, other_session);
+}
