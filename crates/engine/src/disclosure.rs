@@ -385,8 +385,8 @@ mod tests {
         let listed = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Disclosure::default() };
         let d = listed.apply(outputs(), None, softmax_step(), None).unwrap();
         assert!(d.postprocessed.is_empty());
-        assert_eq!(d.withheld.last().unwrap().output, "postprocessed");
-        assert_eq!(d.withheld.last().unwrap().reason, WithheldReason::NotListed);
+        let step = d.withheld.iter().find(|w| w.output == "postprocessed").expect("the step is listed as withheld");
+        assert_eq!((step.elements, step.reason), (10, WithheldReason::NotListed));
         // top_k_only withholds them too; rounding reaches them when they leave.
         let only = Disclosure { top_k_only: true, ..Disclosure::default() };
         assert!(only.apply(outputs(), ranked(), softmax_step(), None).unwrap().postprocessed.is_empty());
