@@ -39,7 +39,7 @@ class StreamlitServer:
         self.process = subprocess.Popen(
             [python, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=cwd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=os.environ if env is None else env,
+            cwd=cwd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env={**os.environ} if env is None else env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

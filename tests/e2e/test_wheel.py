@@ -73,7 +73,9 @@ def venv_python(wheel: Path) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another checkout may be building or pruning venvs now
         for old in VENVS.iterdir():
             complete = old / ".complete"
-            if old != venv and complete.exists() and time.time() - complete.stat().st_mtime > STALE_AFTER_S:
+            # Under the lock, a venv without the marker is a failed install, never one in progress.
+            stale = not complete.exists() or time.time() - complete.stat().st_mtime > STALE_AFTER_S
+            if old.is_dir() and old != venv and stale:
                 shutil.rmtree(old)
         if not (venv / ".complete").exists():
             shutil.rmtree(venv, ignore_errors=True)
