@@ -30,15 +30,16 @@ def _free_port() -> int:
 
 
 class StreamlitServer:
-    def __init__(self, app: Path) -> None:
+    def __init__(self, app: Path, python: str = sys.executable, cwd: Path = ROOT,
+                 env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ROOT / "test-results" / f"streamlit-{app.stem}.log"
         self.log.parent.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
+            [python, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env={**os.environ},
+            cwd=cwd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env={**os.environ} if env is None else env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
