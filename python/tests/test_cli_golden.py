@@ -1,7 +1,6 @@
 """The native CLI (the browser's pipeline) against onnxruntime, computed live."""
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -11,14 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "examples" / "models"
-
-
-@pytest.fixture(scope="module")
-def cli() -> str:
-    path = os.environ.get("SSC_CLI")
-    if not path or not os.access(path, os.X_OK):
-        pytest.fail("set SSC_CLI to the built `ssc` binary (scripts/test does)")
-    return path
 
 
 @pytest.mark.parametrize(("model", "input_name", "features"), [("digits_mlp.onnx", "pixels", 64), ("breast_cancer_logreg.onnx", "features", 30)])

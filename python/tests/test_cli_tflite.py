@@ -1,7 +1,6 @@
 """The native CLI on TFLite models against the LiteRT interpreter, computed live."""
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -15,14 +14,6 @@ TESTS = ROOT / "crates" / "engine" / "tests"
 MODELS = TESTS / "models" / "tflite"
 FACE = TESTS / "data" / "astronaut_face_128.png"
 SIGNED_UNIT = {"kind": "image", "layout": "nhwc", "scale": 1 / 127.5, "mean": [1.0, 1.0, 1.0], "std": [1.0, 1.0, 1.0]}
-
-
-@pytest.fixture(scope="module")
-def cli() -> str:
-    path = os.environ.get("SSC_CLI")
-    if not path or not os.access(path, os.X_OK):
-        pytest.fail("set SSC_CLI to the built `ssc` binary (scripts/test does)")
-    return path
 
 
 def litert(model: Path, x: np.ndarray) -> dict[str, np.ndarray]:
