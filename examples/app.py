@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from streamlit_secure_context import streamlit_secure_context
+from streamlit_secure_context import streamlit_secure_context, to_dataframe
 
 HERE = Path(__file__).parent
 DIGITS = HERE / "models" / "digits_mlp.onnx"
@@ -74,8 +74,7 @@ with st.container(key="csv_result"):
     if result is None:
         st.info("No result yet: choose a file above.")
     elif result["status"] == "ok":
-        probabilities = result["outputs"]["probabilities"]
-        rows = np.asarray(probabilities["data"]).reshape(probabilities["shape"])
-        st.dataframe({"patient row": range(1, len(rows) + 1), "P(malignant)": rows[:, 0], "P(benign)": rows[:, 1]})
+        # One row per patient, in file order.
+        st.dataframe(to_dataframe(result, "probabilities", columns=["P(malignant)", "P(benign)"]))
     else:
         st.error(f"{result['error']['code']}: {result['error']['message']}")

@@ -6,12 +6,13 @@
 ...     key="clf",
 ... )
 
-For deployment, `security_middleware()` adds security headers and cross-origin isolation to
+``to_dataframe(result)`` turns a result into a pandas DataFrame. For deployment, `security_middleware()` adds security headers and cross-origin isolation to
 a whole app served with ``st.App``; see docs/deployment.md.
 """
 
 from ._api import streamlit_secure_context
+from ._frames import to_dataframe
 from .security_headers import SecurityHeadersMiddleware, security_middleware
 
-__all__ = ["SecurityHeadersMiddleware", "security_middleware", "streamlit_secure_context"]
+__all__ = ["SecurityHeadersMiddleware", "security_middleware", "streamlit_secure_context", "to_dataframe"]
 __version__ = "0.1.0"

@@ -1,0 +1,65 @@
+"""Results as pandas DataFrames, the form Streamlit apps show and store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def to_dataframe(result: Mapping[str, Any] | None, part: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """One part of a result as a DataFrame.
+
+    ``part`` picks what to tabulate: ``"top_k"`` (one row per ranked class: ``row``, ``index``,
+    ``label``, ``score``), ``"detections"`` (one row per object: ``score``, ``xmin``, ``ymin``,
+    ``xmax``, ``ymax``), or the name of a model output (one row per sample of a ``[N]`` or
+    ``[N, C]`` output; ``columns`` names the C columns, default ``"<output>[i]"``). By default
+    it is ``top_k`` when the result has it, else ``detections``, else the model's only output.
+
+    >>> result = streamlit_secure_context("risk.onnx", inference_params={"source": "file",
+    ...                                   "preprocess": {"kind": "csv"}}, key="risk")
+    >>> if result and result["status"] == "ok":
+    ...     st.dataframe(to_dataframe(result, "probabilities", columns=["benign", "malignant"]))
+    """
+    import pandas as pd
+
+    if result is None:
+        raise ValueError("there is no result yet (None until the person has picked a file): check `if result:` first")
+    if result.get("status") != "ok":
+        error = result.get("error") or {}
+        raise ValueError(f"the result is an error, not a table: [{error.get('code')}] {error.get('message')}")
+    outputs: Mapping[str, Any] = result.get("outputs", {})
+    if part is None:
+        part = "top_k" if "top_k" in result else "detections" if "detections" in result else _only_output(outputs)
+    if part == "top_k" and "top_k" in result:
+        return pd.DataFrame(result["top_k"], columns=["row", "index", "label", "score"])
+    if part == "detections" and "detections" in result:
+        rows = [{"score": d["score"], **dict(zip(("xmin", "ymin", "xmax", "ymax"), d["box"]))} for d in result["detections"]]
+        return pd.DataFrame(rows, columns=["score", "xmin", "ymin", "xmax", "ymax"])
+    if part not in outputs:
+        available = [p for p in ("top_k", "detections") if p in result] + list(outputs)
+        raise KeyError(f"the result has no {part!r}; it has: {', '.join(map(repr, available)) or 'nothing to tabulate'}")
+    return _output_frame(part, outputs[part], columns)
+
+
+def _only_output(outputs: Mapping[str, Any]) -> str:
+    if len(outputs) != 1:
+        raise ValueError(f"the result has {len(outputs)} outputs ({', '.join(map(repr, outputs))}): name one as `part`")
+    return next(iter(outputs))
+
+
+def _output_frame(name: str, tensor: Mapping[str, Any], columns: Sequence[str] | None) -> pd.DataFrame:
+    import pandas as pd
+
+    shape, data = list(tensor["shape"]), list(tensor["data"])
+    if len(shape) == 1:
+        shape = [shape[0], 1]
+    if len(shape) != 2:
+        raise ValueError(f"output {name!r} has shape {shape}: only [N] or [N, C] outputs become a table")
+    rows, width = shape
+    names = list(columns) if columns is not None else [name] if width == 1 else [f"{name}[{i}]" for i in range(width)]
+    if len(names) != width:
+        raise ValueError(f"columns has {len(names)} names, but output {name!r} has {width} columns")
+    return pd.DataFrame([data[r * width:(r + 1) * width] for r in range(rows)], columns=names)
