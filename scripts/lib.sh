@@ -13,3 +13,4 @@ export PATH="$TOOLS/bin:$VENV/bin:$HOME/.cargo/bin:$PATH"
 # The package is imported from the checkout, so the venv serves every clone alike.
 export PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}"
 step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -12,6 +12,7 @@ import {
 interface WasmEngine {
   info(): { inputs: unknown[]; load_ms: number };
   run(request: unknown, file?: Uint8Array, tensorData?: Float64Array): unknown;
+  checkInputSize(size: number): void;
   free(): void;
 }
 declare const wasm_bindgen: ((init: { module_or_path: WebAssembly.Module }) => Promise<unknown>) & {
@@ -20,10 +21,6 @@ declare const wasm_bindgen: ((init: { module_or_path: WebAssembly.Module }) => P
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let engine: WasmEngine | null = null;
-// ssc_engine::Limits::default().max_input_bytes. The engine checks the size too, but only
-// once the bytes are in memory: a 1 GB file must be refused before it is read at all.
-const DEFAULT_MAX_INPUT_BYTES = 256 * 2 ** 20;
-let maxInputBytes = DEFAULT_MAX_INPUT_BYTES;
 
 function reply(message: WorkerToSandbox): void {
   scope.postMessage(message);
@@ -37,8 +34,8 @@ function asError(e: unknown): EngineErrorInfo {
 
 /**
  * A tensor request's numbers go to Rust as one Float64Array (a single copy; f64 keeps int64
- * and float64 inputs exact) rather than
- * inside the request object, where each would be converted on its own. Anything that is not
+ * and float64 inputs exact) rather than inside the request object, where each would be
+ * converted on its own. Anything that is not
  * an array of numbers stays in the request, for the engine to reject with its own message.
  */
 function splitTensor(request: RunRequest): { request: RunRequest; tensorData?: Float64Array } {
@@ -62,7 +59,6 @@ scope.onmessage = async (event: MessageEvent) => {
         // Free the previous model's wasm memory before loading the next one.
         engine?.free();
         engine = null;
-        maxInputBytes = msg.limits?.max_input_bytes ?? DEFAULT_MAX_INPUT_BYTES;
         engine = new wasm_bindgen.Engine(new Uint8Array(msg.bytes), msg.sha256, msg.limits ?? undefined);
         const info = engine.info();
         reply({ v: PROTOCOL_VERSION, type: "loaded", inputs: info.inputs, loadMs: info.load_ms });
@@ -70,11 +66,14 @@ scope.onmessage = async (event: MessageEvent) => {
       }
       case "run": {
         if (!engine) throw { code: "not_ready", message: "no model is loaded yet" };
-        if (msg.file && msg.file.size > maxInputBytes) {
-          throw {
-            code: "input_too_large",
-            message: `the input file is ${msg.file.size} bytes, over the limit of ${maxInputBytes} bytes; it was not read`,
-          };
+        // The engine's limit, checked on the size alone: a 1 GB file is refused before it is read.
+        if (msg.file) {
+          try {
+            engine.checkInputSize(msg.file.size);
+          } catch (e) {
+            const error = asError(e);
+            throw { ...error, message: `${error.message}; it was not read` };
+          }
         }
         // The picked file is read here, off the sandbox's main thread, and handed to Rust.
         const bytes = msg.file ? new Uint8Array(await msg.file.arrayBuffer()) : undefined;

@@ -31,11 +31,8 @@ EXPECTED = {
 
 def custom_server(**options) -> StreamlitServer:
     """The probe app behind security_middleware(**options)."""
-    os.environ["SSC_PROBE_MIDDLEWARE"] = json.dumps(options)
-    try:
-        return StreamlitServer(ROOT / "tests" / "e2e" / "custom_probe_app.py")
-    finally:
-        del os.environ["SSC_PROBE_MIDDLEWARE"]
+    env = {**os.environ, "SSC_PROBE_MIDDLEWARE": json.dumps(options)}
+    return StreamlitServer(ROOT / "tests" / "e2e" / "custom_probe_app.py", env=env)
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,10 @@ impl Session {
         &self.model
     }
 
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
             sha256: self.model.sha256().to_string(),

@@ -70,6 +70,13 @@ impl Engine {
         Ok(Engine { session, clock })
     }
 
+    /// Refuses an input of `size` bytes over this session's `max_input_bytes`, so the Worker
+    /// can check a picked file before reading it (the engine's own check needs the bytes).
+    #[wasm_bindgen(js_name = checkInputSize)]
+    pub fn check_input_size(&self, size: f64) -> Result<(), JsValue> {
+        self.session.limits().check_input_bytes(size as usize).map_err(to_js_error)
+    }
+
     /// The model's sha256, inputs and outputs.
     pub fn info(&self) -> Result<JsValue, JsValue> {
         to_js(&self.session.info())
@@ -77,7 +84,7 @@ impl Engine {
 
     /// Runs a `RunRequest`; `file` holds the picked file's bytes for file requests.
     ///
-    /// A tensor request's values may come apart, as `tensor_data` (a `Float32Array`: one copy
+    /// A tensor request's values may come apart, as `tensor_data` (a `Float64Array`: one copy
     /// into wasm memory), with `data: []` in the request: inside the request every number
     /// would cross the JS boundary on its own, which costs more than the inference on a CNN.
     /// The result crosses as one JSON text for the same reason.

@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..security_headers import inline_script_hashes
+from ..security_headers import DEFAULT_HSTS, DEFAULT_PERMISSIONS_POLICY, inline_script_hashes
 from .report import Check, fail, passed, warn
 
 COMPONENT_PATH = "component/streamlit_secure_context._component.streamlit_secure_context/"
@@ -115,7 +115,7 @@ def _page_headers(h: dict[str, str], https: bool) -> list[Check]:
     permissions = h.get("permissions-policy", "")
     if not permissions:
         checks.append(fail("page.permissions_policy", "no Permissions-Policy header",
-                           _fix("Permissions-Policy", "camera=(), microphone=(), geolocation=(), ...")))
+                           _fix("Permissions-Policy", DEFAULT_PERMISSIONS_POLICY)))
     elif re.search(r"cross-origin-isolated=(?!\*)", permissions.replace(" ", "")):
         checks.append(fail("page.permissions_policy",
                            "Permissions-Policy restricts cross-origin-isolated: the component's sandbox frame (an "
@@ -135,7 +135,7 @@ def _page_headers(h: dict[str, str], https: bool) -> list[Check]:
         age = re.search(r"max-age=(\d+)", hsts)
         checks.append(passed("page.hsts", f"HSTS {hsts}") if age and int(age.group(1)) >= MIN_HSTS_SECONDS else
                       fail("page.hsts", f"Strict-Transport-Security is {hsts or 'missing'} (need max-age >= {MIN_HSTS_SECONDS})",
-                           _fix("Strict-Transport-Security", "max-age=63072000; includeSubDomains")))
+                           _fix("Strict-Transport-Security", DEFAULT_HSTS)))
     return checks
 
 

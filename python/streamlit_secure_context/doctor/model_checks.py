@@ -10,14 +10,21 @@ pin is not a literal is reported as unverifiable.
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
+from .._params import model_pin
 from .asset_checks import sha256_file
 from .report import Check, fail, passed, warn
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
 FUNCTION = "streamlit_secure_context"
+
+
+def _is_pin(value: object) -> bool:
+    """What the public function accepts as ``sha256=`` (one rule, in ``_params.model_pin``)."""
+    try:
+        return value is not None and model_pin(value) is not None
+    except ValueError:
+        return False
 
 
 def _literal(node: ast.AST | None) -> str | None:
@@ -60,7 +67,7 @@ def _check_call(script: Path, call: ast.Call) -> Check:
                     "pass sha256=\"<hex>\" to streamlit_secure_context() (get it with: sha256sum model.onnx) "
                     "after vetting the model with `ssc inspect`")
     pin = _literal(keywords["sha256"])
-    if pin is None or not SHA256.match(pin):
+    if not _is_pin(pin):
         return warn("model_pins", f"{where}: sha256= is not a literal 64-hex-digit string, so it cannot be checked here",
                     "write the pin as a string literal in the script")
     model = _literal(model_node)
