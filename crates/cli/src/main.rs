@@ -39,7 +39,7 @@ enum Command {
     /// numbers or symbols such as "N"), an operator histogram, the operators this engine lacks,
     /// and whether it loads. Works on models that do not load, to show why.
     Inspect {
-        /// The model file (ONNX; the format is read from the content, not the extension).
+        /// The model file (ONNX or TFLite; the format is read from the content, not the extension).
         model: PathBuf,
     },
     /// Run the model once and print the result JSON the component returns to Python.

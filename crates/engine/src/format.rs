@@ -32,10 +32,9 @@ pub fn sniff(bytes: &[u8]) -> ModelFormat {
 
 impl ModelFormat {
     /// Fails with an actionable message for every format this engine cannot load.
-    pub(crate) fn require_onnx(self) -> Result<(), EngineError> {
+    pub(crate) fn require_loadable(self) -> Result<(), EngineError> {
         let message = match self {
-            Self::Onnx => return Ok(()),
-            Self::Tflite => "this is a TFLite model, not an ONNX one",
+            Self::Onnx | Self::Tflite => return Ok(()),
             Self::TfjsJson => {
                 "this looks like a TensorFlow.js model.json, which this engine cannot load. Convert it to ONNX: \
                 a layers model with `tensorflowjs_converter --input_format=tfjs_layers_model \
@@ -66,8 +65,8 @@ mod tests {
     }
 
     #[test]
-    fn non_onnx_formats_explain_themselves() {
-        let err = ModelFormat::TfjsJson.require_onnx().unwrap_err();
+    fn unloadable_formats_explain_themselves() {
+        let err = ModelFormat::TfjsJson.require_loadable().unwrap_err();
         assert_eq!(err.code(), "unsupported_format");
         assert!(err.to_string().contains("tf2onnx"));
     }

@@ -26,7 +26,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspection, EngineError>
     let (inputs, outputs, ops) = match format {
         ModelFormat::Tflite => crate::tflite::describe(bytes)?,
         format => {
-            format.require_onnx()?;
+            format.require_loadable()?;
             let onnx = tract_onnx::onnx();
             let proto = onnx_ops::parse(&onnx, bytes)?;
             let (inputs, outputs) = onnx_ops::declared_io(&proto);

@@ -67,6 +67,11 @@ impl Model {
         Ok(Self { sha256, graph, inputs, outputs, limits: *limits, plans: Mutex::new(HashMap::new()) })
     }
 
+    /// The limits the model was loaded under, which its runs are checked against too.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     pub fn sha256(&self) -> &str {
         &self.sha256
     }
@@ -114,12 +119,17 @@ impl Model {
         let mut cast = TVec::new();
         for (ix, tensor) in inputs.into_iter().enumerate() {
             let fact = self.graph.input_fact(ix).map_err(|e| EngineError::Inference(chain(&e)))?;
-            let tensor = tensor.cast_to_dt(fact.datum_type).map(|t| t.into_owned()).map_err(|_| {
-                EngineError::UnsupportedDtype {
-                    what: format!("input {:?}", self.inputs[ix].name),
-                    dtype: dtype_name(fact.datum_type),
-                }
-            })?;
+            // Requests are built in the declared dtype already; only a mismatch pays for a copy.
+            let tensor = if tensor.datum_type() == fact.datum_type {
+                tensor
+            } else {
+                tensor.cast_to_dt(fact.datum_type).map(|t| t.into_owned()).map_err(|_| {
+                    EngineError::UnsupportedDtype {
+                        what: format!("input {:?}", self.inputs[ix].name),
+                        dtype: dtype_name(fact.datum_type),
+                    }
+                })?
+            };
             cast.push(tensor.into_tvalue());
         }
         Ok(cast)
@@ -201,7 +211,7 @@ impl Model {
 
 /// Parses an ONNX model after checking, on its protobuf, that every operator is one tract runs.
 fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<TypedModel, EngineError> {
-    format.require_onnx()?;
+    format.require_loadable()?;
     let onnx = tract_onnx::onnx();
     let mut proto = onnx_ops::parse(&onnx, bytes)?;
     check_graph_outputs(&proto)?;

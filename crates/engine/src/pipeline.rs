@@ -3,18 +3,18 @@ use std::collections::BTreeMap;
 use tract_onnx::prelude::{DatumType, Tensor};
 
 use crate::disclosure::Derived;
+use crate::preprocess::upright_size;
 use crate::receipt::ReceiptKey;
 use crate::tensor::{check_declared_dtype, typed_tensor};
 use crate::{
     Clock, DetectionPostprocess, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor,
-    Preprocess, Receipt, RunRequest, Timings,
+    Preprocess, Receipt, Resize, RunRequest, Timings,
 };
 
 /// A loaded model plus the limits it runs under: the one object the worker and the CLI hold.
 #[derive(Debug)]
 pub struct Session {
     model: Model,
-    limits: Limits,
     load_ms: f64,
     /// Keys the input hash of every receipt; one per session, never serialized.
     receipt_key: ReceiptKey,
@@ -30,7 +30,7 @@ impl Session {
         let start = clock.now_ms();
         let model = Model::load(bytes, expected_sha256, &limits)?;
         let load_ms = clock.now_ms() - start;
-        Ok(Self { model, limits, load_ms, receipt_key: ReceiptKey::generate()? })
+        Ok(Self { model, load_ms, receipt_key: ReceiptKey::generate()? })
     }
 
     pub fn model(&self) -> &Model {
@@ -38,7 +38,7 @@ impl Session {
     }
 
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        self.model.limits()
     }
 
     pub fn info(&self) -> ModelInfo {
@@ -79,14 +79,14 @@ impl Session {
                         raw.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", ")
                     ))
                 })?;
-                let steps = post.run_steps(&name, &outputs)?;
+                let steps = post.run_steps(&name, scored)?;
                 (post.rank(&name, scored)?, (!steps.is_empty()).then(|| Derived { value: steps, sources: vec![name] }))
             }
             None => (None, None),
         };
         let detections = match request.postprocess.as_ref().and_then(|p| p.detection.as_ref()) {
             Some(detection) => Some(Derived {
-                value: detection.detect(&outputs, detection_frame(&request.input, file, detection))?,
+                value: detection.detect(&outputs, detection_frame(&request.input, file, detection)?)?,
                 sources: vec![detection.boxes.clone(), detection.scores.clone()],
             }),
             None => None,
@@ -150,7 +150,7 @@ impl Session {
             InputSpec::Tensor(t) => {
                 let index = self.model.input_index(t.name.as_deref())?;
                 let name = &self.model.inputs()[index].name;
-                Ok((index, t.to_tract(name, self.model.input_dtype(index)?, &self.limits)?))
+                Ok((index, t.to_tract(name, self.model.input_dtype(index)?, self.model.limits())?))
             }
             InputSpec::File { name, preprocess } => {
                 let bytes = file.ok_or_else(|| EngineError::InvalidRequest("this request needs a file".into()))?;
@@ -158,7 +158,7 @@ impl Session {
                 let info = &self.model.inputs()[index];
                 let target = self.model.input_dtype(index)?;
                 check_declared_dtype(&info.name, preprocess.dtype(), target)?;
-                let values = preprocess.apply(bytes, info, &self.limits)?;
+                let values = preprocess.apply(bytes, info, self.model.limits())?;
                 if target == DatumType::F32 {
                     return Ok((index, values));
                 }
@@ -177,19 +177,28 @@ impl Session {
     }
 }
 
-/// The `(width, height)` detections are scaled to: the picked image's, so boxes land on it
-/// (its preprocessing stretched it to the model's input), else the model input's.
-fn detection_frame(input: &InputSpec, file: Option<&[u8]>, detection: &DetectionPostprocess) -> (f64, f64) {
+/// The `(width, height)` detections are scaled to: the picked image's as the person sees it
+/// (EXIF orientation applied), so boxes land on it, else the model input's. Only a stretched
+/// image maps back by scaling alone; crops and letterboxes are refused rather than mis-drawn.
+fn detection_frame(
+    input: &InputSpec,
+    file: Option<&[u8]>,
+    detection: &DetectionPostprocess,
+) -> Result<(f64, f64), EngineError> {
     let image_size = match (input, file) {
-        (InputSpec::File { preprocess: Preprocess::Image(_), .. }, Some(bytes)) => {
-            image::ImageReader::new(std::io::Cursor::new(bytes))
-                .with_guessed_format()
-                .ok()
-                .and_then(|reader| reader.into_dimensions().ok())
+        (InputSpec::File { preprocess: Preprocess::Image(image), .. }, Some(bytes)) => {
+            if image.resize != Resize::Stretch {
+                return Err(EngineError::InvalidRequest(
+                    "postprocess.detection maps boxes back onto the picked image only with preprocess.resize \
+                     \"stretch\" (the default)"
+                        .into(),
+                ));
+            }
+            upright_size(bytes)
         }
         _ => None,
     };
     let [w, h] = detection.anchors.input_size;
     let (w, h) = image_size.unwrap_or((w, h));
-    (f64::from(w), f64::from(h))
+    Ok((f64::from(w), f64::from(h)))
 }

@@ -71,19 +71,21 @@ impl std::fmt::Debug for ReceiptKey {
 pub struct Receipt {
     /// The sha256 of the model bytes the engine ran.
     pub model_sha256: String,
-    /// Where the input came from: `"file"` (the person's, which stays in the browser) or
-    /// `"tensor"` (numbers the app supplied).
+    /// Where the input came from: `"file"` (the person's, which stays in the browser),
+    /// `"tensor"` (numbers the app supplied) or `"multiple"` (several inputs).
     pub input_kind: String,
     /// HMAC-SHA256 of the input under the session's secret key, hex.
     pub input_hmac_sha256: String,
     /// Every data field of the result, with its size.
     pub sent: Vec<SentField>,
-    /// Outputs the disclosure policy kept in the browser.
+    /// What the disclosure policy kept in the browser; `elements` counts numbers, as
+    /// `max_output_elements` does.
     pub withheld: Vec<Withheld>,
 }
 
-/// One field of the result as it left: `outputs` (with the output's name), `top_k` or
-/// `timings_ms`; its element count, and the bytes of its JSON encoding.
+/// One field of the result as it left: `outputs` (with the output's name; `elements` counts
+/// its values), `top_k`, `postprocessed` or `detections` (`elements` counts their entries:
+/// classes, steps, detections) or `timings_ms` (its stages); and the bytes of its JSON encoding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SentField {

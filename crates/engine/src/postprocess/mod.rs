@@ -2,8 +2,6 @@ mod anchors;
 mod detection;
 mod steps;
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 pub use self::anchors::SsdAnchors;
@@ -63,14 +61,12 @@ pub fn top_k(scores: &[f64], k: usize) -> Vec<(usize, f64)> {
 
 impl Postprocess {
     /// Runs the `steps` pipeline over the scored output's raw values.
-    pub(crate) fn run_steps(
-        &self,
-        output_name: &str,
-        outputs: &BTreeMap<String, OutputTensor>,
-    ) -> Result<Vec<StepResult>, EngineError> {
-        let Some(output) = outputs.get(output_name) else { return Ok(Vec::new()) };
+    pub(crate) fn run_steps(&self, output_name: &str, output: &OutputTensor) -> Result<Vec<StepResult>, EngineError> {
+        if self.steps.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut scored = Scored { name: output_name, values: output.clone(), labels: &self.labels };
-        self.steps.iter().map(|step| step.apply(&mut scored, outputs)).collect()
+        self.steps.iter().map(|step| step.apply(&mut scored)).collect()
     }
 
     /// Ranks classes along the last axis of the scored output, for every sample in it.

@@ -4,10 +4,8 @@
 //! (`argmax`, `top_k`, `threshold`) report on them. Every step adds one entry to the
 //! result's `postprocessed` list, tagged with its `op`.
 //!
-//! To add a step (box decoding, say): a variant in [`Step`], a variant in [`StepResult`],
-//! and an arm in [`Step::apply`], which sees every raw output, not only the scored one.
-
-use std::collections::BTreeMap;
+//! To add a step: a variant in [`Step`], a variant in [`StepResult`], and an arm in
+//! [`Step::apply`].
 
 use serde::{Deserialize, Serialize};
 
@@ -76,11 +74,7 @@ impl Scored<'_> {
 }
 
 impl Step {
-    pub(crate) fn apply(
-        &self,
-        scored: &mut Scored<'_>,
-        _outputs: &BTreeMap<String, OutputTensor>,
-    ) -> Result<StepResult, EngineError> {
+    pub(crate) fn apply(&self, scored: &mut Scored<'_>) -> Result<StepResult, EngineError> {
         Ok(match self {
             Self::Softmax => {
                 let rows: Vec<f64> = scored.rows()?.flat_map(softmax).collect();
@@ -116,7 +110,7 @@ mod tests {
 
     fn run(steps: &[Step], data: Vec<f64>, labels: &[String]) -> Vec<StepResult> {
         let mut s = scored(data, labels);
-        steps.iter().map(|step| step.apply(&mut s, &BTreeMap::new()).unwrap()).collect()
+        steps.iter().map(|step| step.apply(&mut s).unwrap()).collect()
     }
 
     #[test]

@@ -234,6 +234,18 @@ fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, EngineError> {
     Ok(image)
 }
 
+/// The image's size as the person sees it: the header's, swapped when EXIF says the picture
+/// is stored on its side. None when the header cannot be read (decoding reports why).
+pub(crate) fn upright_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    use image::metadata::Orientation::{Rotate270, Rotate270FlipH, Rotate90, Rotate90FlipH};
+    let mut decoder = ImageReader::new(Cursor::new(bytes)).with_guessed_format().ok()?.into_decoder().ok()?;
+    let (width, height) = decoder.dimensions();
+    match decoder.orientation().ok()? {
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => Some((height, width)),
+        _ => Some((width, height)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +334,15 @@ mod tests {
         let mut out = Cursor::new(Vec::new());
         DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn upright_size_follows_exif_orientation() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/exif_orientation_6.png");
+        let bytes = std::fs::read(path).unwrap();
+        let stored = ImageReader::new(Cursor::new(&bytes)).with_guessed_format().unwrap().into_dimensions().unwrap();
+        assert_ne!(stored.0, stored.1, "the fixture must not be square");
+        assert_eq!(upright_size(&bytes), Some((stored.1, stored.0)));
     }
 
     #[test]

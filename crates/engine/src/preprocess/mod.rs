@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
 pub use self::csv::CsvPreprocess;
+pub(crate) use self::image::upright_size;
 pub use self::image::{Color, ImagePreprocess, Layout, Resize};
 use crate::{EngineError, Limits, TensorInfo};
 
