@@ -159,3 +159,5 @@ def test_error_messages_do_not_echo_file_content(page: Page, probe_server: Strea
     pick_file(page, path)
     result = expect_error(page, None, "csv", "row 2, column 2")
     assert token not in json.dumps(result), result
+    # Nor on screen, where the message is shown too.
+    assert token not in sandbox_frame(page).locator("#summary").inner_text()
