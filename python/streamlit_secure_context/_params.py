@@ -177,8 +177,8 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
     expected = math.prod(shape)
     if expected != len(data):
         raise ValueError(f"shape {list(shape)} holds {expected} values, but input has {len(data)}")
-    input_spec = {"kind": "tensor", "name": name, "shape": list(shape), "data": data}
-    return BrowserRequest({"input": input_spec, "postprocess": post}, [])
+    tensor: dict[str, Any] = {"kind": "tensor", "name": name, "shape": list(shape), "data": data}
+    return BrowserRequest({"input": tensor, "postprocess": post}, [])
 
 
 def build_limits(security_config: Mapping[str, Any] | None) -> dict[str, int] | None:

@@ -10,7 +10,7 @@ time, so an app may keep passing dict literals: annotating them only adds checki
 # cannot see Required/NotRequired inside string annotations, and would get the required keys wrong.
 import sys
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Literal, Protocol, Union, final
 
 # On 3.10, `typing.TypedDict` does not understand Required/NotRequired: both must come from
 # typing_extensions there, or the required keys would be computed wrongly.
@@ -358,6 +358,10 @@ class Receipt(TypedDict):
     withheld: list[Withheld]
 
 
+# The result types are final: nothing extends them, so a type checker may tell them apart by
+# their keys (``"batch" in result``) as well as by ``status``.
+
+
 class ErrorInfo(TypedDict):
     """Why a run failed: a stable ``code`` to branch on and a message to show."""
 
@@ -365,6 +369,7 @@ class ErrorInfo(TypedDict):
     message: str
 
 
+@final
 class OkResult(TypedDict):
     """A successful run on one input."""
 
@@ -384,6 +389,7 @@ class OkResult(TypedDict):
     receipt: Receipt
 
 
+@final
 class ErrorResult(TypedDict):
     """A failed run (or a failed file of a batch)."""
 
@@ -391,6 +397,7 @@ class ErrorResult(TypedDict):
     error: ErrorInfo
 
 
+@final
 class BatchResult(TypedDict):
     """A batch (``source: "files"``): one item per file, in the order they were picked."""
 

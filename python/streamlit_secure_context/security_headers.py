@@ -170,7 +170,8 @@ class SecurityHeadersMiddleware:
         if scope.get("scheme") == "https":
             return True
         if self.trust_forwarded_proto:
-            for name, value in scope.get("headers", []):
+            headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+            for name, value in headers:
                 if name == b"x-forwarded-proto":
                     return value.split(b",")[0].strip().lower() == b"https"
         return False
