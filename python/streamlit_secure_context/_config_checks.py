@@ -12,17 +12,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import Any
+from typing import Any, get_args
+
+from ._types import Color, CoordinateOrder, Dtype, Layout, NmsMethod, Resize
 
 # The engine's integer fields are u32 or usize; the browser engine is wasm32, so both end here.
 U32_MAX = 2**32 - 1
-COLORS = ("rgb", "bgr", "grayscale")
-LAYOUTS = ("nchw", "nhwc", "flat")
-RESIZES = ("stretch", "center_crop", "letterbox")
-# The ONNX spellings of the dtypes the engine can feed a model (`ssc_engine::tensor`).
-DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
-COORDINATE_ORDERS = ("xy", "yx")
-NMS_METHODS = ("hard", "weighted")
+# The accepted values are those of the Literal types the TypedDicts declare: one list for both.
+COLORS: tuple[str, ...] = get_args(Color)
+LAYOUTS: tuple[str, ...] = get_args(Layout)
+RESIZES: tuple[str, ...] = get_args(Resize)
+DTYPES: tuple[str, ...] = get_args(Dtype)
+COORDINATE_ORDERS: tuple[str, ...] = get_args(CoordinateOrder)
+NMS_METHODS: tuple[str, ...] = get_args(NmsMethod)
 
 DETECTION_REQUIRED = {"boxes", "scores", "anchors", "coordinate_order", "box_scale", "threshold", "nms"}
 DETECTION_KEYS = DETECTION_REQUIRED | {"keypoints", "keypoint_offset", "sigmoid", "score_clip"}

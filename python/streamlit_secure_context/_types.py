@@ -112,6 +112,10 @@ class ThresholdStep(TypedDict):
 Step = Union[SoftmaxStep, SigmoidStep, ArgmaxStep, TopKStep, ThresholdStep]
 
 
+CoordinateOrder = Literal["xy", "yx"]
+NmsMethod = Literal["hard", "weighted"]
+
+
 class SsdAnchors(TypedDict, total=False):
     """SSD anchors generated from their options, as MediaPipe's SsdAnchorsCalculator does."""
 
@@ -135,7 +139,9 @@ class SsdAnchors(TypedDict, total=False):
 class Nms(TypedDict, total=False):
     """Non-maximum suppression of overlapping boxes."""
 
-    method: Required[Literal["hard", "weighted"]]
+    #: ``"hard"`` keeps the best box and drops those overlapping it; ``"weighted"`` replaces it by
+    #: the score-weighted mean of the overlapping boxes (MediaPipe's WEIGHTED, steadier faces).
+    method: Required[NmsMethod]
     #: In [0, 1]: boxes overlapping a kept box more than this are suppressed.
     iou_threshold: Required[float]
     #: Default 100.
@@ -151,7 +157,7 @@ class DetectionConfig(TypedDict, total=False):
     scores: Required[str]
     anchors: Required[SsdAnchors]
     #: ``"xy"``: ``[x, y, w, h, ...]`` per anchor; ``"yx"``: ``[y, x, h, w, ...]``.
-    coordinate_order: Required[Literal["xy", "yx"]]
+    coordinate_order: Required[CoordinateOrder]
     #: Non-zero divisors of the raw x, y, w, h values (the input size for BlazeFace).
     box_scale: Required[list[float]]
     #: Minimum score (after the sigmoid) of a detection.
@@ -299,26 +305,36 @@ class Detection(TypedDict):
 
 
 class SoftmaxResult(TypedDict):
+    """The values after a softmax step."""
+
     op: Literal["softmax"]
     values: OutputTensor
 
 
 class SigmoidResult(TypedDict):
+    """The values after a sigmoid step."""
+
     op: Literal["sigmoid"]
     values: OutputTensor
 
 
 class ArgmaxResult(TypedDict):
+    """The best class of each row."""
+
     op: Literal["argmax"]
     classes: list[TopKEntry]
 
 
 class TopKResult(TypedDict):
+    """The ``k`` best classes of each row, best first."""
+
     op: Literal["top_k"]
     classes: list[TopKEntry]
 
 
 class ThresholdResult(TypedDict):
+    """Every class of each row scoring at least ``value``."""
+
     op: Literal["threshold"]
     value: float
     classes: list[TopKEntry]
@@ -408,9 +424,9 @@ class BatchResult(TypedDict):
 Result = Union[OkResult, ErrorResult, BatchResult]
 
 __all__ = [
-    "ArgmaxResult", "ArgmaxStep", "ArrayLike", "BatchResult", "Color", "CsvPreprocess", "Detection", "DetectionConfig",
+    "ArgmaxResult", "ArgmaxStep", "ArrayLike", "BatchResult", "Color", "CoordinateOrder", "CsvPreprocess", "Detection", "DetectionConfig",
     "Disclosure", "Dtype", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
-    "InputsParams", "Layout", "Limits", "Nms", "Numbers", "OkResult", "OutputTensor", "Postprocess", "Preprocess",
+    "InputsParams", "Layout", "Limits", "Nms", "NmsMethod", "Numbers", "OkResult", "OutputTensor", "Postprocess", "Preprocess",
     "Receipt", "Resize", "Result", "SecurityConfig", "SentField", "SigmoidResult", "SigmoidStep", "SoftmaxResult",
     "SoftmaxStep", "SsdAnchors", "Step", "StepResult", "TensorParams", "ThresholdResult", "ThresholdStep",
     "TopKEntry", "TopKResult", "TopKStep", "Withheld",
