@@ -19,12 +19,16 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import NotRequired, Required, TypedDict
 
-# --- Configuration: how a picked file becomes the model's input -------------------------
+# --- Preprocessing: how a picked file becomes the model's input --------------------------
 
+#: The channels of an image, in order; ``"grayscale"`` has one.
 Color = Literal["rgb", "bgr", "grayscale"]
+#: Where channels go in the input tensor: ``[1, C, H, W]``, ``[1, H, W, C]``, or ``[1, H * W * C]``.
 Layout = Literal["nchw", "nhwc", "flat"]
+#: Scale each axis independently; scale to cover, then cut the overflow evenly; or scale to fit,
+#: then pad evenly (as YOLO-style models expect).
 Resize = Literal["stretch", "center_crop", "letterbox"]
-# The ONNX spellings of the dtypes the engine can feed a model (`ssc_engine::tensor`).
+#: The ONNX spellings of the dtypes the engine can feed a model.
 Dtype = Literal[
     "float16", "float32", "float64",
     "int8", "int16", "int32", "int64",
@@ -39,6 +43,7 @@ class ImagePreprocess(TypedDict, total=False):
     Each value becomes ``(pixel * scale - mean[c]) / std[c]``.
     """
 
+    #: Selects this kind of preprocessing.
     kind: Required[Literal["image"]]
     #: ``[width, height]``; taken from the model input's shape when omitted.
     size: list[int]
@@ -63,6 +68,7 @@ class ImagePreprocess(TypedDict, total=False):
 class CsvPreprocess(TypedDict, total=False):
     """A picked CSV file, one sample per row, fed as a ``[rows, columns]`` tensor."""
 
+    #: Selects this kind of preprocessing.
     kind: Required[Literal["csv"]]
     #: Whether the first row names the columns (and so is not data); default True.
     header: bool
@@ -112,7 +118,9 @@ class ThresholdStep(TypedDict):
 Step = Union[SoftmaxStep, SigmoidStep, ArgmaxStep, TopKStep, ThresholdStep]
 
 
+#: How an anchor's raw values are laid out: ``[x, y, w, h, kx, ky, ...]`` or ``[y, x, h, w, ky, kx, ...]``.
 CoordinateOrder = Literal["xy", "yx"]
+#: How overlapping boxes are merged.
 NmsMethod = Literal["hard", "weighted"]
 
 
@@ -121,8 +129,11 @@ class SsdAnchors(TypedDict, total=False):
 
     #: ``[width, height]`` of the model input the anchors tile.
     input_size: Required[list[int]]
+    #: At least 1.
     num_layers: Required[int]
+    #: The anchor scale of the first layer.
     min_scale: Required[float]
+    #: The anchor scale of the last layer.
     max_scale: Required[float]
     #: One positive stride per layer.
     strides: Required[list[int]]
@@ -196,9 +207,13 @@ class Postprocess(TypedDict, total=False):
 class Limits(TypedDict, total=False):
     """Upper bounds the browser engine enforces; each a positive integer."""
 
+    #: The size of the model file.
     max_model_bytes: int
+    #: The size of the picked file.
     max_input_bytes: int
+    #: Width times height of a picked image, read from its header before decoding.
     max_image_pixels: int
+    #: The number of values of any input tensor.
     max_tensor_elements: int
 
 
@@ -241,6 +256,7 @@ Numbers = Union[float, ArrayLike, Sequence["Numbers"]]
 class TensorParams(TypedDict, total=False):
     """A tensor Python supplies (not PHI); it runs without any user action."""
 
+    #: The values; nested lists give the shape.
     input: Required[Numbers]
     #: Default: the nesting of ``input``.
     shape: list[int]
@@ -252,6 +268,7 @@ class TensorParams(TypedDict, total=False):
 class InputsParams(TypedDict, total=False):
     """One tensor per named input, for models with several inputs."""
 
+    #: Input name to its values.
     inputs: Required[dict[str, Numbers]]
     postprocess: Postprocess
 
@@ -259,7 +276,9 @@ class InputsParams(TypedDict, total=False):
 class FileParams(TypedDict, total=False):
     """A file (``"file"``) or a batch of files (``"files"``) the person picks in the sandbox."""
 
+    #: One file, or a batch of files each run through the same request, in order.
     source: Required[Literal["file", "files"]]
+    #: How the file's bytes become the model's input.
     preprocess: Required[Preprocess]
     #: MIME types or extensions the picker offers; default per preprocess kind.
     accept: list[str]
@@ -289,7 +308,9 @@ class TopKEntry(TypedDict):
     """One ranked class of one sample (``row`` is the sample's index in the batch)."""
 
     row: int
+    #: The class index along the output's last axis.
     index: int
+    #: ``labels[index]``, or None past the end of ``labels``.
     label: str | None
     score: float
 
@@ -350,6 +371,8 @@ class SentField(TypedDict):
     field: str
     #: The output's name, for ``"outputs"``.
     name: str | None
+    #: Values for an output; entries for ``top_k``, ``postprocessed`` and ``detections``; stages
+    #: for ``timings_ms``.
     elements: int
     #: The bytes of the field's JSON encoding.
     bytes: int
@@ -359,6 +382,7 @@ class Withheld(TypedDict):
     """An output the disclosure policy kept in the browser: its name and size, never its values."""
 
     output: str
+    #: The number of values it holds.
     elements: int
     reason: Literal["not_listed", "top_k_only", "too_large"]
 
@@ -366,7 +390,9 @@ class Withheld(TypedDict):
 class Receipt(TypedDict):
     """What left the browser with one result."""
 
+    #: The sha256 of the model bytes the engine ran.
     model_sha256: str
+    #: The person's file (which stayed in the browser), numbers the app supplied, or several inputs.
     input_kind: Literal["file", "tensor", "multiple"]
     #: HMAC-SHA256 of the input under a key that exists only in the browser's engine Worker.
     input_hmac_sha256: str
@@ -381,6 +407,7 @@ class Receipt(TypedDict):
 class ErrorInfo(TypedDict):
     """Why a run failed: a stable ``code`` to branch on and a message to show."""
 
+    #: E.g. ``"not_isolated"``, ``"invalid_request"``, ``"image_decode"``.
     code: str
     message: str
 
@@ -390,7 +417,9 @@ class OkResult(TypedDict):
     """A successful run on one input."""
 
     status: Literal["ok"]
+    #: The sha256 of the model that ran.
     model_sha256: str
+    #: The raw outputs by name (those the disclosure policy lets leave).
     outputs: dict[str, OutputTensor]
     #: When ``postprocess.top_k`` is set.
     top_k: NotRequired[list[TopKEntry]]
@@ -418,6 +447,7 @@ class BatchResult(TypedDict):
     """A batch (``source: "files"``): one item per file, in the order they were picked."""
 
     status: Literal["ok"]
+    #: One complete result per file: one bad file never fails the batch.
     batch: list[OkResult | ErrorResult]
 
 

@@ -93,8 +93,12 @@ class SecurityHeadersMiddleware:
     Pure ASGI rather than Starlette's BaseHTTPMiddleware: it neither buffers bodies (file
     uploads and media streams pass through untouched) nor touches WebSocket traffic.
 
-    Parameters (each a header value; ``None`` omits the header)
+    Each option is a header value; ``None`` omits the header.
+
+    Parameters
     ----------
+    app
+        The ASGI application to wrap (`security_middleware` passes it for you).
     cross_origin_opener_policy
         COOP, default ``"same-origin"``.
     cross_origin_embedder_policy
