@@ -3,8 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from ._component import component_func
 from ._model import model_url, resolve_model
@@ -17,104 +16,118 @@ from ._params import (
     require_isolation,
     timeout_ms,
 )
+from ._types import InferenceParams, Result, SecurityConfig
 
 
 def streamlit_secure_context(
     model_path: str | os.PathLike[str],
-    security_config: Mapping[str, Any] | None = None,
-    inference_params: Mapping[str, Any] | None = None,
+    security_config: SecurityConfig | None = None,
+    inference_params: InferenceParams | None = None,
     key: str | None = None,
     timeout: float = 0,
     sha256: str | None = None,
     **kwargs: Any,
-) -> dict[str, Any] | None:
+) -> Result | None:
     """Run an ONNX model in the person's browser and return only its result.
 
     The model runs in a Rust/WebAssembly engine inside a sandboxed iframe with no network
     access. A file the person picks is read only there; the server receives the result.
+    Every argument is validated here first, so a mistake raises in the app's traceback
+    instead of failing in the browser.
 
     Parameters
     ----------
-    model_path
-        Path to an ONNX model on the server. It is sent to the browser by content
-        address and verified there against its sha256 before it runs.
-    security_config
-        Optional ``{"limits": {"max_model_bytes": ..., "max_input_bytes": ...,
-        "max_image_pixels": ..., "max_tensor_elements": ...}, "require_isolation": bool,
-        "disclosure": {...}}``.
-        With ``require_isolation=True``, a page that is not cross-origin isolated returns the
-        error ``not_isolated`` instead of running (serve the app with `security_middleware`).
+    model_path : str or os.PathLike
+        Path to an ONNX model on the server. It is sent to the browser by content address
+        and verified there against its sha256 before it runs.
+    security_config : SecurityConfig, optional
+        ``limits`` (`Limits`: upper bounds on the model, the input file, image pixels and
+        tensor elements), ``require_isolation`` (a page that is not cross-origin isolated
+        returns the error ``not_isolated`` instead of running: serve the app with
+        `security_middleware`) and ``disclosure`` (`Disclosure`: what of a result may leave
+        the browser; the engine enforces it before the result leaves its Worker). Withheld
+        outputs are named in the result's ``receipt["withheld"]``; a policy that leaves
+        nothing to send ends in the error ``disclosure_empty``.
+    inference_params : InferenceParams
+        Where the model's input comes from, one of:
 
-        ``disclosure`` declares what of a result may leave the browser; the engine enforces
-        it before the result leaves its Worker. All keys are optional::
+        - `TensorParams`: a tensor Python supplies (not PHI, runs without user action),
+          ``{"input": [[...]], "shape": [1, 64], "inputName": "pixels"}``;
+        - `InputsParams`: one tensor per input name, for a model with several inputs,
+          ``{"inputs": {"input_ids": [[101, 2023]], "attention_mask": [[1, 1]]}}``;
+        - `FileParams`: a file the person picks inside the sandbox (``"source": "file"``),
+          or a batch of files (``"source": "files"``, at most ``max_files``), turned into
+          the input by ``preprocess`` (`ImagePreprocess` or `CsvPreprocess`).
 
-            {"outputs": ["probabilities"],   # raw outputs that may leave (default: all)
-             "top_k_only": True,             # only the ranked classes leave, no raw tensor
-             "decimals": 3,                  # round every output value and score
-             "max_output_elements": 100,     # no raw output larger than this leaves
-             "on_violation": "withhold"}     # or "error": an oversized output fails the run
-
-        Withheld outputs are named in the result's ``receipt["withheld"]``; a policy that
-        leaves nothing to send ends in the error ``disclosure_empty``.
-    inference_params
-        Either a tensor that Python supplies (not PHI, runs without user action)::
-
-            {"input": [[...]], "shape": [1, 64], "inputName": "pixels"}
-
-        or a file the person picks inside the sandbox::
-
-            {"source": "file", "accept": [".png"],
-             "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat"},
-             "postprocess": {"softmax": True, "top_k": 3, "labels": [...]}}
-
-        or, for a model with several inputs, one tensor per input name::
-
-            {"inputs": {"input_ids": [[101, 2023]], "attention_mask": [[1, 1]]}}
-
-        ``preprocess`` kinds: ``"image"`` (PNG/JPEG/WebP/BMP/GIF; size, color, layout,
-        resize: stretch/center_crop/letterbox, pad, scale, mean, std, dtype) and ``"csv"``
-        (header, delimiter, columns; one sample per row). ``postprocess.steps`` lists
-        ``{"op": ...}`` steps: softmax, sigmoid, argmax, top_k (k), threshold (value).
-    key
+        Each may carry a ``postprocess`` (`Postprocess`): softmax, ``top_k`` with
+        ``labels``, a ``steps`` pipeline, or SSD ``detection`` (`DetectionConfig`).
+    key : str, optional
         The Streamlit widget key. Give one whenever the page has more than one component.
-    timeout
+    timeout : float, default 0
         Seconds an inference may take before the engine is stopped; 0 means no limit.
-    sha256
-        Optional pin: the sha256 (hex) of the model you vetted. A model file with another
-        hash raises here, and the browser engine verifies the bytes it downloads against
-        the same value, so only the pinned model ever runs. ``doctor --app`` checks pins.
+    sha256 : str, optional
+        A pin: the sha256 (64 lowercase hex digits) of the model you vetted. A model file
+        with another hash raises here, and the browser engine verifies the bytes it
+        downloads against the same value, so only the pinned model ever runs.
+        ``python -m streamlit_secure_context doctor --app`` checks pins.
+    on_change : callable, optional
+        Keyword-only. Called when a new result arrives.
+    disabled : bool, default False
+        Keyword-only. Disables the file picker and drop zone; tensor requests still run.
+    height : int, optional
+        Keyword-only. A fixed height in pixels; by default the component sizes itself to
+        its content.
+    help : str, optional
+        Keyword-only. Help text shown under the file picker.
+    label : str, optional
+        Keyword-only. The picker's visible label and accessible name (default
+        "Choose a file", or "Choose files" for a batch).
 
     Returns
     -------
-    None until a result exists, then either::
+    Result or None
+        None until a result exists (and while the request changed since the last one),
+        then one of:
 
-        {"status": "ok", "model_sha256": str,
-         "outputs": {name: {"shape": [...], "dtype": str, "data": [...]}},
-         "top_k": [{"row", "index", "label", "score"}],   # when postprocess.top_k is set
-         "postprocessed": [{"op": ..., ...}],              # when postprocess.steps is set
-         "detections": [{"score", "box", "keypoints"}],    # when postprocess.detection is set
-         "timings_ms": {...},
-         "cross_origin_isolated": bool,   # whether the engine's Worker ran isolated
-         "receipt": {"model_sha256": str, "input_kind": "file" | "tensor" | "multiple",
-                     "input_hmac_sha256": str,   # keyed hash of the input, see below
-                     "sent": [{"field", "name", "elements", "bytes"}],
-                     "withheld": [{"output", "elements", "reason"}]}}
+        - `OkResult`: ``{"status": "ok", "model_sha256", "outputs", "timings_ms",
+          "cross_origin_isolated", "receipt"}`` plus ``top_k``, ``postprocessed`` and
+          ``detections`` when the ``postprocess`` asked for them;
+        - `ErrorResult`: ``{"status": "error", "error": {"code", "message"}}``;
+        - `BatchResult`: ``{"status": "ok", "batch": [...]}`` for ``"source": "files"``,
+          one `OkResult` or `ErrorResult` per file in the order they were picked.
 
-    The receipt lists every field that left the browser with its size. Its input hash is
-    HMAC-SHA256 under a random key that exists only inside the browser's engine Worker for
-    the session: equal within a session for equal inputs, and not reversible or comparable
-    by anyone without that key.
+        The receipt lists every field that left the browser with its size. Its input hash
+        is HMAC-SHA256 under a random key that exists only inside the browser's engine
+        Worker for the session: equal within a session for equal inputs, and not
+        reversible or comparable by anyone without that key.
 
-    or ``{"status": "error", "error": {"code": str, "message": str}}``.
+    Raises
+    ------
+    FileNotFoundError
+        ``model_path`` is not a file.
+    TypeError, ValueError
+        An argument does not have the documented shape; the message names the field.
 
-    Example
-    -------
+    See Also
+    --------
+    to_dataframe : a result as a pandas DataFrame.
+    security_middleware : the headers that make the page cross-origin isolated.
+
+    Examples
+    --------
+    A digit classifier on an image the person picks:
+
     >>> result = streamlit_secure_context(
     ...     "models/digits.onnx",
-    ...     inference_params={"source": "file", "preprocess": {"kind": "image", "size": [8, 8]}},
+    ...     inference_params={
+    ...         "source": "file",
+    ...         "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat"},
+    ...         "postprocess": {"softmax": True, "top_k": 3, "labels": [str(d) for d in range(10)]},
+    ...     },
+    ...     security_config={"disclosure": {"top_k_only": True, "decimals": 3}},
     ...     key="digits",
     ... )
-    >>> if result and result["status"] == "ok":
+    >>> if result and result["status"] == "ok" and "top_k" in result:
     ...     st.write(result["top_k"])
     """
     if kwargs:
@@ -153,4 +166,5 @@ def streamlit_secure_context(
     )
     if not isinstance(value, dict) or value.get("request_key") != request_key:
         return None
-    return {k: v for k, v in value.items() if k != "request_key"}
+    # The host frame checked the value against the result format before sending it.
+    return cast("Result", {k: v for k, v in value.items() if k != "request_key"})

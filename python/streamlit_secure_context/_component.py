@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit.components.v1 as components
 
@@ -13,10 +15,10 @@ class AssetsMissingError(RuntimeError):
     """The package was used from a source checkout whose browser assets were never built."""
 
 
-_component_func = None
+_component_func: Callable[..., Any] | None = None
 
 
-def component_func():
+def component_func() -> Callable[..., Any]:
     """Declares the component on first use, not at import.
 
     Declaring needs a running Streamlit runtime, and an ``st.App`` launcher imports this

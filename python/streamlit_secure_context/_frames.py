@@ -10,16 +10,41 @@ if TYPE_CHECKING:
 
 
 def to_dataframe(result: Mapping[str, Any] | None, part: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """One part of a result as a DataFrame.
+    """One part of a result as a pandas DataFrame, the form Streamlit apps show and store.
 
-    ``part`` picks what to tabulate: ``"top_k"`` (one row per ranked class: ``row``, ``index``,
-    ``label``, ``score``), ``"detections"`` (one row per object: ``score``, ``xmin``, ``ymin``,
-    ``xmax``, ``ymax``), or the name of a model output (one row per sample of a ``[N]`` or
-    ``[N, C]`` output; ``columns`` names the C columns, default ``"<output>[i]"``). By default
-    it is ``top_k`` when the result has it, else ``detections``, else the model's only output.
+    Parameters
+    ----------
+    result : Result or None
+        What `streamlit_secure_context` returned.
+    part : str, optional
+        What to tabulate: ``"top_k"`` (one row per ranked class: ``row``, ``index``,
+        ``label``, ``score``), ``"detections"`` (one row per object: ``score``, ``xmin``,
+        ``ymin``, ``xmax``, ``ymax``), or the name of a model output (one row per sample of
+        a ``[N]`` or ``[N, C]`` output). By default ``top_k`` when the result has it, else
+        ``detections``, else the model's only output.
+    columns : sequence of str, optional
+        Names of the C columns of an output; default ``"<output>[i]"``.
 
-    >>> result = streamlit_secure_context("risk.onnx", inference_params={"source": "file",
-    ...                                   "preprocess": {"kind": "csv"}}, key="risk")
+    Returns
+    -------
+    pandas.DataFrame
+        For a batch result (`BatchResult`), one row per file: ``file`` (its 1-based
+        position in the batch), ``status``, then the top-1 ``label`` and ``score`` when
+        top-k is present, or the columns of the chosen output; ``error_code`` for the files
+        that failed.
+
+    Raises
+    ------
+    ValueError
+        ``result`` is None or an error, or the output is not ``[N]`` or ``[N, C]``, or
+        ``columns`` does not match its width.
+    KeyError
+        The result has no such ``part``; the message lists the parts it has.
+
+    Examples
+    --------
+    >>> result = streamlit_secure_context(
+    ...     "risk.onnx", inference_params={"source": "file", "preprocess": {"kind": "csv"}}, key="risk")
     >>> if result and result["status"] == "ok":
     ...     st.dataframe(to_dataframe(result, "probabilities", columns=["benign", "malignant"]))
     """

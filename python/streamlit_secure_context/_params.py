@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._config_checks import check_csv, check_detection, check_detection_fits, check_image, check_step
+from ._config_checks import check_keys as _check_keys
+
 PROTOCOL_VERSION = 1
 
 TENSOR_KEYS = {"input", "shape", "inputName", "postprocess"}
@@ -42,12 +45,6 @@ class BrowserRequest:
 
     request: dict[str, Any]
     accept: list[str]
-
-
-def _check_keys(what: str, given: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(given) - allowed)
-    if unknown:
-        raise ValueError(f"{what}: unknown key(s) {unknown}; allowed keys are {sorted(allowed)}")
 
 
 def _optional_dict(what: str, value: Any, allowed: set[str]) -> Mapping[str, Any] | None:
@@ -96,7 +93,7 @@ def _postprocess(value: Any) -> dict[str, Any] | None:
         raise TypeError("postprocess.labels must be a list of strings")
     if "softmax" in value and not isinstance(value["softmax"], bool):
         raise TypeError("postprocess.softmax must be True or False")
-    if "output" in value and not isinstance(value["output"], str):
+    if value.get("output") is not None and not isinstance(value["output"], str):
         raise TypeError("postprocess.output must be an output name (str)")
     steps = value.get("steps", [])
     if not isinstance(steps, Sequence) or isinstance(steps, str):
@@ -104,14 +101,11 @@ def _postprocess(value: Any) -> dict[str, Any] | None:
     for i, step in enumerate(steps):
         if not isinstance(step, Mapping) or step.get("op") not in STEP_KEYS:
             raise ValueError(f"postprocess.steps[{i}] must be a dict whose op is one of {sorted(STEP_KEYS)}")
-        _check_keys(f"postprocess.steps[{i}] ({step['op']})", step, {"op"} | STEP_KEYS[step["op"]])
-        missing = STEP_KEYS[step["op"]] - set(step)
-        if missing:
-            raise ValueError(f"postprocess.steps[{i}] ({step['op']}) needs {sorted(missing)}")
-    # The detector config (anchors, box layout, NMS) is checked field by field by the engine,
-    # whose error names the field; here only its type.
-    if "detection" in value and not isinstance(value["detection"], Mapping):
-        raise TypeError("postprocess.detection must be a dict with boxes, scores, anchors, coordinate_order, box_scale, threshold and nms")
+        what = f"postprocess.steps[{i}] ({step['op']})"
+        _check_keys(what, step, {"op"} | STEP_KEYS[step["op"]], required=STEP_KEYS[step["op"]])
+        check_step(f"postprocess.steps[{i}]", step)
+    if value.get("detection") is not None:
+        check_detection(value["detection"])
     post = {**value, "labels": list(labels)}
     if steps:
         post["steps"] = [dict(step) for step in steps]
@@ -122,10 +116,10 @@ def _preprocess(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping) or value.get("kind") not in PREPROCESS_KEYS:
         raise ValueError('preprocess must be a dict with "kind": "image" or "csv"')
     _check_keys(f"preprocess ({value['kind']})", value, PREPROCESS_KEYS[value["kind"]])
-    if "size" in value:
-        size = value["size"]
-        if not (isinstance(size, Sequence) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
-            raise ValueError("preprocess.size must be [width, height], two positive integers")
+    if value["kind"] == "image":
+        check_image(value)
+    else:
+        check_csv(value)
     return dict(value)
 
 
@@ -150,6 +144,7 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
         if "input" in params:
             raise ValueError('inference_params cannot have both "source" and "input"')
         pre = _preprocess(params.get("preprocess"))
+        check_detection_fits(pre, post)
         accept = params.get("accept", DEFAULT_ACCEPT[pre["kind"]])
         if isinstance(accept, str) or not all(isinstance(a, str) for a in accept):
             raise TypeError('accept must be a list of MIME types or extensions, e.g. [".csv"]')
@@ -177,8 +172,8 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
     expected = math.prod(shape)
     if expected != len(data):
         raise ValueError(f"shape {list(shape)} holds {expected} values, but input has {len(data)}")
-    input_spec = {"kind": "tensor", "name": name, "shape": list(shape), "data": data}
-    return BrowserRequest({"input": input_spec, "postprocess": post}, [])
+    tensor: dict[str, Any] = {"kind": "tensor", "name": name, "shape": list(shape), "data": data}
+    return BrowserRequest({"input": tensor, "postprocess": post}, [])
 
 
 def build_limits(security_config: Mapping[str, Any] | None) -> dict[str, int] | None:

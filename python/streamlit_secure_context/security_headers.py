@@ -93,8 +93,12 @@ class SecurityHeadersMiddleware:
     Pure ASGI rather than Starlette's BaseHTTPMiddleware: it neither buffers bodies (file
     uploads and media streams pass through untouched) nor touches WebSocket traffic.
 
-    Parameters (each a header value; ``None`` omits the header)
+    Each option is a header value; ``None`` omits the header.
+
+    Parameters
     ----------
+    app
+        The ASGI application to wrap (`security_middleware` passes it for you).
     cross_origin_opener_policy
         COOP, default ``"same-origin"``.
     cross_origin_embedder_policy
@@ -170,7 +174,8 @@ class SecurityHeadersMiddleware:
         if scope.get("scheme") == "https":
             return True
         if self.trust_forwarded_proto:
-            for name, value in scope.get("headers", []):
+            headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+            for name, value in headers:
                 if name == b"x-forwarded-proto":
                     return value.split(b",")[0].strip().lower() == b"https"
         return False
@@ -204,8 +209,44 @@ def _encode(headers: dict[str, str | None]) -> list[tuple[bytes, bytes]]:
 def security_middleware(**options: Any) -> Any:
     """`SecurityHeadersMiddleware` wrapped for ``st.App(..., middleware=[...])``.
 
-    Takes the same keyword arguments as `SecurityHeadersMiddleware`; unknown ones raise here,
-    at startup, rather than on the first request.
+    Adds COOP/COEP (cross-origin isolation, which the browser engine needs for its
+    strongest sandboxing), a page Content-Security-Policy and the other security headers to
+    every response of the app, the component's assets included. See docs/deployment.md for
+    each header and why it is set.
+
+    Parameters
+    ----------
+    **options : str, bool or None
+        The keyword arguments of `SecurityHeadersMiddleware`, each a header value (``None``
+        leaves the header out): ``cross_origin_opener_policy``,
+        ``cross_origin_embedder_policy``, ``cross_origin_resource_policy``,
+        ``strict_transport_security``, ``trust_forwarded_proto`` (bool),
+        ``x_content_type_options``, ``referrer_policy``, ``permissions_policy``,
+        ``content_security_policy``, ``frame_ancestors``, ``component_frame_ancestors``.
+
+    Returns
+    -------
+    starlette.middleware.Middleware
+        For the ``middleware=`` list of ``st.App``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An unknown option, or a value that is not a single-line header value: raised here,
+        at startup, rather than on the first request.
+
+    Examples
+    --------
+    A launcher next to ``app.py``, started with ``streamlit run serve.py``:
+
+    >>> import streamlit as st
+    >>> from streamlit_secure_context import security_middleware
+    >>> app = st.App("app.py", middleware=[security_middleware()])
+
+    Letting one portal frame the app, with no Permissions-Policy header:
+
+    >>> app = st.App("app.py", middleware=[
+    ...     security_middleware(frame_ancestors="https://portal.example.org", permissions_policy=None)])
     """
     from starlette.middleware import Middleware
 

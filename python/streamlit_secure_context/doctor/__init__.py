@@ -42,6 +42,36 @@ def run_checks(url: str | None, config: Path, apps: list[Path], cafile: str | No
 
 
 def main(argv: list[str]) -> int:
+    """Checks a deployment and prints one PASS, WARN or FAIL line per finding, each with a fix.
+
+    This is ``python -m streamlit_secure_context doctor``. It checks the Streamlit config
+    file, the installed component's assets against their recorded sha256, the model pins
+    of the given app scripts and, with ``--url``, the headers and assets a running app
+    serves.
+
+    Parameters
+    ----------
+    argv : list of str
+        The command-line arguments after ``doctor``: ``--url URL``, ``--config PATH``
+        (default ``.streamlit/config.toml``), ``--app SCRIPT`` (repeatable), ``--cafile
+        PATH``, ``--strict`` (warnings fail too) and ``--json`` (JSON instead of lines).
+
+    Returns
+    -------
+    int
+        The exit code: 0 when nothing failed (with ``--strict``, nothing warned either),
+        1 otherwise; bad usage exits with 2.
+
+    Examples
+    --------
+    In CI, against the app's own config and script:
+
+    >>> exit_code = main(["--app", "app.py", "--strict"])
+
+    The same from a shell, probing a running app::
+
+        python -m streamlit_secure_context doctor --app app.py --url https://app.example.org/
+    """
     args = _parser().parse_args(argv)
     checks = run_checks(args.url, args.config, args.app, args.cafile)
     print(as_json(checks, args.strict) if args.json else as_text(checks, args.strict))

@@ -5,9 +5,15 @@ An option missing from the file has Streamlit's default, so a missing file is ch
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from pathlib import Path
 from typing import Any
+
+# tomllib is 3.11's; tomli is the same module for 3.10 (a dependency there, see pyproject.toml).
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 from .report import Check, fail, passed, warn
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import TypeGuard
 
 from .._params import model_pin
 from .asset_checks import sha256_file
@@ -19,7 +20,7 @@ from .report import Check, fail, passed, warn
 FUNCTION = "streamlit_secure_context"
 
 
-def _is_pin(value: object) -> bool:
+def _is_pin(value: object) -> TypeGuard[str]:
     """What the public function accepts as ``sha256=`` (one rule, in ``_params.model_pin``)."""
     try:
         return value is not None and model_pin(value) is not None
