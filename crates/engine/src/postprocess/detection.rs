@@ -95,6 +95,12 @@ impl DetectionPostprocess {
                 "postprocess.detection.nms.iou_threshold must be in [0, 1]".into(),
             ));
         }
+        // `f64::clamp` panics when its bounds are inverted or NaN, so a bad clip must stop here.
+        if self.score_clip.is_some_and(|clip| !(clip >= 0.0)) {
+            return Err(EngineError::InvalidRequest(
+                "postprocess.detection.score_clip must be a number >= 0".into(),
+            ));
+        }
         if self.box_scale.contains(&0.0) {
             return Err(EngineError::InvalidRequest("postprocess.detection.box_scale must not contain 0".into()));
         }
@@ -270,6 +276,18 @@ mod tests {
         assert_eq!(kept[0].score, 0.75);
         assert!((kept[0].bbox[0] - 0.05).abs() < 1e-12 && (kept[0].bbox[2] - 1.05).abs() < 1e-12);
         assert!((kept[0].keypoints[0][0] - 0.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_negative_or_nan_score_clip_is_a_typed_error_not_a_panic() {
+        let golden: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/golden/tflite_blazeface_detections.json")).unwrap();
+        let mut config: DetectionPostprocess = serde_json::from_value(golden["detection"].clone()).unwrap();
+        for clip in [-1.0, f64::NAN] {
+            config.score_clip = Some(clip);
+            let error = config.detect(&BTreeMap::new(), (1.0, 1.0)).unwrap_err();
+            assert!(error.to_string().contains("score_clip"), "{clip}: {error}");
+        }
     }
 
     #[test]
