@@ -20,6 +20,15 @@ class ModelFile:
 _sha_cache: dict[tuple[str, int, int], str] = {}
 
 
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file, read in chunks so a large model never sits in memory whole."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def resolve_model(model_path: str | os.PathLike[str]) -> ModelFile:
     if not isinstance(model_path, (str, os.PathLike)):
         raise TypeError(f"model_path must be a path to a model file, got {type(model_path).__name__}")
@@ -30,11 +39,7 @@ def resolve_model(model_path: str | os.PathLike[str]) -> ModelFile:
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     sha = _sha_cache.get(key)
     if sha is None:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        sha = _sha_cache[key] = digest.hexdigest()
+        sha = _sha_cache[key] = sha256_file(path)
     return ModelFile(path=path, sha256=sha, size=stat.st_size)
 
 

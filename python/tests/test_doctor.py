@@ -21,7 +21,7 @@ import streamlit
 
 from streamlit_secure_context.doctor import main as doctor_main
 from streamlit_secure_context.doctor import run_checks
-from streamlit_secure_context.doctor.asset_checks import check_assets
+from streamlit_secure_context.doctor.asset_checks import check_assets, load_manifest
 from streamlit_secure_context.doctor.config_checks import check_config
 from streamlit_secure_context.doctor.http_checks import COMPONENT_PATH, check_url
 from streamlit_secure_context.doctor.model_checks import check_models
@@ -115,19 +115,19 @@ def test_tls_at_a_proxy_passes_when_the_probed_url_is_https(project: Path) -> No
 def test_assets_match_their_manifest_and_tampering_fails(tmp_path: Path) -> None:
     from streamlit_secure_context._component import FRONTEND
 
-    assert statuses(check_assets(FRONTEND), "assets") == {"PASS"}
+    assert statuses(check_assets(FRONTEND, load_manifest(FRONTEND)), "assets") == {"PASS"}
     copy = tmp_path / "frontend"
     shutil.copytree(FRONTEND, copy)
     with (copy / "host.js").open("a") as f:
         f.write("\n// tampered\n")
-    [check] = check_assets(copy)
+    [check] = check_assets(copy, load_manifest(copy))
     assert check.status == "FAIL" and "host.js: sha256 differs" in check.message
     (copy / "extra.js").write_text("")
     (copy / "engine" / "engine.wasm").unlink()
-    [check] = check_assets(copy)
+    [check] = check_assets(copy, load_manifest(copy))
     assert "engine/engine.wasm: missing" in check.message and "extra.js: not in the manifest" in check.message
     (copy / "manifest.json").unlink()
-    assert statuses(check_assets(copy), "assets") == {"FAIL"}
+    assert statuses(check_assets(copy, load_manifest(copy)), "assets") == {"FAIL"}
 
 
 def write_app(tmp_path: Path, call: str) -> Path:

@@ -34,10 +34,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def run_checks(url: str | None, config: Path, apps: list[Path], cafile: str | None) -> list[Check]:
     checks = check_config(config, https_url=bool(url and url.startswith("https://")))
-    checks += check_assets(FRONTEND)
+    manifest = load_manifest(FRONTEND)
+    checks += check_assets(FRONTEND, manifest)
     checks += check_models(apps)
     if url:
-        checks += check_url(url, load_manifest(FRONTEND), cafile)
+        checks += check_url(url, manifest, cafile)
     return checks
 
 

@@ -6,10 +6,10 @@ build (by hand, by a bad copy, by a tampered package) no longer matches it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
+from .._model import sha256_file
 from .report import Check, fail, passed
 
 REINSTALL = "reinstall streamlit-secure-context (in a source checkout: scripts/build)"
@@ -25,16 +25,8 @@ def load_manifest(frontend: Path) -> dict[str, str] | None:
     return files
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def check_assets(frontend: Path) -> list[Check]:
-    files = load_manifest(frontend)
+def check_assets(frontend: Path, files: dict[str, str] | None) -> list[Check]:
+    """``files`` is `load_manifest(frontend)`, read once by the caller and shared with the URL probe."""
     if files is None:
         return [fail("assets", f"no readable manifest.json in {frontend}", REINSTALL)]
     on_disk = {str(p.relative_to(frontend)) for p in frontend.rglob("*") if p.is_file()} - {"manifest.json"}

@@ -13,8 +13,8 @@ import ast
 from pathlib import Path
 from typing import TypeGuard
 
+from .._model import sha256_file
 from .._params import model_pin
-from .asset_checks import sha256_file
 from .report import Check, fail, passed, warn
 
 FUNCTION = "streamlit_secure_context"
