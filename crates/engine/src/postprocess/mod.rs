@@ -2,6 +2,8 @@ mod anchors;
 mod detection;
 mod steps;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 pub use self::anchors::SsdAnchors;
@@ -65,7 +67,7 @@ impl Postprocess {
         if self.steps.is_empty() {
             return Ok(Vec::new());
         }
-        let mut scored = Scored { name: output_name, values: output.clone(), labels: &self.labels };
+        let mut scored = Scored { name: output_name, values: Cow::Borrowed(output), labels: &self.labels };
         self.steps.iter().map(|step| step.apply(&mut scored)).collect()
     }
 
@@ -75,28 +77,11 @@ impl Postprocess {
         if k == 0 {
             return Err(EngineError::InvalidRequest("postprocess.top_k must be at least 1".into()));
         }
-        let classes = *output.shape.last().ok_or_else(|| {
-            EngineError::Postprocess(format!("output {output_name:?} is a scalar, there is nothing to rank"))
-        })?;
-        if classes == 0 {
-            return Err(EngineError::Postprocess(format!("output {output_name:?} has no classes")));
+        let mut scored = Scored { name: output_name, values: Cow::Borrowed(output), labels: &self.labels };
+        if self.softmax {
+            scored.softmax()?;
         }
-        let mut ranked = Vec::new();
-        for (row, scores) in output.data.chunks(classes).enumerate() {
-            if scores.iter().any(|s| !s.is_finite()) {
-                return Err(EngineError::Postprocess(format!(
-                    "output {output_name:?} holds NaN or infinite scores for sample {row}"
-                )));
-            }
-            let scores = if self.softmax { softmax(scores) } else { scores.to_vec() };
-            ranked.extend(top_k(&scores, k).into_iter().map(|(index, score)| TopK {
-                row,
-                index,
-                label: self.labels.get(index).cloned(),
-                score,
-            }));
-        }
-        Ok(Some(ranked))
+        scored.ranked(k).map(Some)
     }
 }
 

@@ -7,6 +7,8 @@
 //! To add a step: a variant in [`Step`], a variant in [`StepResult`], and an arm in
 //! [`Step::apply`].
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::{softmax, top_k, TopK};
@@ -37,10 +39,10 @@ pub enum StepResult {
     Threshold { value: f64, classes: Vec<TopK> },
 }
 
-/// The values flowing through the pipeline: one output, possibly transformed.
+/// The values flowing through the pipeline: one output, copied only once a step transforms it.
 pub(crate) struct Scored<'a> {
     pub name: &'a str,
-    pub values: OutputTensor,
+    pub values: Cow<'a, OutputTensor>,
     pub labels: &'a [String],
 }
 
@@ -64,7 +66,14 @@ impl Scored<'_> {
         TopK { row, index, label: self.labels.get(index).cloned(), score }
     }
 
-    fn ranked(&self, k: usize) -> Result<Vec<TopK>, EngineError> {
+    /// Replaces the values by their softmax over the last axis.
+    pub(crate) fn softmax(&mut self) -> Result<(), EngineError> {
+        let rows: Vec<f64> = self.rows()?.flat_map(softmax).collect();
+        self.values.to_mut().data = rows;
+        Ok(())
+    }
+
+    pub(crate) fn ranked(&self, k: usize) -> Result<Vec<TopK>, EngineError> {
         let mut out = Vec::new();
         for (row, scores) in self.rows()?.enumerate() {
             out.extend(top_k(scores, k).into_iter().map(|(index, score)| self.class(row, index, score)));
@@ -77,13 +86,12 @@ impl Step {
     pub(crate) fn apply(&self, scored: &mut Scored<'_>) -> Result<StepResult, EngineError> {
         Ok(match self {
             Self::Softmax => {
-                let rows: Vec<f64> = scored.rows()?.flat_map(softmax).collect();
-                scored.values.data = rows;
-                StepResult::Softmax { values: scored.values.clone() }
+                scored.softmax()?;
+                StepResult::Softmax { values: scored.values.clone().into_owned() }
             }
             Self::Sigmoid => {
-                scored.values.data.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
-                StepResult::Sigmoid { values: scored.values.clone() }
+                scored.values.to_mut().data.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
+                StepResult::Sigmoid { values: scored.values.clone().into_owned() }
             }
             Self::Argmax => StepResult::Argmax { classes: scored.ranked(1)? },
             Self::TopK { k: 0 } => return Err(EngineError::InvalidRequest("top_k step: k must be at least 1".into())),
@@ -105,7 +113,8 @@ mod tests {
     use super::*;
 
     fn scored<'a>(data: Vec<f64>, labels: &'a [String]) -> Scored<'a> {
-        Scored { name: "y", values: OutputTensor { shape: vec![2, 3], dtype: "float32".into(), data }, labels }
+        let values = OutputTensor { shape: vec![2, 3], dtype: "float32".into(), data };
+        Scored { name: "y", values: Cow::Owned(values), labels }
     }
 
     fn run(steps: &[Step], data: Vec<f64>, labels: &[String]) -> Vec<StepResult> {
