@@ -33,7 +33,7 @@ result = streamlit_secure_context(
     key="digit",
 )
 
-with st.container(key="digit_result"):
+with st.container(key="digit_classifier_result"):
     if result is None:
         st.info("No result yet: choose an image above.")
     elif result["status"] == "ok":

@@ -31,11 +31,11 @@ result = streamlit_secure_context(
     },
     # The raw tensors (896 scores, 896 x 16 box regressions) are over the limit and stay in the
     # browser; the decoded detections (17 numbers a face) leave, for up to 29 faces.
-    security_config={"disclosure": {"max_output_elements": 500, "decimals": 1}},
+    security_config={"disclosure": {"max_output_elements": 500, "decimals": 2}},
     key="face",
 )
 
-with st.container(key="face_result"):
+with st.container(key="face_detection_result"):
     if result is None:
         st.info("No result yet: choose a photo above.")
     elif result["status"] == "ok":
@@ -44,7 +44,7 @@ with st.container(key="face_result"):
             boxes = to_dataframe(result, "detections")
             boxes.insert(0, "face", range(1, len(boxes) + 1))
             st.write("Boxes, in pixels of your photo (x to the right, y down):")
-            st.table(boxes.style.hide(axis="index").format("{:.1f}", subset=BOX).format({"score": "{:.1%}"}))
+            st.table(boxes.style.hide(axis="index").format({**dict.fromkeys(BOX, "{:.1f}"), "score": "{:.2f}"}))
         st.caption(f"Kept in your browser: {', '.join(w['output'] for w in result['receipt']['withheld'])}.")
     else:
         st.error(f"{result['error']['code']}: {result['error']['message']}")

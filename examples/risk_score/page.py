@@ -25,7 +25,7 @@ result = streamlit_secure_context(
     key="risk",
 )
 
-with st.container(key="risk_result"):
+with st.container(key="risk_score_result"):
     if result is None:
         st.info("No result yet: choose a CSV above.")
     elif result["status"] == "ok":
