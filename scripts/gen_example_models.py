@@ -38,7 +38,6 @@ OPSET = 13
 # pixel normalized as (gray / 255 - MEAN) / STD, with MEAN and STD measured on the training set.
 MODEL_SIZE = 16
 SCAN_SIZE = 96
-DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 # The engine's test files (written by scripts/gen_tflite_models.py from the mediapipe wheel and
 # scikit-image's astronaut()), pinned so a changed source is noticed rather than copied.
@@ -142,7 +141,8 @@ def digit_classifier(models: Path, data: Path) -> None:
     (models / "digits16_mlp.preprocess.json").write_text(json.dumps(preprocess, indent=1) + "\n")
 
 
-def copy_pinned(out: Path) -> None:
+def face_detector(out: Path) -> None:
+    """Copies the detector and its sample photo (sha256 checked) and writes its settings."""
     for target, (source, sha256) in FACE_FILES.items():
         found = hashlib.sha256((ROOT / source).read_bytes()).hexdigest()
         if found != sha256:
@@ -160,7 +160,7 @@ def generate(out: Path) -> None:
     models.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
     digit_classifier(models, data)
-    copy_pinned(out)
+    face_detector(out)
 
 
 def main() -> None:
