@@ -28,8 +28,10 @@ POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels", "steps", "detection"
 # The engine's post-processing steps (`ssc_engine::Step`) and their parameters.
 STEP_KEYS = {"softmax": set(), "sigmoid": set(), "argmax": set(), "top_k": {"k"}, "threshold": {"value"}}
 SECURITY_KEYS = {"limits", "require_isolation", "disclosure"}
-DISCLOSURE_KEYS = {"outputs", "top_k_only", "decimals", "max_output_elements", "on_violation"}
+DISCLOSURE_KEYS = {"outputs", "top_k_only", "derived", "decimals", "max_output_elements", "on_violation"}
 ON_VIOLATION = ("withhold", "error")
+# The result fields computed from raw outputs, keyed by the request part that asks for each.
+DERIVED_FIELDS = {"postprocessed": "steps", "detections": "detection"}
 # Past 15 decimals, rounding an f64 changes nothing (the engine refuses it too).
 MAX_DECIMALS = 15
 LIMIT_KEYS = {"max_model_bytes", "max_input_bytes", "max_image_pixels", "max_tensor_elements"}
@@ -242,6 +244,13 @@ def build_disclosure(security_config: Mapping[str, Any] | None, request: Mapping
         if not isinstance(policy["top_k_only"], bool):
             raise TypeError(f"{what}.top_k_only must be True or False")
         clean["top_k_only"] = policy["top_k_only"]
+    if "derived" in policy:
+        derived = policy["derived"]
+        if isinstance(derived, (str, bytes)) or not isinstance(derived, Sequence) or not all(
+            d in DERIVED_FIELDS for d in derived
+        ):
+            raise ValueError(f"{what}.derived must be a list of result fields from {sorted(DERIVED_FIELDS)}, got {derived!r}")
+        clean["derived"] = list(dict.fromkeys(derived))
     if "decimals" in policy:
         clean["decimals"] = _non_negative_int(f"{what}.decimals", policy["decimals"], MAX_DECIMALS)
     if "max_output_elements" in policy:
@@ -251,14 +260,23 @@ def build_disclosure(security_config: Mapping[str, Any] | None, request: Mapping
             raise ValueError(f'{what}.on_violation must be "withhold" or "error", got {policy["on_violation"]!r}')
         clean["on_violation"] = policy["on_violation"]
 
-    ranked = (request.get("postprocess") or {}).get("top_k") is not None
+    post = request.get("postprocess") or {}
+    ranked = post.get("top_k") is not None
+    for field in clean.get("derived", []):
+        if not post.get(DERIVED_FIELDS[field]):
+            raise ValueError(
+                f'{what}.derived lists "{field}", but inference_params["postprocess"] has no '
+                f'"{DERIVED_FIELDS[field]}" to compute it'
+            )
     if clean.get("top_k_only"):
-        if "outputs" in clean:
-            raise ValueError(f"{what}: top_k_only withholds every raw output, so outputs cannot list any")
+        if "outputs" in clean or "derived" in clean:
+            raise ValueError(f"{what}: top_k_only withholds every raw output and derived result, so outputs and derived cannot list any")
         if not ranked:
             raise ValueError(f'{what}.top_k_only needs inference_params["postprocess"]["top_k"]: nothing else may leave')
-    if clean.get("outputs") == [] and not ranked:
-        raise ValueError(f'{what}.outputs is empty and no postprocess.top_k is requested: nothing could leave')
+    if clean.get("outputs") == [] and not ranked and not clean.get("derived"):
+        raise ValueError(
+            f"{what}.outputs is empty, no postprocess.top_k is requested and derived lists nothing: nothing could leave"
+        )
     return clean
 
 

@@ -217,6 +217,10 @@ class Limits(TypedDict, total=False):
     max_tensor_elements: int
 
 
+#: A result field computed from raw outputs: post-processing steps or decoded detections.
+DerivedField = Literal["postprocessed", "detections"]
+
+
 class Disclosure(TypedDict, total=False):
     """What of a result may leave the browser; the engine enforces it in its Worker."""
 
@@ -224,6 +228,9 @@ class Disclosure(TypedDict, total=False):
     outputs: list[str]
     #: Only the ranked classes leave, no raw tensor (needs ``postprocess.top_k``).
     top_k_only: bool
+    #: Derived results that may leave although their source outputs stay in the browser,
+    #: e.g. ``["detections"]`` with ``outputs: []``: the boxes leave, the raw anchor tensors do not.
+    derived: list[DerivedField]
     #: Round every output value and score to this many decimals (0 to 15).
     decimals: int
     #: No raw output with more values than this leaves.
@@ -454,8 +461,8 @@ class BatchResult(TypedDict):
 Result = Union[OkResult, ErrorResult, BatchResult]
 
 __all__ = [
-    "ArgmaxResult", "ArgmaxStep", "ArrayLike", "BatchResult", "Color", "CoordinateOrder", "CsvPreprocess", "Detection", "DetectionConfig",
-    "Disclosure", "Dtype", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
+    "ArgmaxResult", "ArgmaxStep", "ArrayLike", "BatchResult", "Color", "CoordinateOrder", "CsvPreprocess", "DerivedField", "Detection",
+    "DetectionConfig", "Disclosure", "Dtype", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
     "InputsParams", "Layout", "Limits", "Nms", "NmsMethod", "Numbers", "OkResult", "OutputTensor", "Postprocess", "Preprocess",
     "Receipt", "Resize", "Result", "SecurityConfig", "SentField", "SigmoidResult", "SigmoidStep", "SoftmaxResult",
     "SoftmaxStep", "SsdAnchors", "Step", "StepResult", "TensorParams", "ThresholdResult", "ThresholdStep",

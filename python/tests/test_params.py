@@ -103,6 +103,7 @@ def test_require_isolation_is_a_bool_defaulting_to_false():
 
 
 RANKED = {"postprocess": {"top_k": 3}}
+DETECTING = {"postprocess": {"detection": {"boxes": "regressors"}}}
 
 
 def test_no_disclosure_policy_keeps_todays_behaviour():
@@ -116,6 +117,9 @@ def test_disclosure_policy_is_passed_to_the_engine_as_declared():
     assert build_disclosure({"disclosure": {"top_k_only": True}}, RANKED) == {"top_k_only": True}
     # An empty allow-list is fine while the ranking can still leave.
     assert build_disclosure({"disclosure": {"outputs": []}}, RANKED) == {"outputs": []}
+    # So is one that lets only the detector's boxes leave, not its raw tensors.
+    boxes_only = {"outputs": [], "derived": ["detections"]}
+    assert build_disclosure({"disclosure": boxes_only}, DETECTING) == boxes_only
 
 
 @pytest.mark.parametrize(
@@ -135,6 +139,11 @@ def test_disclosure_policy_is_passed_to_the_engine_as_declared():
         ({"top_k_only": True}, {"postprocess": None}, ValueError, "top_k_only needs"),
         ({"top_k_only": True, "outputs": ["p"]}, RANKED, ValueError, "cannot list any"),
         ({"outputs": []}, {"postprocess": {"softmax": True}}, ValueError, "nothing could leave"),
+        ({"derived": "detections"}, DETECTING, ValueError, "list of result fields"),
+        ({"derived": ["outputs"]}, DETECTING, ValueError, "list of result fields"),
+        ({"derived": ["postprocessed"]}, DETECTING, ValueError, 'no "steps" to compute it'),
+        ({"top_k_only": True, "derived": ["detections"]}, {"postprocess": {"top_k": 1, **DETECTING["postprocess"]}}, ValueError,
+         "cannot list any"),
     ],
 )
 def test_bad_disclosure_policies_fail_fast(policy, request_, error, match):

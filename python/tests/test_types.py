@@ -90,6 +90,11 @@ def test_literal_types_are_the_validated_values(typed_dict, key, accepted):
     assert literal_values(typed_dict, key) == accepted
 
 
+def test_derived_fields_are_the_validated_fields():
+    [field] = typing.get_args(typing.get_type_hints(types.Disclosure)["derived"])
+    assert set(typing.get_args(field)) == set(params.DERIVED_FIELDS)
+
+
 def test_preprocess_kinds_are_the_validated_kinds():
     kinds = {typing.get_args(typing.get_type_hints(t)["kind"])[0] for t in typing.get_args(types.Preprocess)}
     assert kinds == set(params.PREPROCESS_KEYS)

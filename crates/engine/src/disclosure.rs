@@ -23,6 +23,11 @@ pub struct Disclosure {
     pub outputs: Option<Vec<String>>,
     /// Only the ranked classes (`top_k`) leave; every raw output is withheld.
     pub top_k_only: bool,
+    /// Derived results that may leave although their sources stay (a face detector's boxes
+    /// without its raw anchor tensors). `None`: a derived result leaves only where all of its
+    /// sources may. Listing one is the app's declaration that it discloses no more than it
+    /// should; the size limit and rounding still apply.
+    pub derived: Option<Vec<DerivedField>>,
     /// Every number derived from the model (output values, top-k scores) is rounded to this
     /// many decimals.
     pub decimals: Option<u32>,
@@ -42,11 +47,29 @@ pub enum OnViolation {
     Error,
 }
 
+/// A result field computed from raw outputs, as `Disclosure::derived` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DerivedField {
+    Postprocessed,
+    Detections,
+}
+
+impl DerivedField {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Postprocessed => "postprocessed",
+            Self::Detections => "detections",
+        }
+    }
+}
+
 /// Why an output stayed in the browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WithheldReason {
-    /// The policy's `outputs` does not list it.
+    /// The policy's `outputs` (for a derived result: `derived`, or else the `outputs` of all
+    /// its sources) does not list it.
     NotListed,
     /// The policy asks for the ranked classes only.
     TopKOnly,
@@ -142,24 +165,13 @@ impl Disclosure {
     ) -> Result<Disclosed, EngineError> {
         self.check(&outputs)?;
         let mut withheld = Vec::new();
-        let postprocessed = self.derived("postprocessed", steps, &mut withheld)?.unwrap_or_default();
-        let detections = self.derived("detections", detections, &mut withheld)?;
+        let postprocessed = self.derived(DerivedField::Postprocessed, steps, &mut withheld)?.unwrap_or_default();
+        let detections = self.derived(DerivedField::Detections, detections, &mut withheld)?;
         let mut kept = BTreeMap::new();
         for (name, mut tensor) in outputs {
             let elements = tensor.data.len();
-            let reason = if self.top_k_only {
-                Some(WithheldReason::TopKOnly)
-            } else if self.outputs.as_ref().is_some_and(|allowed| !allowed.contains(&name)) {
-                Some(WithheldReason::NotListed)
-            } else if let Some(limit) = self.max_output_elements.filter(|&limit| elements > limit) {
-                if self.on_violation == OnViolation::Error {
-                    return Err(EngineError::DisclosureViolation { output: name, elements, limit });
-                }
-                Some(WithheldReason::TooLarge)
-            } else {
-                None
-            };
-            match reason {
+            let listed = self.outputs.as_ref().is_none_or(|allowed| allowed.contains(&name));
+            match self.verdict(&name, elements, listed)? {
                 Some(reason) => withheld.push(Withheld { output: name, elements, reason }),
                 None => {
                     if let Some(decimals) = self.decimals {
@@ -185,36 +197,47 @@ impl Disclosure {
                 hint: if self.top_k_only {
                     "top_k_only needs postprocess.top_k in the inference parameters"
                 } else {
-                    "list an output in disclosure.outputs, raise max_output_elements, or request postprocess.top_k"
+                    "list an output in disclosure.outputs or a derived result in disclosure.derived, raise \
+                     max_output_elements, or request postprocess.top_k"
                 },
             });
         }
         Ok(Disclosed { outputs: kept, top_k, postprocessed, detections, withheld })
     }
 
-    /// The same rules as for raw outputs, applied to a derived result named `field`.
+    /// Whether a raw output or derived result named `name`, of `elements` numbers, stays in
+    /// the browser and why; `listed` says whether the policy lets it leave at all.
+    fn verdict(&self, name: &str, elements: usize, listed: bool) -> Result<Option<WithheldReason>, EngineError> {
+        if self.top_k_only {
+            return Ok(Some(WithheldReason::TopKOnly));
+        }
+        if !listed {
+            return Ok(Some(WithheldReason::NotListed));
+        }
+        match self.max_output_elements.filter(|&limit| elements > limit) {
+            Some(limit) if self.on_violation == OnViolation::Error => {
+                Err(EngineError::DisclosureViolation { output: name.to_string(), elements, limit })
+            }
+            Some(_) => Ok(Some(WithheldReason::TooLarge)),
+            None => Ok(None),
+        }
+    }
+
+    /// The rules for raw outputs, applied to a derived result.
     fn derived<T: Numbers>(
         &self,
-        field: &str,
+        field: DerivedField,
         derived: Option<Derived<T>>,
         withheld: &mut Vec<Withheld>,
     ) -> Result<Option<T>, EngineError> {
         let Some(Derived { mut value, sources }) = derived else { return Ok(None) };
         let elements = value.numbers();
-        let reason = if self.top_k_only {
-            Some(WithheldReason::TopKOnly)
-        } else if self.outputs.as_ref().is_some_and(|allowed| sources.iter().any(|s| !allowed.contains(s))) {
-            Some(WithheldReason::NotListed)
-        } else if let Some(limit) = self.max_output_elements.filter(|&limit| elements > limit) {
-            if self.on_violation == OnViolation::Error {
-                return Err(EngineError::DisclosureViolation { output: field.to_string(), elements, limit });
-            }
-            Some(WithheldReason::TooLarge)
-        } else {
-            None
+        let listed = match &self.derived {
+            Some(fields) => fields.contains(&field),
+            None => self.outputs.as_ref().is_none_or(|allowed| sources.iter().all(|s| allowed.contains(s))),
         };
-        if let Some(reason) = reason {
-            withheld.push(Withheld { output: field.to_string(), elements, reason });
+        if let Some(reason) = self.verdict(field.name(), elements, listed)? {
+            withheld.push(Withheld { output: field.name().to_string(), elements, reason });
             return Ok(None);
         }
         if let Some(decimals) = self.decimals {
@@ -231,6 +254,11 @@ impl Disclosure {
                 "disclosure.decimals is {decimals}, over the maximum of {MAX_DECIMALS}"
             )));
         }
+        if self.top_k_only && self.derived.is_some() {
+            return Err(EngineError::InvalidRequest(
+                "disclosure.top_k_only withholds every derived result, so disclosure.derived cannot list any".into(),
+            ));
+        }
         for name in self.outputs.iter().flatten() {
             if !outputs.contains_key(name) {
                 return Err(EngineError::InvalidRequest(format!(
@@ -246,7 +274,7 @@ impl Disclosure {
 impl WithheldReason {
     fn explain(self) -> &'static str {
         match self {
-            Self::NotListed => "not in disclosure.outputs",
+            Self::NotListed => "not in disclosure.outputs (or, for a derived result, disclosure.derived)",
             Self::TopKOnly => "disclosure.top_k_only",
             Self::TooLarge => "over disclosure.max_output_elements",
         }
@@ -350,7 +378,7 @@ mod tests {
         let policy = Disclosure { outputs: Some(vec![]), ..Default::default() };
         let err = policy.apply(outputs(), None, None, None).unwrap_err();
         assert_eq!(err.code(), "disclosure_empty");
-        assert!(err.to_string().contains("\"logits\" (not in disclosure.outputs)"), "{err}");
+        assert!(err.to_string().contains("\"logits\" (not in disclosure.outputs"), "{err}");
     }
 
     #[test]
@@ -400,5 +428,39 @@ mod tests {
         let strict = Disclosure { on_violation: OnViolation::Error, ..small };
         let err = strict.apply(outputs(), ranked(), softmax_step(), None).unwrap_err();
         assert_eq!(err.code(), "disclosure_violation");
+    }
+
+    fn detections() -> Option<Derived<Vec<Detection>>> {
+        let face = Detection { score: 0.9, bbox: [1.0, 2.0, 3.0, 4.0], keypoints: vec![[1.5, 2.5]] };
+        Some(Derived { value: vec![face], sources: vec!["logits".into(), "probabilities".into()] })
+    }
+
+    #[test]
+    fn derived_lets_a_listed_result_leave_while_its_sources_stay() {
+        let policy = Disclosure {
+            outputs: Some(vec![]),
+            derived: Some(vec![DerivedField::Detections]),
+            max_output_elements: Some(7),
+            ..Disclosure::default()
+        };
+        let d = policy.apply(outputs(), None, softmax_step(), detections()).unwrap();
+        assert!(d.outputs.is_empty(), "raw outputs stay: {d:?}");
+        assert_eq!(d.detections.as_ref().map(Vec::len), Some(1));
+        // The softmax is not listed in `derived`, so it stays although its sources' rule is moot.
+        assert!(d.postprocessed.is_empty());
+        let stayed: Vec<_> = d.withheld.iter().map(|w| (w.output.as_str(), w.reason)).collect();
+        assert!(stayed.contains(&("postprocessed", WithheldReason::NotListed)), "{stayed:?}");
+        // The size limit still holds for what `derived` lets leave: one face is 7 numbers.
+        let tight = Disclosure { max_output_elements: Some(6), ..policy };
+        let d = tight.apply(outputs(), None, None, detections()).unwrap_err();
+        assert_eq!(d.code(), "disclosure_empty");
+    }
+
+    #[test]
+    fn derived_and_top_k_only_contradict() {
+        let policy =
+            Disclosure { top_k_only: true, derived: Some(vec![DerivedField::Detections]), ..Disclosure::default() };
+        assert_eq!(policy.apply(outputs(), ranked(), None, detections()).unwrap_err().code(), "invalid_request");
+        assert!(serde_json::from_str::<Disclosure>(r#"{"derived": ["outputs"]}"#).is_err());
     }
 }

@@ -22,7 +22,7 @@ mod tensor;
 mod tflite;
 
 pub use clock::{Clock, InstantClock};
-pub use disclosure::{Disclosure, OnViolation, Withheld, WithheldReason, MAX_DECIMALS};
+pub use disclosure::{DerivedField, Disclosure, OnViolation, Withheld, WithheldReason, MAX_DECIMALS};
 pub use error::EngineError;
 pub use format::{sniff, ModelFormat};
 pub use inspect::{inspect, Inspection};
