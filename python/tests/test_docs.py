@@ -1,6 +1,7 @@
 """The pages of docs/ that restate the code are checked against it, so they cannot go stale."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -27,3 +28,36 @@ def test_the_onnx_ml_operators_listed_are_the_onnx_specs(cli):
     listed = {op["name"] for op in json.loads(ssc(cli, "support"))["onnx_ml_operators"]}
     spec = {s.name for s in onnx.defs.get_all_schemas_with_history() if s.domain == "ai.onnx.ml"}
     assert listed == spec
+
+
+def engine_codes() -> set[str]:
+    """The values `EngineError::code()` returns, read from the match arms of that function."""
+    source = (ROOT / "crates/engine/src/error.rs").read_text()
+    body = source.split("pub fn code(&self)", 1)[1].split("\n    }\n", 1)[0]
+    return set(re.findall(r'=> "([a-z0-9_]+)"', body))
+
+
+def component_codes() -> set[str]:
+    """The codes the host, sandbox and Worker scripts produce themselves (`code: "..."`)."""
+    sources = "\n".join(p.read_text() for p in sorted((ROOT / "component/src").glob("*.ts")))
+    return set(re.findall(r'\bcode: "([a-z0-9_]+)"', sources))
+
+
+def documented_codes() -> list[str]:
+    return re.findall(r"^### `([a-z0-9_]+)`$", (DOCS / "troubleshooting.md").read_text(), re.MULTILINE)
+
+
+def test_the_code_extraction_finds_both_sources():
+    # Guards the regular expressions: an extraction that found nothing would agree with anything.
+    assert {"unsupported_ops", "sha256_mismatch", "randomness"} <= engine_codes()
+    assert len(engine_codes()) >= 20
+    assert {"fetch_failed", "timeout", "worker_failed", "not_isolated", "version_mismatch"} <= component_codes()
+
+
+def test_troubleshooting_explains_every_error_code_once():
+    documented = documented_codes()
+    assert len(documented) == len(set(documented)), "a code has two sections"
+    expected = engine_codes() | component_codes()
+    missing, stale = expected - set(documented), set(documented) - expected
+    assert not missing, f"docs/troubleshooting.md has no section for {sorted(missing)}"
+    assert not stale, f"docs/troubleshooting.md explains codes nothing produces: {sorted(stale)}"
