@@ -61,3 +61,36 @@ def test_troubleshooting_explains_every_error_code_once():
     missing, stale = expected - set(documented), set(documented) - expected
     assert not missing, f"docs/troubleshooting.md has no section for {sorted(missing)}"
     assert not stale, f"docs/troubleshooting.md explains codes nothing produces: {sorted(stale)}"
+
+
+PROTOCOL_UNIONS = {
+    "HostToSandbox": "host → sandbox",
+    "SandboxToHost": "sandbox → host",
+    "SandboxToWorker": "sandbox → worker",
+    "WorkerToSandbox": "worker → sandbox",
+}
+
+
+def protocol_messages() -> set[tuple[str, str]]:
+    """(direction, type) for every message type of the unions in component/src/protocol.ts."""
+    source = (ROOT / "component/src/protocol.ts").read_text()
+    messages = set()
+    for union, direction in PROTOCOL_UNIONS.items():
+        body = source.split(f"export type {union} =", 1)[1].split(";\n\n", 1)[0]
+        messages |= {(direction, t) for t in re.findall(r'type: "([a-z_]+)"', body)}
+    return messages
+
+
+def test_architecture_lists_exactly_the_protocols_messages():
+    page = (DOCS / "architecture.md").read_text()
+    table = re.findall(r"^\| ([a-z]+ → [a-z]+) \| `([a-z_]+)` \|", page, re.MULTILINE)
+    expected = protocol_messages()
+    assert len(expected) >= 14, "the protocol unions were not found"
+    assert set(table) == expected, (
+        f"docs/architecture.md's message table lacks {sorted(expected - set(table))} "
+        f"and names {sorted(set(table) - expected)}, which protocol.ts does not have"
+    )
+    for kind in ("mermaid", "text"):
+        diagram = page.split(f"```{kind}\n", 1)[1].split("```", 1)[0]
+        unlabelled = sorted(name for _, name in expected if not re.search(rf"\b{name}\b", diagram))
+        assert not unlabelled, f"the {kind} diagram of docs/architecture.md does not show {unlabelled}"
