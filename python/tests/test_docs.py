@@ -2,6 +2,7 @@
 
 import json
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -94,3 +95,25 @@ def test_architecture_lists_exactly_the_protocols_messages():
         diagram = page.split(f"```{kind}\n", 1)[1].split("```", 1)[0]
         unlabelled = sorted(name for _, name in expected if not re.search(rf"\b{name}\b", diagram))
         assert not unlabelled, f"the {kind} diagram of docs/architecture.md does not show {unlabelled}"
+
+
+def documented_errors() -> list[tuple[str, str, str]]:
+    """(page, command, printed error) for each `$ ssc ...` line in a console block of docs/ whose
+    output is one `error:` line: the messages the pages quote."""
+    cases = []
+    for page in sorted(DOCS.glob("*.md")):
+        for block in re.findall(r"```console\n(.*?)```", page.read_text(), re.DOTALL):
+            lines = block.splitlines()
+            for command, output in zip(lines, lines[1:]):
+                if command.startswith("$ ssc ") and output.startswith("error: "):
+                    cases.append((page.name, command[2:], output))
+    return cases
+
+
+def test_the_errors_the_docs_quote_are_what_ssc_prints(cli):
+    cases = documented_errors()
+    assert len(cases) >= 5, "the quoted errors were not found"
+    for page, command, expected in cases:
+        args = shlex.split(command)[1:]
+        run = subprocess.run([cli, *args], cwd=ROOT, capture_output=True, text=True)
+        assert run.returncode == 1 and run.stderr.strip() == expected, f"{page}: `{command}` now prints {run.stderr!r}"
