@@ -117,3 +117,18 @@ def test_the_errors_the_docs_quote_are_what_ssc_prints(cli):
         args = shlex.split(command)[1:]
         run = subprocess.run([cli, *args], cwd=ROOT, capture_output=True, text=True)
         assert run.returncode == 1 and run.stderr.strip() == expected, f"{page}: `{command}` now prints {run.stderr!r}"
+
+
+def test_the_settings_the_page_lists_are_the_ones_python_accepts(cli):
+    # supported-models.md says Python refuses any other name: so Python must accept these.
+    from streamlit_secure_context import _params
+
+    listed = {s["setting"]: set(s["names"]) for s in json.loads(ssc(cli, "support"))["request"]}
+    assert listed["preprocess (kind image)"] == _params.PREPROCESS_KEYS["image"] - {"kind"}
+    assert listed["preprocess (kind csv)"] == _params.PREPROCESS_KEYS["csv"] - {"kind"}
+    assert listed["preprocess.kind"] == set(_params.PREPROCESS_KEYS)
+    assert listed["postprocess"] == _params.POSTPROCESS_KEYS
+    assert listed["postprocess.steps[].op"] == set(_params.STEP_KEYS)
+    assert listed["security_config.disclosure"] == _params.DISCLOSURE_KEYS
+    assert listed["security_config.disclosure.on_violation"] == set(_params.ON_VIOLATION)
+    assert listed["security_config.limits"] == _params.LIMIT_KEYS
