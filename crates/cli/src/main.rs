@@ -1,5 +1,7 @@
 //! `ssc`: check a model natively, with the exact pipeline the browser runs.
 
+mod support_page;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,7 +22,8 @@ use ssc_engine::{EngineError, InputSpec, InstantClock, Limits, NamedTensor, RunR
           ssc inspect model.onnx          # input names, shapes, dtypes; operators; will it load?\n  \
           ssc run model.onnx --config '{\"input\": {\"kind\": \"tensor\", \"shape\": [1, 4], \"data\": [1, 2, 3, 4]}}'\n  \
           ssc run model.onnx --input scan.png --config @request.json\n  \
-          ssc bench model.onnx --runs 100\n\n\
+          ssc bench model.onnx --runs 100\n  \
+          ssc support --markdown          # every operator, dtype and setting the engine accepts\n\n\
         Errors print as `error: [code] message` and exit with status 1; the code is the one \
         Python sees in `result[\"error\"][\"code\"]`."
 )]
@@ -70,6 +73,14 @@ enum Command {
         /// Timed runs, after 3 warm-up runs (the first also builds the plan: `plan_ms`).
         #[arg(long, default_value_t = 50)]
         runs: usize,
+    },
+    /// List what the engine accepts, read from its code: ONNX and ONNX-ML operators, TFLite
+    /// builtin operators (loaded or rewritten), input and output dtypes, request settings. JSON
+    /// by default.
+    Support {
+        /// Print the Markdown page docs/supported-models.md instead of JSON.
+        #[arg(long)]
+        markdown: bool,
     },
 }
 
@@ -137,10 +148,13 @@ fn zeros_request(session: &Session, limits: &Limits) -> Result<RunRequest, CliEr
 }
 
 fn print_json<T: Serialize>(value: &T) {
+    print_text(&serde_json::to_string_pretty(value).expect("engine DTOs always serialize"));
+}
+
+fn print_text(text: &str) {
     use std::io::Write;
-    let text = serde_json::to_string_pretty(value).expect("engine DTOs always serialize");
     // A closed pipe (`ssc inspect m.onnx | head`) is the reader's choice, not an error.
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    let _ = writeln!(std::io::stdout().lock(), "{}", text.trim_end());
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -177,6 +191,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let request = parse_config(&config)?;
             let file = input.as_ref().map(read).transpose()?;
             print_json(&session.run(&request, file.as_deref(), &clock)?);
+        }
+        Command::Support { markdown } => {
+            let caps = ssc_engine::capabilities();
+            if markdown {
+                print_text(&support_page::markdown(&caps));
+            } else {
+                print_json(&caps);
+            }
         }
         Command::Bench { model, config, input, runs } => {
             let session = load(&model, limits, &clock)?;

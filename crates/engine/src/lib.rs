@@ -5,6 +5,7 @@
 //! Everything the pipeline needs from its host environment (only a clock today) sits behind
 //! a trait, see [`Clock`].
 
+mod capabilities;
 mod clock;
 mod disclosure;
 mod error;
@@ -21,6 +22,7 @@ mod request;
 mod tensor;
 mod tflite;
 
+pub use capabilities::{capabilities, Accepts, Capabilities, OperatorSupport, Rewrite, Setting};
 pub use clock::{Clock, InstantClock};
 pub use disclosure::{DerivedField, Disclosure, OnViolation, Withheld, WithheldReason, MAX_DECIMALS};
 pub use error::EngineError;

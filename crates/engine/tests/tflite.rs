@@ -236,3 +236,28 @@ fn tflite_inputs_and_outputs_keep_their_tensor_names() {
     let outputs: Vec<_> = info.outputs.iter().map(|o| (o.name.as_str(), o.shape.join("x"))).collect();
     assert_eq!(outputs, vec![("regressors", "1x896x16".to_string()), ("classificators", "1x896x1".to_string())]);
 }
+
+/// docs/supported-models.md lists the operators the engine rewrites (`capabilities()`); each
+/// must be one that a committed model uses and loads with, the models above being checked
+/// against LiteRT. ARG_MIN is the exception: it takes ARG_MAX's rewrite with the other extremum.
+#[test]
+fn every_rewritten_tflite_operator_is_exercised_by_a_model_that_loads() {
+    let mut exercised = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(repo().join("crates/engine/tests/models/tflite")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "tflite") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        if Session::load(&bytes, None, Limits::default(), &InstantClock::new()).is_ok() {
+            exercised.extend(ssc_engine::inspect(&bytes, &Limits::default()).unwrap().ops.histogram.into_keys());
+        }
+    }
+    let missing: Vec<String> = ssc_engine::capabilities()
+        .tflite_rewritten
+        .into_iter()
+        .map(|rewrite| rewrite.name)
+        .filter(|name| name != "ARG_MIN" && !exercised.contains(name))
+        .collect();
+    assert!(missing.is_empty(), "no committed model that loads uses {missing:?}");
+}

@@ -41,6 +41,18 @@ impl From<TfliteError> for EngineError {
     }
 }
 
+/// The builtin operators a TFLite file may use: those tract-tflite loads as they are, and
+/// those the rewrites replace, with the condition under which they do. Sorted by name.
+pub(crate) fn builtin_support() -> (Vec<String>, Vec<(String, &'static str)>) {
+    let name = |code: &tract_tflite::tflite::BuiltinOperator| graph::OpKind::Builtin(*code).name();
+    let mut loaded: Vec<String> = support::LOADED_BY_TRACT.iter().map(name).collect();
+    let mut rewritten: Vec<(String, &'static str)> =
+        rewrite::REWRITTEN.iter().map(|(c, how)| (name(c), *how)).collect();
+    loaded.sort();
+    rewritten.sort();
+    (loaded, rewritten)
+}
+
 /// The interface and operators a TFLite file declares, for `inspect`: read without loading,
 /// so a model that will not load can still be described. An operator counts as unsupported
 /// when it is still unsupported after the rewrites that `load` applies.

@@ -8,7 +8,7 @@ use super::graph::{Graph, OpKind};
 use super::TfliteError;
 
 /// The builtin operators tract-tflite 0.23.9 registers a loader for.
-const LOADED_BY_TRACT: &[B] = &[
+pub(super) const LOADED_BY_TRACT: &[B] = &[
     B::ABS,
     B::ADD,
     B::AVERAGE_POOL_2D,

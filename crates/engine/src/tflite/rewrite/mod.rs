@@ -18,10 +18,30 @@ mod slicing;
 mod strided_slice;
 mod transpose_conv;
 
-use tract_tflite::tflite::TensorType;
+use tract_tflite::tflite::{BuiltinOperator as B, TensorType};
 
 use super::graph::{Graph, Op};
 use super::TfliteError;
+
+/// The builtin operators tract-tflite lacks that the passes below turn into ones it loads,
+/// with the condition under which each does (outside it, loading fails with the reason).
+pub(super) const REWRITTEN: &[(B, &str)] = &[
+    (B::ARG_MAX, "over a constant axis; the indices come out as float32"),
+    (B::ARG_MIN, "over a constant axis; the indices come out as float32"),
+    (B::CAST, "only a cast to the type the tensor already has (as after ARG_MAX)"),
+    (B::DENSIFY, "of a sparse constant, expanded at load"),
+    (B::DEPTH_TO_SPACE, "on rank-4 tensors"),
+    (B::DEQUANTIZE, "of a constant (fp16 or int8 weights, folded at load), or of a simulated quantized tensor"),
+    (B::GATHER, "with constant indices (1 to 1024) and no batch_dims"),
+    (B::PACK, "always"),
+    (B::PRELU, "always"),
+    (B::QUANTIZE, "per-tensor int8, uint8 or int16: simulated in float32 with the tensor's rounding"),
+    (B::SPLIT, "over a constant axis"),
+    (B::SPLIT_V, "over a constant axis"),
+    (B::TILE, "with constant multiples"),
+    (B::TRANSPOSE_CONV, "with constant float32 weights, rank-4 tensors, no fused activation or RELU/RELU6"),
+    (B::UNPACK, "always"),
+];
 
 pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
     strip_float_quantization(graph);

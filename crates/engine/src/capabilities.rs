@@ -1,0 +1,221 @@
+//! What this engine accepts, read from the code that accepts it: tract-onnx's operator
+//! registry, the TFLite loader's tables, the dtypes the tensor conversions handle, and the
+//! names the request types deserialize. `ssc support` prints it and
+//! docs/supported-models.md is that output, so the documentation cannot drift from the engine.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tract_onnx::prelude::{DatumType, Tensor};
+
+use crate::postprocess::{CoordinateOrder, DetectionPostprocess, Nms, NmsMethod, Postprocess, SsdAnchors, Step};
+use crate::preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess, Resize};
+use crate::tensor::{dtype_name, typed_tensor};
+use crate::{Disclosure, Limits, OnViolation, OutputTensor};
+
+/// The operators of the ONNX-ML domain (`ai.onnx.ml`) in ONNX 1.23. tract-onnx registers
+/// operators by name alone, so this list is what tells its ONNX-ML operators apart.
+const ONNX_ML: &[&str] = &[
+    "ArrayFeatureExtractor",
+    "Binarizer",
+    "CastMap",
+    "CategoryMapper",
+    "DictVectorizer",
+    "FeatureVectorizer",
+    "Imputer",
+    "LabelEncoder",
+    "LinearClassifier",
+    "LinearRegressor",
+    "Normalizer",
+    "OneHotEncoder",
+    "SVMClassifier",
+    "SVMRegressor",
+    "Scaler",
+    "TreeEnsemble",
+    "TreeEnsembleClassifier",
+    "TreeEnsembleRegressor",
+    "ZipMap",
+];
+
+/// The element types an ONNX tensor can have that tract also has, probed one by one.
+const TENSOR_TYPES: &[DatumType] = &[
+    DatumType::Bool,
+    DatumType::U8,
+    DatumType::U16,
+    DatumType::U32,
+    DatumType::U64,
+    DatumType::I8,
+    DatumType::I16,
+    DatumType::I32,
+    DatumType::I64,
+    DatumType::F16,
+    DatumType::F32,
+    DatumType::F64,
+    DatumType::String,
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capabilities {
+    /// Default-domain operators tract-onnx implements (every registered name not in ONNX-ML), sorted.
+    pub onnx_operators: Vec<String>,
+    /// Every ONNX-ML operator, and whether tract-onnx implements it.
+    pub onnx_ml_operators: Vec<OperatorSupport>,
+    /// TFLite builtin operators tract-tflite loads as they are, sorted.
+    pub tflite_builtins: Vec<String>,
+    /// TFLite builtin operators the engine rewrites into loadable ones before loading.
+    pub tflite_rewritten: Vec<Rewrite>,
+    /// Dtypes a model input may have: values are converted to it, and must fit it.
+    pub input_dtypes: Vec<String>,
+    /// Dtypes a model output may have to be returned.
+    pub output_dtypes: Vec<String>,
+    /// The values and fields each part of a request accepts.
+    pub request: Vec<Setting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatorSupport {
+    pub name: String,
+    pub supported: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rewrite {
+    pub name: String,
+    /// When the rewrite applies; otherwise loading fails and says why.
+    pub when: &'static str,
+}
+
+/// One setting of a request and the names it accepts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Setting {
+    /// Where it goes, e.g. `preprocess.kind` or `postprocess.steps[].op`.
+    pub setting: &'static str,
+    /// Whether the names are the setting's values or its fields.
+    pub accepts: Accepts,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Accepts {
+    Values,
+    Fields,
+}
+
+/// Everything the engine accepts, as listed in docs/supported-models.md.
+pub fn capabilities() -> Capabilities {
+    let registry = tract_onnx::onnx().op_register.0;
+    let mut onnx_operators: Vec<String> =
+        registry.keys().filter(|op| !ONNX_ML.contains(&op.as_str())).cloned().collect();
+    onnx_operators.sort();
+    let onnx_ml_operators = ONNX_ML
+        .iter()
+        .map(|op| OperatorSupport { name: op.to_string(), supported: registry.contains_key(*op) })
+        .collect();
+    let (tflite_builtins, rewritten) = crate::tflite::builtin_support();
+    let tflite_rewritten = rewritten.into_iter().map(|(name, when)| Rewrite { name, when }).collect();
+    let input_dtypes = TENSOR_TYPES.iter().filter(|&&dt| typed_tensor("probe", &[1], &[0.0], dt).is_ok());
+    let output_dtypes = TENSOR_TYPES
+        .iter()
+        .filter(|&&dt| Tensor::zero_dt(dt, &[1]).is_ok_and(|zero| OutputTensor::from_tract("probe", &zero).is_ok()));
+    Capabilities {
+        onnx_operators,
+        onnx_ml_operators,
+        tflite_builtins,
+        tflite_rewritten,
+        input_dtypes: input_dtypes.map(|&dt| dtype_name(dt)).collect(),
+        output_dtypes: output_dtypes.map(|&dt| dtype_name(dt)).collect(),
+        request: request_settings(),
+    }
+}
+
+fn request_settings() -> Vec<Setting> {
+    use Accepts::{Fields, Values};
+    let unknown = json!({ "\u{0}": 0 });
+    let setting = |setting, accepts, names| Setting { setting, accepts, names };
+    vec![
+        setting("preprocess.kind", Values, accepted::<Preprocess>(json!({ "kind": "\u{0}" }))),
+        setting("preprocess (kind image)", Fields, accepted::<ImagePreprocess>(unknown.clone())),
+        setting("preprocess.color", Values, accepted::<Color>(json!("\u{0}"))),
+        setting("preprocess.layout", Values, accepted::<Layout>(json!("\u{0}"))),
+        setting("preprocess.resize", Values, accepted::<Resize>(json!("\u{0}"))),
+        setting("preprocess (kind csv)", Fields, accepted::<CsvPreprocess>(unknown.clone())),
+        setting("postprocess", Fields, accepted::<Postprocess>(unknown.clone())),
+        setting("postprocess.steps[].op", Values, accepted::<Step>(json!({ "op": "\u{0}" }))),
+        setting("postprocess.detection", Fields, accepted::<DetectionPostprocess>(unknown.clone())),
+        setting("postprocess.detection.anchors", Fields, accepted::<SsdAnchors>(unknown.clone())),
+        setting("postprocess.detection.coordinate_order", Values, accepted::<CoordinateOrder>(json!("\u{0}"))),
+        setting("postprocess.detection.nms", Fields, accepted::<Nms>(unknown.clone())),
+        setting("postprocess.detection.nms.method", Values, accepted::<NmsMethod>(json!("\u{0}"))),
+        setting("security_config.disclosure", Fields, accepted::<Disclosure>(unknown.clone())),
+        setting("security_config.disclosure.on_violation", Values, accepted::<OnViolation>(json!("\u{0}"))),
+        setting("security_config.limits", Fields, accepted::<Limits>(unknown)),
+    ]
+}
+
+/// The names serde lists as expected when it rejects `probe` as a `T`: an enum's variants,
+/// or the fields of a struct that denies unknown ones. Read from the derive itself, so a new
+/// variant or field is listed without being written down a second time.
+fn accepted<T: DeserializeOwned>(probe: Value) -> Vec<String> {
+    let message = serde_json::from_value::<T>(probe).err().map(|e| e.to_string()).unwrap_or_default();
+    let Some((_, expected)) = message.split_once("expected") else { return Vec::new() };
+    expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(setting: &str) -> Vec<String> {
+        let all = capabilities().request;
+        all.into_iter().find(|s| s.setting == setting).unwrap_or_else(|| panic!("no setting {setting}")).names
+    }
+
+    #[test]
+    fn request_names_come_from_the_types() {
+        assert_eq!(names("preprocess.kind"), ["image", "csv"]);
+        assert_eq!(names("preprocess.color"), ["rgb", "bgr", "grayscale"]);
+        assert_eq!(names("postprocess.steps[].op"), ["softmax", "sigmoid", "argmax", "top_k", "threshold"]);
+        assert_eq!(names("security_config.disclosure.on_violation"), ["withhold", "error"]);
+        assert!(names("preprocess (kind image)").contains(&"resize".to_string()));
+        assert!(names("security_config.limits").contains(&"max_tensor_elements".to_string()));
+        for setting in capabilities().request {
+            assert!(!setting.names.is_empty(), "{} lists nothing", setting.setting);
+        }
+    }
+
+    #[test]
+    fn every_listed_onnx_operator_passes_the_load_scan() {
+        let caps = capabilities();
+        let onnx = tract_onnx::onnx();
+        for op in &caps.onnx_operators {
+            assert!(onnx.op_register.0.contains_key(op));
+        }
+        for required in ["Conv", "Gemm", "If", "Softmax"] {
+            assert!(caps.onnx_operators.iter().any(|op| op == required), "{required}");
+        }
+        assert!(!caps.onnx_operators.iter().any(|op| op == "Loop"));
+        let ml = |name: &str| caps.onnx_ml_operators.iter().find(|op| op.name == name).unwrap().supported;
+        assert!(ml("TreeEnsembleClassifier") && ml("ArrayFeatureExtractor"));
+        assert!(!ml("ZipMap") && !ml("Scaler") && !ml("TreeEnsembleRegressor"));
+    }
+
+    #[test]
+    fn tflite_lists_are_disjoint_and_named() {
+        let caps = capabilities();
+        assert!(caps.tflite_builtins.iter().any(|op| op == "CONV_2D"));
+        for rewrite in &caps.tflite_rewritten {
+            assert!(!caps.tflite_builtins.contains(&rewrite.name), "{} is loaded and rewritten", rewrite.name);
+            assert!(!rewrite.name.starts_with("BUILTIN_"), "{}", rewrite.name);
+        }
+    }
+
+    #[test]
+    fn dtypes_are_probed() {
+        let caps = capabilities();
+        assert!(caps.input_dtypes.contains(&"int64".to_string()) && caps.input_dtypes.contains(&"bool".to_string()));
+        assert!(!caps.input_dtypes.contains(&"string".to_string()));
+        assert!(!caps.output_dtypes.contains(&"string".to_string()));
+        assert!(caps.output_dtypes.contains(&"float32".to_string()));
+    }
+}
