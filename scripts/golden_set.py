@@ -133,7 +133,7 @@ def write_golden(stem: str, path: Path, tolerance: dict, cases: list[dict]) -> N
 
 def sklearn_models() -> None:
     from skl2onnx import to_onnx
-    from sklearn.datasets import load_iris
+    from sklearn.datasets import load_breast_cancer, load_iris
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
@@ -156,6 +156,21 @@ def sklearn_models() -> None:
         model = to_onnx(estimator, x[:1], options={"zipmap": False}, target_opset=opsets)
         path = save(model, TEST_MODELS / f"{stem}.onnx")
         write_golden(stem, path, TOL_EXACT if "mlp" not in stem else TOL_SHALLOW, [case(path, "ten iris rows", {"X": rows})])
+
+    # Two classes: tree ensembles then store one score per leaf (class id 0 only), the layout
+    # in which tract 0.23.9 computes the `label` output wrongly (the engine rewrites it).
+    xb, yb = load_breast_cancer(return_X_y=True)
+    xb = xb.astype(np.float32)
+    binary_rows = xb[::57][:10]
+    binary = {
+        "skl_forest_binary": RandomForestClassifier(n_estimators=8, max_depth=4, random_state=SEED),
+        "skl_gboost_binary": GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=SEED),
+    }
+    for stem, estimator in binary.items():
+        estimator.fit(xb, yb)
+        model = to_onnx(estimator, xb[:1], options={"zipmap": False}, target_opset=opsets)
+        path = save(model, TEST_MODELS / f"{stem}.onnx")
+        write_golden(stem, path, TOL_EXACT, [case(path, "ten breast-cancer rows", {"X": binary_rows})])
 
     # Scaler and ZipMap: the unsupported-operator error, tested without a golden.
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=SEED)).fit(x, y)

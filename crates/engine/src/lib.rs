@@ -5,6 +5,7 @@
 //! Everything the pipeline needs from its host environment (only a clock today) sits behind
 //! a trait, see [`Clock`].
 
+mod binary_trees;
 mod capabilities;
 mod clock;
 mod disclosure;

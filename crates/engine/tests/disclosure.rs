@@ -111,7 +111,7 @@ fn a_policy_that_lets_nothing_leave_is_an_error() {
     request.postprocess = None;
     let (code, message) = run(&digits(), &request).unwrap_err();
     assert_eq!(code, "disclosure_empty");
-    assert!(message.contains("\"logits\" (not in disclosure.outputs)"), "{message}");
+    assert!(message.contains("\"logits\" (not in disclosure.outputs"), "{message}");
 }
 
 #[test]

@@ -220,6 +220,8 @@ golden_set! {
     sklearn_mlp_matches_onnxruntime => "skl_mlp",
     sklearn_random_forest_matches_onnxruntime => "skl_forest",
     sklearn_gradient_boosting_matches_onnxruntime => "skl_gboost",
+    sklearn_binary_random_forest_matches_onnxruntime => "skl_forest_binary",
+    sklearn_binary_gradient_boosting_matches_onnxruntime => "skl_gboost_binary",
     small_cnn_matches_onnxruntime => "small_cnn",
     transformer_block_matches_onnxruntime => "transformer_block",
     every_dtype_matches_onnxruntime => "dtypes",

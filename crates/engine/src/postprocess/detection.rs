@@ -97,9 +97,7 @@ impl DetectionPostprocess {
         }
         // `f64::clamp` panics when its bounds are inverted or NaN, so a bad clip must stop here.
         if self.score_clip.is_some_and(|clip| !(clip >= 0.0)) {
-            return Err(EngineError::InvalidRequest(
-                "postprocess.detection.score_clip must be a number >= 0".into(),
-            ));
+            return Err(EngineError::InvalidRequest("postprocess.detection.score_clip must be a number >= 0".into()));
         }
         if self.box_scale.contains(&0.0) {
             return Err(EngineError::InvalidRequest("postprocess.detection.box_scale must not contain 0".into()));
