@@ -7,7 +7,8 @@
  */
 import { DropCounter } from "./drops";
 import {
-  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, cleanResult, parseSandboxToHost, withinBound,
+  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, type UiSettings, cleanBatchItem, cleanResult,
+  parseSandboxToHost, pickTheme, withinBound,
 } from "./protocol";
 
 // Injected by build.mjs: the sandbox document, whose CSP hashes are computed at build time.
@@ -22,6 +23,8 @@ interface Args {
   limits: Record<string, number> | null;
   request_key: string;
   require_isolation: boolean;
+  batch: { max_files: number } | null;
+  ui: UiSettings;
 }
 
 const statusEl = document.getElementById("host-status") as HTMLElement;
@@ -45,6 +48,9 @@ let currentKey: string | null = null;
 const drops = new DropCounter("host");
 let requireIsolation = false;
 let notIsolatedKey: string | null = null;
+let uiKey: string | null = null;
+// A fixed height from the app; null lets the sandbox's resize messages size the frame.
+let fixedHeight: number | null = null;
 
 const CHECK_WITH = " (docs/deployment.md). Check with: python -m streamlit_secure_context doctor --url <app URL>";
 const NOT_ISOLATED: EngineErrorInfo = {
@@ -105,11 +111,17 @@ function flush(): void {
 }
 
 function toSandbox(message: HostToSandbox, transfer: Transferable[] = []): void {
+  // Only the latest download progress matters: older ones still waiting are dropped.
+  if (message.type === "progress") {
+    const stale = queue.findIndex((q) => q.message.type === "progress");
+    if (stale >= 0) queue.splice(stale, 1);
+  }
   queue.push({ message, transfer });
   flush();
 }
 
-async function fetchBytes(url: string, what: string): Promise<ArrayBuffer> {
+/** Downloads `url`; with `onProgress`, the body is streamed and each chunk reported. */
+async function fetchBytes(url: string, what: string, onProgress?: (loaded: number) => void): Promise<ArrayBuffer> {
   let response: Response;
   try {
     response = await fetch(url, { credentials: "same-origin" });
@@ -118,10 +130,46 @@ async function fetchBytes(url: string, what: string): Promise<ArrayBuffer> {
   }
   if (!response.ok) throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: HTTP ${response.status}` };
   try {
-    return await response.arrayBuffer();
+    if (!onProgress || !response.body) return await response.arrayBuffer();
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let loaded = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.byteLength;
+      onProgress(loaded);
+    }
+    const bytes = new Uint8Array(loaded);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return bytes.buffer;
   } catch (e) {
     throw { code: "fetch_failed", message: `${what} download from ${url} was interrupted: ${e}` };
   }
+}
+
+/** Progress for the sandbox's status line, at most once per whole percent. */
+function downloadProgress(total: number): (loaded: number) => void {
+  let shown = -1;
+  return (loaded) => {
+    const percent = total > 0 ? Math.floor((100 * loaded) / total) : 0;
+    if (percent === shown) return;
+    shown = percent;
+    toSandbox({ v: PROTOCOL_VERSION, type: "progress", loaded, total });
+  };
+}
+
+/** The host's own status line (errors before the sandbox exists) in the app's colors and font. */
+function applyThemeToHost(theme: ReturnType<typeof pickTheme>): void {
+  if (!theme) return;
+  const root = document.documentElement.style;
+  root.setProperty("--ssc-text", theme.textColor);
+  root.setProperty("color-scheme", theme.base);
 }
 
 function createSandbox(): void {
@@ -153,11 +201,13 @@ function validArgs(a: unknown): a is Args {
     typeof x === "object" && x !== null && x.protocol === PROTOCOL_VERSION &&
     typeof x.model?.url === "string" && /^[0-9a-f]{64}$/.test(x.model?.sha256 ?? "") &&
     typeof x.request === "object" && Array.isArray(x.accept) && Number.isSafeInteger(x.timeout_ms) &&
-    typeof x.request_key === "string" && typeof x.require_isolation === "boolean"
+    typeof x.request_key === "string" && typeof x.require_isolation === "boolean" &&
+    (x.batch === null || (typeof x.batch === "object" && Number.isSafeInteger(x.batch?.max_files))) &&
+    typeof x.ui === "object" && x.ui !== null && typeof x.ui.label === "string" && typeof x.ui.disabled === "boolean"
   );
 }
 
-function onRender(args: unknown): void {
+function onRender(args: unknown, streamlitTheme: unknown): void {
   if (!validArgs(args)) {
     fail({ code: "version_mismatch", message: "the component's Python and browser parts do not match; reinstall streamlit-secure-context" });
     return;
@@ -171,37 +221,49 @@ function onRender(args: unknown): void {
     return;
   }
   if (!sandbox) createSandbox();
+  const theme = pickTheme(streamlitTheme);
+  const ui = { label: args.ui.label, help: args.ui.help, disabled: args.ui.disabled, height: args.ui.height };
+  const newUiKey = JSON.stringify([ui, theme]);
+  if (newUiKey !== uiKey) {
+    uiKey = newUiKey;
+    fixedHeight = ui.height;
+    if (fixedHeight !== null && sandbox) {
+      sandbox.style.height = `${fixedHeight}px`;
+      resize();
+    }
+    applyThemeToHost(theme);
+    toSandbox({ v: PROTOCOL_VERSION, type: "ui", ui, theme });
+  }
   if (args.model.sha256 !== modelSha) {
     modelSha = args.model.sha256;
     const sha = modelSha;
-    const mb = (args.model.size / 1e6).toFixed(1);
-    setStatus(`Downloading model ${args.model.name} (${mb} MB)…`);
-    fetchBytes(args.model.url, `the model ${args.model.name}`).then(
+    setStatus("", "hidden");
+    fetchBytes(args.model.url, `the model ${args.model.name}`, downloadProgress(args.model.size)).then(
       (bytes) => {
         if (sha !== modelSha) return; // superseded by a newer render
-        setStatus("", "hidden");
         toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha, limits: args.limits }, [bytes]);
       },
       (e) => fail(e as EngineErrorInfo),
     );
   }
   // A rerun with the same request re-sends nothing, so it neither re-runs nor re-downloads.
-  const key = JSON.stringify([args.model.sha256, args.request_key, args.accept, args.timeout_ms]);
+  const batch = args.batch === null ? null : { maxFiles: args.batch.max_files };
+  const key = JSON.stringify([args.model.sha256, args.request_key, args.accept, args.timeout_ms, batch]);
   if (key !== configKey) {
     configKey = key;
     runId += 1;
     requestKeys.set(runId, args.request_key);
     toSandbox({
       v: PROTOCOL_VERSION, type: "configure", runId, modelSha256: args.model.sha256, request: args.request, accept: args.accept,
-      timeoutMs: args.timeout_ms,
+      timeoutMs: args.timeout_ms, batch,
     });
   }
 }
 
 window.addEventListener("message", (event) => {
   if (event.source === window.parent && event.origin === appOrigin) {
-    const data = event.data as { type?: unknown; args?: unknown } | null;
-    if (data?.type === "streamlit:render") onRender(data.args);
+    const data = event.data as { type?: unknown; args?: unknown; theme?: unknown } | null;
+    if (data?.type === "streamlit:render") onRender(data.args, data.theme);
     else drops.drop("malformed");
     return;
   }
@@ -216,7 +278,7 @@ window.addEventListener("message", (event) => {
       flush();
       break;
     case "resize":
-      sandbox.style.height = `${msg.height}px`;
+      sandbox.style.height = `${fixedHeight ?? msg.height}px`;
       resize();
       break;
     case "result":
@@ -230,6 +292,17 @@ window.addEventListener("message", (event) => {
       setStatus("", "hidden");
       setValue({ ...cleanResult(msg.result), request_key: requestKeys.get(msg.runId) ?? null });
       break;
+    case "batch": {
+      if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
+      // Every item passed the same checks as a single result (parseSandboxToHost); isolation too.
+      if (requireIsolation && msg.items.some((item) => item.status === "ok" && !item.cross_origin_isolated)) {
+        fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
+        break;
+      }
+      setStatus("", "hidden");
+      setValue({ status: "ok", batch: msg.items.map(cleanBatchItem), request_key: requestKeys.get(msg.runId) ?? null });
+      break;
+    }
     case "error":
       if (msg.runId !== null && !requestKeys.has(msg.runId)) return drops.drop("malformed");
       setValue({ status: "error", error: msg.error, request_key: msg.runId === null ? currentKey : requestKeys.get(msg.runId) ?? null });

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._component import component_func
@@ -13,6 +13,7 @@ from ._params import (
     build_disclosure,
     build_limits,
     build_request,
+    build_ui,
     model_pin,
     require_isolation,
     timeout_ms,
@@ -26,6 +27,12 @@ def streamlit_secure_context(
     key: str | None = None,
     timeout: float = 0,
     sha256: str | None = None,
+    *,
+    on_change: Callable[[], None] | None = None,
+    disabled: bool = False,
+    height: int | None = None,
+    help: str | None = None,
+    label: str | None = None,
     **kwargs: Any,
 ) -> dict[str, Any] | None:
     """Run an ONNX model in the person's browser and return only its result.
@@ -79,6 +86,19 @@ def streamlit_secure_context(
         The Streamlit widget key. Give one whenever the page has more than one component.
     timeout
         Seconds an inference may take before the engine is stopped; 0 means no limit.
+    on_change
+        Called (with no arguments, before the rerun) when a new result arrives, like a
+        Streamlit widget's ``on_change``.
+    disabled
+        Greys out the file picker and drop zone; a tensor request still runs.
+    height
+        The component's height in pixels, its content scrolling inside; None (default) fits
+        the content.
+    help
+        Help text shown under the picker and read out with it by screen readers.
+    label
+        The picker's visible label and accessible name; default "Choose a file", or
+        "Choose files" for ``"source": "files"``.
     sha256
         Optional pin: the sha256 (hex) of the model you vetted. A model file with another
         hash raises here, and the browser engine verifies the bytes it downloads against
@@ -119,6 +139,8 @@ def streamlit_secure_context(
     """
     if kwargs:
         raise TypeError(f"streamlit_secure_context() got unexpected keyword argument(s): {sorted(kwargs)}")
+    if on_change is not None and not callable(on_change):
+        raise TypeError(f"on_change must be a function (called when a new result arrives), got {type(on_change).__name__}")
     pin = model_pin(sha256)
     model = resolve_model(model_path)
     if pin is not None and pin != model.sha256:
@@ -127,6 +149,7 @@ def streamlit_secure_context(
             "was pinned. Vet the new model (ssc inspect), then update the pin."
         )
     browser = build_request(inference_params)
+    ui = build_ui(label=label, help=help, disabled=disabled, height=height, batch=browser.max_files is not None)
     limits = build_limits(security_config)
     isolation_required = require_isolation(security_config)
     disclosure = build_disclosure(security_config, browser.request)
@@ -135,7 +158,7 @@ def streamlit_secure_context(
     # Identifies this exact request, so a result computed for an earlier request (before a
     # rerun changed the inputs) is never returned as if it answered the current one.
     request_key = hashlib.sha256(
-        json.dumps([model.sha256, request, limits, isolation_required], sort_keys=True).encode()
+        json.dumps([model.sha256, request, limits, isolation_required, browser.max_files], sort_keys=True).encode()
     ).hexdigest()[:32]
     url = model_url(model, coordinates=f"streamlit_secure_context.{key or model.sha256}")
     value = component_func()(
@@ -148,7 +171,10 @@ def streamlit_secure_context(
         limits=limits,
         request_key=request_key,
         require_isolation=isolation_required,
+        batch=None if browser.max_files is None else {"max_files": browser.max_files},
+        ui=ui,
         key=key,
+        on_change=on_change,
         default=None,
     )
     if not isinstance(value, dict) or value.get("request_key") != request_key:

@@ -93,11 +93,27 @@ CASES = {
     "policy_violation": (DIGITS, {"input": digit_tensor(7), "inputName": "pixels"}),
 }
 CASES["strict"] = CASES["tensor"]
+CASES["batch"] = (DIGITS, {**CASES["image"][1], "source": "files", "max_files": 3})
+CASES["disabled"] = CASES["image"]
+CASES["fixed"] = CASES["image"]
 TIMEOUTS = {"slow": 0.5}
 SECURITY = {
     "strict": {"require_isolation": True},
     "policy": {"disclosure": {"top_k_only": True, "decimals": 2}},
     "policy_violation": {"disclosure": {"max_output_elements": 5, "on_violation": "error"}},
+}
+
+
+
+def count_change() -> None:
+    st.session_state.changes = st.session_state.get("changes", 0) + 1
+
+
+# The picker's keyword arguments, per case.
+UI = {
+    "batch": {"label": "Digits to read", "help": "8 x 8 PNG scans. They never leave your browser.", "on_change": count_change},
+    "disabled": {"disabled": True, "help": "Turned off by the app."},
+    "fixed": {"height": 150},
 }
 
 # One component (one key) switched between these by a radio: each hostile input must end in
@@ -126,8 +142,10 @@ model = model or slow_model()
 st.session_state.runs = st.session_state.get("runs", 0) + 1
 st.button("rerun")
 result = streamlit_secure_context(model, inference_params=params, key=case, timeout=TIMEOUTS.get(case, 0),
-                                  security_config=SECURITY.get(case))
+                                  security_config=SECURITY.get(case), **UI.get(case, {}))
 with st.container(key="result"):
     st.code(json.dumps(result), language="json")
 with st.container(key="runs"):
     st.text(f"runs={st.session_state.runs}")
+with st.container(key="changes"):
+    st.text(f"changes={st.session_state.get('changes', 0)}")
