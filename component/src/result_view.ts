@@ -17,6 +17,8 @@ export interface Preview {
 }
 
 const MAX_PREVIEW = { width: 480, height: 360 };
+// Tiny images (an 8 x 8 digit) are enlarged to this longest side, pixel for pixel.
+const MIN_PREVIEW_SIDE = 160;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const percent = (score: number) => `${(score * 100).toFixed(1)}%`;
@@ -99,7 +101,7 @@ function showBars(result: InferenceResult): void {
 }
 
 function drawPreview({ bitmap, width, height }: Preview, detections: Detection[]): void {
-  const scale = Math.min(1, MAX_PREVIEW.width / width, MAX_PREVIEW.height / height);
+  const scale = Math.min(MAX_PREVIEW.width / width, MAX_PREVIEW.height / height, Math.max(1, MIN_PREVIEW_SIDE / Math.max(width, height)));
   const cssWidth = Math.max(1, Math.round(width * scale));
   const cssHeight = Math.max(1, Math.round(height * scale));
   const dpr = window.devicePixelRatio || 1;
@@ -110,6 +112,8 @@ function drawPreview({ bitmap, width, height }: Preview, detections: Detection[]
   const ctx = canvas.getContext("2d");
   if (!ctx) return;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  // Enlarged small images keep hard pixel edges: the engine sees pixels, not a blur.
+  ctx.imageSmoothingEnabled = scale < 2;
   ctx.drawImage(bitmap, 0, 0, cssWidth, cssHeight);
   bitmap.close();
   // Boxes are [xmin, ymin, xmax, ymax] in the decoded image's pixels (EXIF orientation applied,
@@ -121,7 +125,8 @@ function drawPreview({ bitmap, width, height }: Preview, detections: Detection[]
   ctx.fillStyle = color;
   ctx.font = "12px system-ui, sans-serif";
   for (const d of detections) {
-    const [x0, y0, x1, y1] = d.box.map((v) => v * k);
+    // On whole pixels, so the 2-pixel line is crisp rather than smeared over three.
+    const [x0, y0, x1, y1] = d.box.map((v) => Math.round(v * k));
     ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
     const tag = percent(d.score);
     const tagWidth = ctx.measureText(tag).width + 6;

@@ -116,6 +116,7 @@ function updatePicker(): void {
 
 function readyText(): string {
   if (!config || !wantsFile(config.request)) return "Ready";
+  if (ui.disabled) return "Ready. Choosing files is turned off for now.";
   return config.maxFiles !== null ? "Ready: choose files. They are processed only in this browser." :
     "Ready: choose a file. It is processed only in this browser.";
 }
@@ -339,6 +340,7 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
       ui = msg.ui;
       if (msg.theme) applyTheme(msg.theme);
       updatePicker();
+      if (statusEl.dataset.stage === "ready") setStatus(readyText(), "ready");
       break;
     case "configure": {
       config = {
