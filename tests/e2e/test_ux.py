@@ -253,6 +253,20 @@ def test_more_files_than_max_files_is_an_error_and_nothing_runs(page: Page, prob
     assert "too_many_files" in frame.locator("#summary").inner_text()
 
 
+def test_a_batch_past_the_message_bound_is_an_error_not_a_cut(page: Page, probe_server: StreamlitServer) -> None:
+    page.context.add_init_script(RECORD_VALUES)
+    open_case(page, probe_server, "big_batch")
+    frame = wait_ready(page)
+    digit = (DATA / "digit_1.png").read_bytes()
+    drop_files(frame, [(f"d{i}.png", digit) for i in range(6)])
+    result = wait_result(page, timeout=120)
+    assert result["status"] == "error" and result["error"]["code"] == "result_too_large", result
+    assert "32 MiB" in result["error"]["message"]
+    # Every file ran; what failed is the answer's size, and no partial batch was sent.
+    assert [frame.locator("#batch-list li").nth(i).get_attribute("data-kind") for i in range(6)] == ["ok"] * 6
+    assert all("batch" not in value for value in page.evaluate("window.__componentValues"))
+
+
 def test_picked_image_is_previewed_with_its_score_bars(page: Page, probe_server: StreamlitServer) -> None:
     open_case(page, probe_server, "image")
     frame = wait_ready(page)
