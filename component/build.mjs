@@ -51,8 +51,7 @@ const sandboxHtml = `<!doctype html>
 <div id="batch" hidden><span id="batch-text"></span><progress id="batch-progress" aria-labelledby="batch-text"></progress></div>
 <ol id="batch-list" hidden aria-label="Your files (shown only here)"></ol>
 <div id="summary" aria-live="polite"></div>
-<canvas id="preview" hidden role="img"></canvas>
-<ul id="bars" aria-label="Top scores"></ul>
+<div id="visual"><canvas id="preview" hidden role="img"></canvas><ul id="bars" aria-label="Top scores"></ul></div>
 <div id="receipt" aria-live="polite"></div>
 </main>
 <script>${sandboxScript}</script>
