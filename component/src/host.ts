@@ -202,8 +202,10 @@ function validArgs(a: unknown): a is Args {
     typeof x.model?.url === "string" && /^[0-9a-f]{64}$/.test(x.model?.sha256 ?? "") &&
     typeof x.request === "object" && Array.isArray(x.accept) && Number.isSafeInteger(x.timeout_ms) &&
     typeof x.request_key === "string" && typeof x.require_isolation === "boolean" &&
-    (x.batch === null || (typeof x.batch === "object" && Number.isSafeInteger(x.batch?.max_files))) &&
-    typeof x.ui === "object" && x.ui !== null && typeof x.ui.label === "string" && typeof x.ui.disabled === "boolean"
+    (x.batch === null || (typeof x.batch === "object" && Number.isSafeInteger(x.batch?.max_files) && x.batch.max_files > 0)) &&
+    typeof x.ui === "object" && x.ui !== null && typeof x.ui.label === "string" && typeof x.ui.disabled === "boolean" &&
+    (x.ui.help === null || typeof x.ui.help === "string") &&
+    (x.ui.height === null || (Number.isSafeInteger(x.ui.height) && x.ui.height > 0))
   );
 }
 

@@ -101,7 +101,9 @@ function updatePicker(): void {
   pickEl.hidden = !config || !wantsFile(config.request);
   const batch = config?.maxFiles ?? null;
   fileEl.multiple = batch !== null;
-  fileEl.disabled = ui.disabled || running();
+  // Not disabled while a job runs: that would throw a keyboard user's focus out of the picker.
+  // A new pick replaces the running job instead (its answer would be stale anyway).
+  fileEl.disabled = ui.disabled;
   pickEl.toggleAttribute("data-disabled", fileEl.disabled);
   pickLabelEl.textContent = ui.label;
   helpEl.textContent = ui.help ?? "";

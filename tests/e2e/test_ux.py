@@ -169,7 +169,15 @@ def test_keyboard_reaches_the_picker_and_enter_opens_it(page: Page, probe_server
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Enter")
     chooser.value.set_files(str(DATA / "digit_3.png"))
-    assert wait_result(page)["top_k"][0]["label"] == "digit 3"
+    first = wait_result(page)
+    assert first["top_k"][0]["label"] == "digit 3"
+    # Space opens it too; the focus stays on the picker after a run.
+    sandbox_frame(page).locator("#status[data-stage=done]").wait_for()
+    assert frame.evaluate("document.activeElement.id") == "file"
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press(" ")
+    chooser.value.set_files(str(DATA / "digit_8.png"))
+    assert wait_result(page, previous=json.dumps(first))["top_k"][0]["label"] == "digit 8"
 
 
 DROP = """async ([files, target]) => {
@@ -318,6 +326,16 @@ def test_face_detections_are_drawn_over_the_preview(page: Page, probe_server: St
         }""", [xmin, (ymin + ymax) / 2, 128])
         assert f"rgb({pixel[0]}, {pixel[1]}, {pixel[2]})" == rgb(primary), (pixel, primary)
     shoot(page, "face")
+
+
+def test_preview_follows_exif_orientation_like_the_engine(page: Page, probe_server: StreamlitServer) -> None:
+    """A 4 x 2 PNG whose EXIF orientation 6 turns it to 2 x 4: the preview is upright, taller than wide."""
+    open_case(page, probe_server, "face")
+    frame = wait_ready(page)
+    pick_file(page, ROOT / "crates" / "engine" / "tests" / "data" / "exif_orientation_6.png")
+    assert wait_result(page)["status"] == "ok"
+    frame.locator("#preview").wait_for(state="visible")
+    assert frame.evaluate("(c => [c.width, c.height])(document.getElementById('preview'))") == [80, 160]
 
 
 def test_fixed_height_is_kept_and_auto_height_follows_content(page: Page, probe_server: StreamlitServer) -> None:
