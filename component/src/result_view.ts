@@ -16,9 +16,9 @@ export interface Preview {
   height: number;
 }
 
-const MAX_PREVIEW = { width: 480, height: 360 };
-// Tiny images (an 8 x 8 digit) are enlarged to this longest side, pixel for pixel.
-const MIN_PREVIEW_SIDE = 160;
+// The preview's box is fixed (sandbox.css): the frame's height, which the host sees, must not
+// depend on the picture's shape. The image is fitted inside it, centred.
+const PREVIEW_SIDE = 200;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const percent = (score: number) => `${(score * 100).toFixed(1)}%`;
@@ -101,24 +101,22 @@ function showBars(result: InferenceResult): void {
 }
 
 function drawPreview({ bitmap, width, height }: Preview, detections: Detection[]): void {
-  const scale = Math.min(MAX_PREVIEW.width / width, MAX_PREVIEW.height / height, Math.max(1, MIN_PREVIEW_SIDE / Math.max(width, height)));
-  const cssWidth = Math.max(1, Math.round(width * scale));
-  const cssHeight = Math.max(1, Math.round(height * scale));
+  const scale = Math.min(PREVIEW_SIDE / width, PREVIEW_SIDE / height);
+  const drawWidth = width * scale;
+  const drawHeight = height * scale;
+  const left = Math.round((PREVIEW_SIDE - drawWidth) / 2);
+  const top = Math.round((PREVIEW_SIDE - drawHeight) / 2);
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(cssWidth * dpr);
-  canvas.height = Math.round(cssHeight * dpr);
-  canvas.style.width = `${cssWidth}px`;
-  canvas.style.height = `${cssHeight}px`;
+  canvas.width = canvas.height = Math.round(PREVIEW_SIDE * dpr);
   const ctx = canvas.getContext("2d");
   if (!ctx) return;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   // Enlarged small images keep hard pixel edges: the engine sees pixels, not a blur.
   ctx.imageSmoothingEnabled = scale < 2;
-  ctx.drawImage(bitmap, 0, 0, cssWidth, cssHeight);
+  ctx.drawImage(bitmap, left, top, drawWidth, drawHeight);
   bitmap.close();
   // Boxes are [xmin, ymin, xmax, ymax] in the decoded image's pixels (EXIF orientation applied,
-  // as the engine applies it), so one factor maps them onto the preview.
-  const k = cssWidth / width;
+  // as the engine applies it), so the image's own placement maps them onto the preview.
   const color = getComputedStyle(document.documentElement).getPropertyValue("--ssc-primary").trim() || "#ff4b4b";
   ctx.lineWidth = 2;
   ctx.strokeStyle = color;
@@ -126,7 +124,8 @@ function drawPreview({ bitmap, width, height }: Preview, detections: Detection[]
   ctx.font = "12px system-ui, sans-serif";
   for (const d of detections) {
     // On whole pixels, so the 2-pixel line is crisp rather than smeared over three.
-    const [x0, y0, x1, y1] = d.box.map((v) => Math.round(v * k));
+    const [x0, x1] = [d.box[0], d.box[2]].map((v) => left + Math.round(v * scale));
+    const [y0, y1] = [d.box[1], d.box[3]].map((v) => top + Math.round(v * scale));
     ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
     const tag = percent(d.score);
     const tagWidth = ctx.measureText(tag).width + 6;

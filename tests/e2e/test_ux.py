@@ -314,7 +314,8 @@ def test_face_detections_are_drawn_over_the_preview(page: Page, probe_server: St
     canvas.wait_for(state="visible")
     assert canvas.get_attribute("data-boxes") == str(len(result["detections"]))
     # The middle of each box's left edge is painted in the theme's primary color: the 2-pixel
-    # line is centred on the box's edge, rounded to the preview's pixel grid.
+    # line is centred on the box's edge, rounded to the preview's pixel grid. The 128 x 128
+    # image fills the square preview.
     primary = frame.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--ssc-primary').trim()")
     assert primary.startswith("#") and len(primary) == 7, primary
     for d in result["detections"]:
@@ -335,7 +336,52 @@ def test_preview_follows_exif_orientation_like_the_engine(page: Page, probe_serv
     pick_file(page, ROOT / "crates" / "engine" / "tests" / "data" / "exif_orientation_6.png")
     assert wait_result(page)["status"] == "ok"
     frame.locator("#preview").wait_for(state="visible")
-    assert frame.evaluate("(c => [c.width, c.height])(document.getElementById('preview'))") == [80, 160]
+    # The picture is fitted, centred, into the square preview: upright, it spans its height
+    # and half its width.
+    painted = frame.evaluate("""() => {
+      const c = document.getElementById("preview");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let [x0, y0, x1, y1] = [c.width, c.height, -1, -1];
+      for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) {
+        if (d[4 * (y * c.width + x) + 3] === 0) continue;
+        x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+      }
+      return [x1 - x0 + 1, y1 - y0 + 1, c.width, c.height];
+    }""")
+    assert painted == [100, 200, 200, 200], painted
+
+
+def frame_height(page: Page) -> float:
+    page.wait_for_timeout(500)  # the last resize message
+    return page.locator(COMPONENT_IFRAME).bounding_box()["height"]
+
+
+def test_the_frames_height_reveals_neither_names_nor_picture_shapes(page: Page, probe_server: StreamlitServer,
+                                                                   tmp_path) -> None:
+    """The host sees the sandbox's height: it must not depend on what only the sandbox knows."""
+    short, long = tmp_path / "short", tmp_path / "long"
+    heights, previous = [], "null"
+    for folder, stem in [(short, "a"), (long, "a-very-long-file-name-" * 8)]:
+        folder.mkdir()
+        files = [folder / f"{stem}{i}.png" for i in range(3)]
+        for f in files:
+            f.write_bytes((DATA / "digit_3.png").read_bytes())
+        if previous == "null":
+            open_case(page, probe_server, "batch")
+            wait_ready(page)
+        sandbox_frame(page).locator("#file").set_input_files([str(f) for f in files])
+        previous = json.dumps(wait_result(page, previous=previous))
+        heights.append(frame_height(page))
+    assert heights[0] == heights[1], heights
+
+    open_case(page, probe_server, "face")
+    wait_ready(page)
+    pick_file(page, FACE)
+    previous = json.dumps(wait_result(page))
+    square = frame_height(page)
+    pick_file(page, ROOT / "crates" / "engine" / "tests" / "data" / "exif_orientation_6.png")
+    wait_result(page, previous=previous)
+    assert frame_height(page) == square
 
 
 def test_fixed_height_is_kept_and_auto_height_follows_content(page: Page, probe_server: StreamlitServer) -> None:
