@@ -41,7 +41,7 @@ const sandboxHtml = `<!doctype html>
 <style>${sandboxStyle}</style></head>
 <body>
 <main id="app">
-<div id="status" role="status" aria-live="polite" data-kind="busy">Loading the engine…</div>
+<div id="status" role="status" aria-live="polite" data-kind="busy" data-stage="engine">Loading the engine…</div>
 <progress id="download" hidden aria-label="Model download"></progress>
 <div id="pick" hidden>
 <input id="file" type="file" aria-labelledby="pick-label" aria-describedby="drop-hint">

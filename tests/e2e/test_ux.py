@@ -44,7 +44,9 @@ if (self.origin === "null") {
   new MutationObserver(() => {
     const s = document.getElementById("status");
     const last = window.__stages[window.__stages.length - 1];
-    if (s && (!last || last.text !== s.textContent)) window.__stages.push({ stage: s.dataset.stage, text: s.textContent });
+    if (s && (!last || last.text !== s.textContent || last.stage !== s.dataset.stage)) {
+      window.__stages.push({ stage: s.dataset.stage, text: s.textContent });
+    }
   }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
 }
 """
