@@ -49,8 +49,9 @@ const drops = new DropCounter("host");
 let requireIsolation = false;
 let notIsolatedKey: string | null = null;
 let uiKey: string | null = null;
-// A fixed height from the app; null lets the sandbox's resize messages size the frame.
+// A fixed height from the app; null lets the sandbox's content size the frame.
 let fixedHeight: number | null = null;
+let contentHeight: number | null = null;
 
 const CHECK_WITH = " (docs/deployment.md). Check with: python -m streamlit_secure_context doctor --url <app URL>";
 const NOT_ISOLATED: EngineErrorInfo = {
@@ -164,12 +165,20 @@ function downloadProgress(total: number): (loaded: number) => void {
   };
 }
 
-/** The host's own status line (errors before the sandbox exists) in the app's colors and font. */
+/** The host's own status line (its errors) in the app's text color and light or dark base. */
 function applyThemeToHost(theme: ReturnType<typeof pickTheme>): void {
   if (!theme) return;
   const root = document.documentElement.style;
   root.setProperty("--ssc-text", theme.textColor);
   root.setProperty("color-scheme", theme.base);
+}
+
+/** The app's fixed height, else the height of the sandbox's content once it reported one. */
+function sizeSandbox(): void {
+  const height = fixedHeight ?? contentHeight;
+  if (!sandbox || height === null) return;
+  sandbox.style.height = `${height}px`;
+  resize();
 }
 
 function createSandbox(): void {
@@ -229,10 +238,7 @@ function onRender(args: unknown, streamlitTheme: unknown): void {
   if (newUiKey !== uiKey) {
     uiKey = newUiKey;
     fixedHeight = ui.height;
-    if (fixedHeight !== null && sandbox) {
-      sandbox.style.height = `${fixedHeight}px`;
-      resize();
-    }
+    sizeSandbox();
     applyThemeToHost(theme);
     toSandbox({ v: PROTOCOL_VERSION, type: "ui", ui, theme });
   }
@@ -280,8 +286,8 @@ window.addEventListener("message", (event) => {
       flush();
       break;
     case "resize":
-      sandbox.style.height = `${fixedHeight ?? msg.height}px`;
-      resize();
+      contentHeight = msg.height;
+      sizeSandbox();
       break;
     case "result":
       // Only answers to runs this host started reach Python.

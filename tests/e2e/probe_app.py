@@ -132,7 +132,6 @@ def count_change() -> None:
 UI = {
     "batch": {"label": "Digits to read", "help": "8 x 8 PNG scans. They never leave your browser.", "on_change": count_change},
     "disabled": {"disabled": True, "help": "Turned off by the app."},
-    "fixed": {"height": 150},
 }
 
 # One component (one key) switched between these by a radio: each hostile input must end in
@@ -157,6 +156,9 @@ if case == "hostile":
     model, params = HOSTILE[st.radio("variant", list(HOSTILE))]()
 else:
     model, params = CASES[case]
+if case == "fixed":
+    # Switchable, to show that a rerun without the fixed height lets the content size the frame again.
+    UI["fixed"] = {"height": 150 if st.checkbox("fixed height", value=True) else None}
 model = model or (identity_model() if case == "big_batch" else slow_model())
 st.session_state.runs = st.session_state.get("runs", 0) + 1
 st.button("rerun")

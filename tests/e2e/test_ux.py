@@ -397,6 +397,11 @@ def test_fixed_height_is_kept_and_auto_height_follows_content(page: Page, probe_
     # The content is taller than that, and scrolls inside the sandbox.
     assert sandbox(page).evaluate("document.documentElement.scrollHeight") > 150
     shoot(page, "fixed")
+    # A rerun without the fixed height: the frame takes its content's height again.
+    page.get_by_text("fixed height").click()
+    page.wait_for_timeout(1500)
+    content = sandbox(page).evaluate("Math.ceil(document.body.getBoundingClientRect().height)")
+    assert height() == content > 150
 
     open_case(page, probe_server, "image")
     frame = wait_ready(page)
