@@ -35,8 +35,9 @@ const appOrigin = new URL(params.get("streamlitUrl") ?? location.href).origin;
 
 let sandbox: HTMLIFrameElement | null = null;
 let sandboxReady = false;
-// The boot message (engine) must reach the sandbox before anything else; until the sandbox
-// said hello and the engine is downloaded, messages wait here in order.
+// The boot message (engine) must reach the sandbox before anything else (download progress
+// aside, see reportDownloads); until the sandbox said hello and the engine is downloaded,
+// messages wait here in order.
 let boot: HostToSandbox | null = null;
 let booted = false;
 const queue: { message: HostToSandbox; transfer: Transferable[] }[] = [];
@@ -112,29 +113,40 @@ function flush(): void {
 }
 
 function toSandbox(message: HostToSandbox, transfer: Transferable[] = []): void {
-  // Only the latest download progress matters: older ones still waiting are dropped.
-  if (message.type === "progress") {
-    const stale = queue.findIndex((q) => q.message.type === "progress");
-    if (stale >= 0) queue.splice(stale, 1);
-  }
   queue.push({ message, transfer });
   flush();
 }
 
-/** Downloads `url`; with `onProgress`, the body is streamed and each chunk reported. */
-async function fetchBytes(url: string, what: string, onProgress?: (loaded: number) => void): Promise<ArrayBuffer> {
+/**
+ * Downloads `url`. With `track`, the body is streamed and counted towards the download
+ * progress; `size` is the expected size, or null to take it from Content-Length.
+ */
+async function fetchBytes(url: string, what: string, track?: { size: number | null }): Promise<ArrayBuffer> {
   let response: Response;
+  if (track) sizesPending += 1;
   try {
     response = await fetch(url, { credentials: "same-origin" });
   } catch (e) {
     throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: ${e}` };
+  } finally {
+    if (track) sizesPending -= 1;
   }
   if (!response.ok) throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: HTTP ${response.status}` };
   try {
-    if (!onProgress || !response.body) return await response.arrayBuffer();
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let loaded = 0;
+    const size = track?.size ?? Number(response.headers.get("content-length"));
+    if (!track || !response.body || !(size > 0)) return await response.arrayBuffer();
+    return await readCounted(response.body, url, size);
+  } catch (e) {
+    throw { code: "fetch_failed", message: `${what} download from ${url} was interrupted: ${e}` };
+  }
+}
+
+async function readCounted(body: ReadableStream<Uint8Array>, url: string, size: number): Promise<ArrayBuffer> {
+  const onProgress = startDownload(url, size);
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  try {
+    const reader = body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -142,27 +154,54 @@ async function fetchBytes(url: string, what: string, onProgress?: (loaded: numbe
       loaded += value.byteLength;
       onProgress(loaded);
     }
-    const bytes = new Uint8Array(loaded);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return bytes.buffer;
-  } catch (e) {
-    throw { code: "fetch_failed", message: `${what} download from ${url} was interrupted: ${e}` };
+  } finally {
+    endDownload(url);
   }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes.buffer;
 }
 
-/** Progress for the sandbox's status line, at most once per whole percent. */
-function downloadProgress(total: number): (loaded: number) => void {
-  let shown = -1;
+// The downloads in flight (the engine's wasm, the model), by URL, for one combined percentage.
+const downloads = new Map<string, { loaded: number; total: number }>();
+// Downloads whose size is not known yet: until it is, a percentage would jump back.
+let sizesPending = 0;
+let shownPercent = -1;
+
+function startDownload(url: string, total: number): (loaded: number) => void {
+  const entry = { loaded: 0, total };
+  downloads.set(url, entry);
   return (loaded) => {
-    const percent = total > 0 ? Math.floor((100 * loaded) / total) : 0;
-    if (percent === shown) return;
-    shown = percent;
-    toSandbox({ v: PROTOCOL_VERSION, type: "progress", loaded, total });
+    entry.loaded = loaded;
+    reportDownloads();
   };
+}
+
+function endDownload(url: string): void {
+  downloads.delete(url);
+  if (downloads.size === 0) shownPercent = -1;
+}
+
+/**
+ * At most once per whole percent. Unlike every other message this one does not wait for the
+ * engine to boot (most of the wait is the engine's own download): it carries two numbers, and
+ * one that comes before the sandbox said hello is simply not shown.
+ */
+function reportDownloads(): void {
+  let loaded = 0;
+  let total = 0;
+  for (const d of downloads.values()) {
+    loaded += d.loaded;
+    total += d.total;
+  }
+  const percent = Math.floor((100 * loaded) / total);
+  if (percent === shownPercent || !sandboxReady || sizesPending > 0) return;
+  shownPercent = percent;
+  post({ v: PROTOCOL_VERSION, type: "progress", loaded, total }, []);
 }
 
 /** The host's own status line (its errors) in the app's text color and light or dark base. */
@@ -194,7 +233,7 @@ function createSandbox(): void {
   sandbox.srcdoc = SANDBOX_HTML;
   document.body.appendChild(sandbox);
   const engineJs = fetchBytes(new URL("engine/engine.js", location.href).href, "the engine").then((b) => new TextDecoder().decode(b));
-  const engineWasm = fetchBytes(new URL("engine/engine.wasm", location.href).href, "the engine");
+  const engineWasm = fetchBytes(new URL("engine/engine.wasm", location.href).href, "the engine", { size: null });
   Promise.all([engineJs, engineWasm]).then(
     ([js, wasm]) => {
       boot = { v: PROTOCOL_VERSION, type: "boot", hostOrigin: location.origin, engineJs: js, engineWasm: wasm };
@@ -246,7 +285,7 @@ function onRender(args: unknown, streamlitTheme: unknown): void {
     modelSha = args.model.sha256;
     const sha = modelSha;
     setStatus("", "hidden");
-    fetchBytes(args.model.url, `the model ${args.model.name}`, downloadProgress(args.model.size)).then(
+    fetchBytes(args.model.url, `the model ${args.model.name}`, { size: args.model.size }).then(
       (bytes) => {
         if (sha !== modelSha) return; // superseded by a newer render
         toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha, limits: args.limits }, [bytes]);

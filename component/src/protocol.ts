@@ -114,7 +114,8 @@ export type HostToSandbox =
   | { v: 1; type: "configure"; runId: number; modelSha256: string; request: RunRequest; accept: string[]; timeoutMs: number;
       batch: { maxFiles: number } | null }
   | { v: 1; type: "ui"; ui: UiSettings; theme: Theme | null }
-  // The model download, whose size the host knows from Python.
+  // Bytes downloaded of what the host is fetching (the engine, the model): the only message
+  // that may come before `boot`.
   | { v: 1; type: "progress"; loaded: number; total: number };
 
 // sandbox -> host

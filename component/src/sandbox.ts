@@ -329,11 +329,14 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
         (e) => fail(null, { code: "engine_invalid", message: `the engine could not be compiled: ${e}` }),
       );
       break;
-    case "progress":
+    case "progress": {
+      // Before the boot the engine is still downloading too (the host counts both).
+      const what = engineJs === null ? "the engine and the model" : "the model";
       downloadEl.max = Math.max(msg.total, msg.loaded, 1);
       downloadEl.value = msg.loaded;
-      setStatus(`Downloading the model… ${Math.min(100, Math.floor((100 * msg.loaded) / Math.max(msg.total, 1)))}%`, "download");
+      setStatus(`Downloading ${what}… ${Math.min(100, Math.floor((100 * msg.loaded) / Math.max(msg.total, 1)))}%`, "download");
       break;
+    }
     case "model":
       model = { bytes: msg.bytes, sha256: msg.sha256, limits: msg.limits };
       loadModel();
