@@ -260,6 +260,38 @@ def test_batch_runs_in_order_keeps_the_bad_file_and_never_sends_names(page: Page
     shoot(page, "batch")
 
 
+POST_TO_HOST = "(message) => window.parent.postMessage(message, '*')"
+
+
+def test_host_checks_every_item_of_a_batch(page: Page, probe_server: StreamlitServer) -> None:
+    """A batch with one item the receipt does not declare, or anything extra, never reaches Python."""
+    open_case(page, probe_server, "batch")
+    frame = wait_ready(page)
+    sandbox_frame(page).locator("#file").set_input_files([str(DATA / "digit_3.png"), str(DATA / "digit_7.png")])
+    result = wait_result(page)
+    first, second = result["batch"]
+    host = page.locator(COMPONENT_IFRAME).element_handle().content_frame()
+    dropped = lambda: host.evaluate("+document.documentElement.dataset.droppedMalformed")  # noqa: E731
+    before = dropped()
+
+    def post(items: list, **extra) -> None:
+        frame.evaluate(POST_TO_HOST, {"v": 1, "type": "batch", "runId": 1, "items": items, **extra})
+
+    error = {"status": "error", "error": {"code": "image_decode", "message": "x"}}
+    post([first, {**second, "file_name": "scan.png"}])
+    post([first, {**second, "top_k": second["top_k"] + [second["top_k"][0]]}])  # more than the receipt lists
+    post([first, {**error, "name": "scan.png"}])
+    post([first, {**error, "error": {**error["error"], "file": "scan.png"}}])
+    post([first, second], names=["scan.png"])
+    post([])
+    page.wait_for_timeout(1500)
+    assert dropped() == before + 6
+    assert wait_result(page, timeout=1) == result, "a malformed batch reached Python"
+    # Control: the same path delivers a well-formed batch, so the drops above are the validator's doing.
+    post([error, second])
+    assert wait_result(page, previous=json.dumps(result))["batch"] == [error, second]
+
+
 def test_more_files_than_max_files_is_an_error_and_nothing_runs(page: Page, probe_server: StreamlitServer) -> None:
     open_case(page, probe_server, "batch")
     frame = wait_ready(page)
