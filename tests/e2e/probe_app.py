@@ -114,6 +114,7 @@ CASES["batch"] = (DIGITS, {**CASES["image"][1], "source": "files", "max_files": 
 # Six results of 786,432 numbers each are more than one message may carry (32 MiB).
 CASES["big_batch"] = (None, {"source": "files", "max_files": 8, "preprocess": {"kind": "image"}})
 CASES["disabled"] = CASES["image"]
+CASES["disabled_tensor"] = CASES["tensor"]
 CASES["fixed"] = CASES["image"]
 TIMEOUTS = {"slow": 0.5}
 SECURITY = {
@@ -132,6 +133,7 @@ def count_change() -> None:
 UI = {
     "batch": {"label": "Digits to read", "help": "8 x 8 PNG scans. They never leave your browser.", "on_change": count_change},
     "disabled": {"disabled": True, "help": "Turned off by the app."},
+    "disabled_tensor": {"disabled": True},
 }
 
 # One component (one key) switched between these by a radio: each hostile input must end in

@@ -152,6 +152,13 @@ def test_disabled_picker_cannot_be_focused_used_or_dropped_on(page: Page, probe_
     shoot(page, "disabled")
 
 
+def test_disabled_still_runs_a_tensor_request(page: Page, probe_server: StreamlitServer) -> None:
+    """`disabled` is about the person's picker; a request that needs no one runs as always."""
+    open_case(page, probe_server, "disabled_tensor")
+    assert wait_result(page)["top_k"][0]["label"] == "digit 7"
+    assert sandbox_frame(page).locator("#pick").is_hidden()
+
+
 def test_label_and_help_name_and_describe_the_picker(page: Page, probe_server: StreamlitServer) -> None:
     open_case(page, probe_server, "batch")
     wait_ready(page)
@@ -214,8 +221,15 @@ def test_a_dropped_file_runs(page: Page, probe_server: StreamlitServer) -> None:
     open_case(page, probe_server, "image")
     frame = wait_ready(page)
     assert drop_files(frame, [("digit_5.png", (DATA / "digit_5.png").read_bytes())])
-    assert wait_result(page)["top_k"][0]["label"] == "digit 5"
-    assert not frame.locator("#drop").get_attribute("data-over")
+    first = wait_result(page)
+    assert first["top_k"][0]["label"] == "digit 5"
+    assert frame.locator("#drop").get_attribute("data-over") is None
+    # Two files where one is taken: a clear error, and nothing ran.
+    digit = (DATA / "digit_1.png").read_bytes()
+    drop_files(frame, [("a.png", digit), ("b.png", digit)])
+    result = wait_result(page, previous=json.dumps(first))
+    assert result["status"] == "error" and result["error"]["code"] == "too_many_files", result
+    assert "one file at a time" in result["error"]["message"]
 
 
 # File names a person might give their files: PHI, which must stay in the sandbox.
