@@ -40,10 +40,20 @@ const sandboxHtml = `<!doctype html>
 <meta http-equiv="Content-Security-Policy" content="${sandboxCsp}">
 <style>${sandboxStyle}</style></head>
 <body>
-<div id="status" role="status" aria-live="polite">Waiting for the engine…</div>
-<label id="pick" hidden><span>Choose a file</span><input id="file" type="file"></label>
+<main id="app">
+<div id="status" role="status" aria-live="polite" data-kind="busy" data-stage="engine">Loading the engine…</div>
+<progress id="download" hidden aria-label="Model download"></progress>
+<div id="pick" hidden>
+<input id="file" type="file" aria-labelledby="pick-label" aria-describedby="drop-hint">
+<label id="drop" for="file"><span id="pick-label">Choose a file</span><span id="drop-hint">Drop here or press Enter to browse. Files stay in this browser.</span></label>
+<p id="help" hidden></p>
+</div>
+<div id="batch" hidden><span id="batch-text"></span><progress id="batch-progress" aria-labelledby="batch-text"></progress></div>
+<ol id="batch-list" hidden aria-label="Your files (shown only here)"></ol>
 <div id="summary" aria-live="polite"></div>
+<div id="visual"><canvas id="preview" hidden role="img"></canvas><ul id="bars" aria-label="Top scores"></ul></div>
 <div id="receipt" aria-live="polite"></div>
+</main>
 <script>${sandboxScript}</script>
 </body></html>`;
 

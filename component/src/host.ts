@@ -7,7 +7,8 @@
  */
 import { DropCounter } from "./drops";
 import {
-  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, cleanResult, parseSandboxToHost, withinBound,
+  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, type UiSettings, cleanBatchItem, cleanResult,
+  parseSandboxToHost, pickTheme, withinBound,
 } from "./protocol";
 
 // Injected by build.mjs: the sandbox document, whose CSP hashes are computed at build time.
@@ -22,6 +23,8 @@ interface Args {
   limits: Record<string, number> | null;
   request_key: string;
   require_isolation: boolean;
+  batch: { max_files: number } | null;
+  ui: UiSettings;
 }
 
 const statusEl = document.getElementById("host-status") as HTMLElement;
@@ -32,8 +35,9 @@ const appOrigin = new URL(params.get("streamlitUrl") ?? location.href).origin;
 
 let sandbox: HTMLIFrameElement | null = null;
 let sandboxReady = false;
-// The boot message (engine) must reach the sandbox before anything else; until the sandbox
-// said hello and the engine is downloaded, messages wait here in order.
+// The boot message (engine) must reach the sandbox before anything else (download progress
+// aside, see reportDownloads); until the sandbox said hello and the engine is downloaded,
+// messages wait here in order.
 let boot: HostToSandbox | null = null;
 let booted = false;
 const queue: { message: HostToSandbox; transfer: Transferable[] }[] = [];
@@ -45,6 +49,10 @@ let currentKey: string | null = null;
 const drops = new DropCounter("host");
 let requireIsolation = false;
 let notIsolatedKey: string | null = null;
+let uiKey: string | null = null;
+// A fixed height from the app; null lets the sandbox's content size the frame.
+let fixedHeight: number | null = null;
+let contentHeight: number | null = null;
 
 const CHECK_WITH = " (docs/deployment.md). Check with: python -m streamlit_secure_context doctor --url <app URL>";
 const NOT_ISOLATED: EngineErrorInfo = {
@@ -109,19 +117,107 @@ function toSandbox(message: HostToSandbox, transfer: Transferable[] = []): void 
   flush();
 }
 
-async function fetchBytes(url: string, what: string): Promise<ArrayBuffer> {
+/**
+ * Downloads `url`. With `track`, the body is streamed and counted towards the download
+ * progress; `size` is the expected size, or null to take it from Content-Length.
+ */
+async function fetchBytes(url: string, what: string, track?: { size: number | null }): Promise<ArrayBuffer> {
   let response: Response;
+  if (track) sizesPending += 1;
   try {
     response = await fetch(url, { credentials: "same-origin" });
   } catch (e) {
     throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: ${e}` };
+  } finally {
+    if (track) sizesPending -= 1;
   }
   if (!response.ok) throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: HTTP ${response.status}` };
   try {
-    return await response.arrayBuffer();
+    const size = track?.size ?? Number(response.headers.get("content-length"));
+    if (!track || !response.body || !(size > 0)) return await response.arrayBuffer();
+    return await readCounted(response.body, url, size);
   } catch (e) {
     throw { code: "fetch_failed", message: `${what} download from ${url} was interrupted: ${e}` };
   }
+}
+
+async function readCounted(body: ReadableStream<Uint8Array>, url: string, size: number): Promise<ArrayBuffer> {
+  const onProgress = startDownload(url, size);
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  try {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.byteLength;
+      onProgress(loaded);
+    }
+  } finally {
+    endDownload(url);
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes.buffer;
+}
+
+// The downloads in flight (the engine's wasm, the model), by URL, for one combined percentage.
+const downloads = new Map<string, { loaded: number; total: number }>();
+// Downloads whose size is not known yet: until it is, a percentage would jump back.
+let sizesPending = 0;
+let shownPercent = -1;
+
+function startDownload(url: string, total: number): (loaded: number) => void {
+  const entry = { loaded: 0, total };
+  downloads.set(url, entry);
+  return (loaded) => {
+    entry.loaded = loaded;
+    reportDownloads();
+  };
+}
+
+function endDownload(url: string): void {
+  downloads.delete(url);
+  if (downloads.size === 0) shownPercent = -1;
+}
+
+/**
+ * At most once per whole percent. Unlike every other message this one does not wait for the
+ * engine to boot (most of the wait is the engine's own download): it carries two numbers, and
+ * one that comes before the sandbox said hello is simply not shown.
+ */
+function reportDownloads(): void {
+  let loaded = 0;
+  let total = 0;
+  for (const d of downloads.values()) {
+    loaded += d.loaded;
+    total += d.total;
+  }
+  const percent = Math.floor((100 * loaded) / total);
+  if (percent === shownPercent || !sandboxReady || sizesPending > 0) return;
+  shownPercent = percent;
+  post({ v: PROTOCOL_VERSION, type: "progress", loaded, total }, []);
+}
+
+/** The host's own status line (its errors) in the app's text color and light or dark base. */
+function applyThemeToHost(theme: ReturnType<typeof pickTheme>): void {
+  if (!theme) return;
+  const root = document.documentElement.style;
+  root.setProperty("--ssc-text", theme.textColor);
+  root.setProperty("color-scheme", theme.base);
+}
+
+/** The app's fixed height, else the height of the sandbox's content once it reported one. */
+function sizeSandbox(): void {
+  const height = fixedHeight ?? contentHeight;
+  if (!sandbox || height === null) return;
+  sandbox.style.height = `${height}px`;
+  resize();
 }
 
 function createSandbox(): void {
@@ -137,7 +233,7 @@ function createSandbox(): void {
   sandbox.srcdoc = SANDBOX_HTML;
   document.body.appendChild(sandbox);
   const engineJs = fetchBytes(new URL("engine/engine.js", location.href).href, "the engine").then((b) => new TextDecoder().decode(b));
-  const engineWasm = fetchBytes(new URL("engine/engine.wasm", location.href).href, "the engine");
+  const engineWasm = fetchBytes(new URL("engine/engine.wasm", location.href).href, "the engine", { size: null });
   Promise.all([engineJs, engineWasm]).then(
     ([js, wasm]) => {
       boot = { v: PROTOCOL_VERSION, type: "boot", hostOrigin: location.origin, engineJs: js, engineWasm: wasm };
@@ -153,11 +249,15 @@ function validArgs(a: unknown): a is Args {
     typeof x === "object" && x !== null && x.protocol === PROTOCOL_VERSION &&
     typeof x.model?.url === "string" && /^[0-9a-f]{64}$/.test(x.model?.sha256 ?? "") &&
     typeof x.request === "object" && Array.isArray(x.accept) && Number.isSafeInteger(x.timeout_ms) &&
-    typeof x.request_key === "string" && typeof x.require_isolation === "boolean"
+    typeof x.request_key === "string" && typeof x.require_isolation === "boolean" &&
+    (x.batch === null || (typeof x.batch === "object" && Number.isSafeInteger(x.batch?.max_files) && x.batch.max_files > 0)) &&
+    typeof x.ui === "object" && x.ui !== null && typeof x.ui.label === "string" && typeof x.ui.disabled === "boolean" &&
+    (x.ui.help === null || typeof x.ui.help === "string") &&
+    (x.ui.height === null || (Number.isSafeInteger(x.ui.height) && x.ui.height > 0))
   );
 }
 
-function onRender(args: unknown): void {
+function onRender(args: unknown, streamlitTheme: unknown): void {
   if (!validArgs(args)) {
     fail({ code: "version_mismatch", message: "the component's Python and browser parts do not match; reinstall streamlit-secure-context" });
     return;
@@ -171,37 +271,46 @@ function onRender(args: unknown): void {
     return;
   }
   if (!sandbox) createSandbox();
+  const theme = pickTheme(streamlitTheme);
+  const ui = { label: args.ui.label, help: args.ui.help, disabled: args.ui.disabled, height: args.ui.height };
+  const newUiKey = JSON.stringify([ui, theme]);
+  if (newUiKey !== uiKey) {
+    uiKey = newUiKey;
+    fixedHeight = ui.height;
+    sizeSandbox();
+    applyThemeToHost(theme);
+    toSandbox({ v: PROTOCOL_VERSION, type: "ui", ui, theme });
+  }
   if (args.model.sha256 !== modelSha) {
     modelSha = args.model.sha256;
     const sha = modelSha;
-    const mb = (args.model.size / 1e6).toFixed(1);
-    setStatus(`Downloading model ${args.model.name} (${mb} MB)…`);
-    fetchBytes(args.model.url, `the model ${args.model.name}`).then(
+    setStatus("", "hidden");
+    fetchBytes(args.model.url, `the model ${args.model.name}`, { size: args.model.size }).then(
       (bytes) => {
         if (sha !== modelSha) return; // superseded by a newer render
-        setStatus("", "hidden");
         toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha, limits: args.limits }, [bytes]);
       },
       (e) => fail(e as EngineErrorInfo),
     );
   }
   // A rerun with the same request re-sends nothing, so it neither re-runs nor re-downloads.
-  const key = JSON.stringify([args.model.sha256, args.request_key, args.accept, args.timeout_ms]);
+  const batch = args.batch === null ? null : { maxFiles: args.batch.max_files };
+  const key = JSON.stringify([args.model.sha256, args.request_key, args.accept, args.timeout_ms, batch]);
   if (key !== configKey) {
     configKey = key;
     runId += 1;
     requestKeys.set(runId, args.request_key);
     toSandbox({
       v: PROTOCOL_VERSION, type: "configure", runId, modelSha256: args.model.sha256, request: args.request, accept: args.accept,
-      timeoutMs: args.timeout_ms,
+      timeoutMs: args.timeout_ms, batch,
     });
   }
 }
 
 window.addEventListener("message", (event) => {
   if (event.source === window.parent && event.origin === appOrigin) {
-    const data = event.data as { type?: unknown; args?: unknown } | null;
-    if (data?.type === "streamlit:render") onRender(data.args);
+    const data = event.data as { type?: unknown; args?: unknown; theme?: unknown } | null;
+    if (data?.type === "streamlit:render") onRender(data.args, data.theme);
     else drops.drop("malformed");
     return;
   }
@@ -216,8 +325,8 @@ window.addEventListener("message", (event) => {
       flush();
       break;
     case "resize":
-      sandbox.style.height = `${msg.height}px`;
-      resize();
+      contentHeight = msg.height;
+      sizeSandbox();
       break;
     case "result":
       // Only answers to runs this host started reach Python.
@@ -230,6 +339,17 @@ window.addEventListener("message", (event) => {
       setStatus("", "hidden");
       setValue({ ...cleanResult(msg.result), request_key: requestKeys.get(msg.runId) ?? null });
       break;
+    case "batch": {
+      if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
+      // Every item passed the same checks as a single result (parseSandboxToHost); isolation too.
+      if (requireIsolation && msg.items.some((item) => item.status === "ok" && !item.cross_origin_isolated)) {
+        fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
+        break;
+      }
+      setStatus("", "hidden");
+      setValue({ status: "ok", batch: msg.items.map(cleanBatchItem), request_key: requestKeys.get(msg.runId) ?? null });
+      break;
+    }
     case "error":
       if (msg.runId !== null && !requestKeys.has(msg.runId)) return drops.drop("malformed");
       setValue({ status: "error", error: msg.error, request_key: msg.runId === null ? currentKey : requestKeys.get(msg.runId) ?? null });

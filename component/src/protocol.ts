@@ -79,6 +79,28 @@ export interface InferenceResult {
   receipt: Receipt;
 }
 
+/** One file's outcome in a batch: a complete result, or that file's error. */
+export type BatchItem = InferenceResult | { status: "error"; error: EngineErrorInfo };
+
+/** How the picker looks and behaves, from the app's `label`, `help`, `disabled`, `height`. */
+export interface UiSettings {
+  label: string;
+  help: string | null;
+  disabled: boolean;
+  /** Pixels, or null: the frame grows with its content. */
+  height: number | null;
+}
+
+/** The part of Streamlit's theme the sandbox applies (the `theme` of `streamlit:render`). */
+export interface Theme {
+  primaryColor: string;
+  backgroundColor: string;
+  secondaryBackgroundColor: string;
+  textColor: string;
+  font: string;
+  base: "light" | "dark";
+}
+
 /** The engine request, produced by the Python package; the engine (Rust) validates its body. */
 export type RunRequest = { input: { kind: "tensor" | "file" | "multiple" } & Record<string, unknown> } & Record<string, unknown>;
 
@@ -88,13 +110,21 @@ export type HostToSandbox =
   | { v: 1; type: "model"; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
   // `modelSha256` names the model the request is for: it may still be downloading, and must
   // not run on the model loaded before it.
-  | { v: 1; type: "configure"; runId: number; modelSha256: string; request: RunRequest; accept: string[]; timeoutMs: number };
+  // `batch` is set when the person may pick several files, each run with the same request.
+  | { v: 1; type: "configure"; runId: number; modelSha256: string; request: RunRequest; accept: string[]; timeoutMs: number;
+      batch: { maxFiles: number } | null }
+  | { v: 1; type: "ui"; ui: UiSettings; theme: Theme | null }
+  // Bytes downloaded of what the host is fetching (the engine, the model): the only message
+  // that may come before `boot`.
+  | { v: 1; type: "progress"; loaded: number; total: number };
 
 // sandbox -> host
 export type SandboxToHost =
   | { v: 1; type: "hello" }
   | { v: 1; type: "resize"; height: number }
   | { v: 1; type: "result"; runId: number; result: InferenceResult }
+  // Items in the order the files were picked; never their names.
+  | { v: 1; type: "batch"; runId: number; items: BatchItem[] }
   | { v: 1; type: "error"; runId: number | null; error: EngineErrorInfo };
 
 // sandbox -> worker
@@ -108,6 +138,9 @@ export type WorkerToSandbox =
   | { v: 1; type: "ready" }
   | { v: 1; type: "loaded"; inputs: unknown[]; loadMs: number }
   | { v: 1; type: "result"; runId: number; result: InferenceResult }
+  // The picked image as decoded for display (EXIF orientation applied, as the engine does),
+  // possibly scaled down; `width`/`height` are the decoded image's, which detection boxes use.
+  | { v: 1; type: "preview"; runId: number; bitmap: ImageBitmap; width: number; height: number }
   | { v: 1; type: "error"; runId: number | null; error: EngineErrorInfo };
 
 // ---------------------------------------------------------------------------------------
@@ -285,6 +318,39 @@ export function isResult(x: unknown): x is InferenceResult {
   );
 }
 
+function isBatchItem(x: unknown): x is BatchItem {
+  if (isObj(x) && x.status === "error") return hasKeys(x, ["status", "error"]) && isError(x.error);
+  return isResult(x);
+}
+
+// Colors as Streamlit's theme writes them; anything else (a `;`, `url(`) is refused.
+const isColor = (x: unknown): x is string =>
+  isStr(x) && /^(#[0-9a-fA-F]{3,8}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\)|[a-zA-Z]{3,20})$/.test(x);
+const MAX_UI_TEXT = 1000;
+const isUiText = (x: unknown): x is string => isStr(x) && x.length <= MAX_UI_TEXT;
+
+function isUi(x: unknown): x is UiSettings {
+  return isObj(x) && hasKeys(x, ["label", "help", "disabled", "height"]) && isUiText(x.label) &&
+    (x.help === null || isUiText(x.help)) && typeof x.disabled === "boolean" &&
+    (x.height === null || (isInt(x.height) && x.height > 0));
+}
+
+function isTheme(x: unknown): x is Theme {
+  return isObj(x) && hasKeys(x, ["primaryColor", "backgroundColor", "secondaryBackgroundColor", "textColor", "font", "base"]) &&
+    isColor(x.primaryColor) && isColor(x.backgroundColor) && isColor(x.secondaryBackgroundColor) && isColor(x.textColor) &&
+    isUiText(x.font) && (x.base === "light" || x.base === "dark");
+}
+
+/** Streamlit's theme, reduced to what the sandbox uses; null when it is missing or malformed. */
+export function pickTheme(x: unknown): Theme | null {
+  if (!isObj(x)) return null;
+  const theme = {
+    primaryColor: x.primaryColor, backgroundColor: x.backgroundColor, secondaryBackgroundColor: x.secondaryBackgroundColor,
+    textColor: x.textColor, font: x.font, base: x.base,
+  };
+  return isTheme(theme) ? theme : null;
+}
+
 /** Model bytes with their sha256 and limits: the host's `model` and the sandbox's `load`. */
 function isModelPayload(m: Obj): boolean {
   return hasKeys(m, ["v", "type", "bytes", "sha256", "limits"]) && m.bytes instanceof ArrayBuffer && isSha(m.sha256) &&
@@ -314,9 +380,15 @@ export function parseHostToSandbox(data: unknown): HostToSandbox | null {
     case "model":
       return isModelPayload(m) ? (m as HostToSandbox) : null;
     case "configure":
-      return hasKeys(m, ["v", "type", "runId", "modelSha256", "request", "accept", "timeoutMs"]) && isInt(m.runId) &&
-        isSha(m.modelSha256) && isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs)
+      return hasKeys(m, ["v", "type", "runId", "modelSha256", "request", "accept", "timeoutMs", "batch"]) && isInt(m.runId) &&
+        isSha(m.modelSha256) && isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs) &&
+        (m.batch === null || (isObj(m.batch) && hasKeys(m.batch, ["maxFiles"]) && isInt(m.batch.maxFiles) && m.batch.maxFiles > 0))
         ? (m as HostToSandbox) : null;
+    case "ui":
+      return hasKeys(m, ["v", "type", "ui", "theme"]) && isUi(m.ui) && (m.theme === null || isTheme(m.theme))
+        ? (m as HostToSandbox) : null;
+    case "progress":
+      return hasKeys(m, ["v", "type", "loaded", "total"]) && isInt(m.loaded) && isInt(m.total) ? (m as HostToSandbox) : null;
     default:
       return null;
   }
@@ -330,6 +402,9 @@ export function parseSandboxToHost(data: unknown): SandboxToHost | null {
       return hasKeys(m, ["v", "type"]) ? (m as SandboxToHost) : null;
     case "resize":
       return hasKeys(m, ["v", "type", "height"]) && isInt(m.height) ? (m as SandboxToHost) : null;
+    case "batch":
+      return hasKeys(m, ["v", "type", "runId", "items"]) && isInt(m.runId) && Array.isArray(m.items) && m.items.length > 0 &&
+        m.items.every(isBatchItem) ? (m as SandboxToHost) : null;
     default:
       return parseOutcome<SandboxToHost>(m);
   }
@@ -359,6 +434,9 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
       return hasKeys(m, ["v", "type"]) ? (m as WorkerToSandbox) : null;
     case "loaded":
       return hasKeys(m, ["v", "type", "inputs", "loadMs"]) && Array.isArray(m.inputs) && isNum(m.loadMs) ? (m as WorkerToSandbox) : null;
+    case "preview":
+      return hasKeys(m, ["v", "type", "runId", "bitmap", "width", "height"]) && isInt(m.runId) && m.bitmap instanceof ImageBitmap &&
+        isInt(m.width) && isInt(m.height) ? (m as WorkerToSandbox) : null;
     default:
       return parseOutcome<WorkerToSandbox>(m);
   }
@@ -378,6 +456,12 @@ function cleanStep(s: StepResult): StepResult {
     case "threshold":
       return { op: s.op, value: s.value, classes: cleanClasses(s.classes) };
   }
+}
+
+/** A batch item copied field by field, like `cleanResult`. */
+export function cleanBatchItem(item: BatchItem): BatchItem {
+  if (item.status === "error") return { status: "error", error: { code: item.error.code, message: item.error.message } };
+  return cleanResult(item);
 }
 
 /** Copies a validated result field by field, so no extra property can ride along. */

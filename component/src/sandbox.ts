@@ -1,25 +1,35 @@
 /**
  * The sandbox document: an `<iframe sandbox="allow-scripts" srcdoc=...>` with an opaque
  * origin, a hash-only CSP and `connect-src 'none'`. It shows the file picker and owns the
- * engine's Worker. The picked File goes to the Worker unread; only validated results
- * leave for the host.
+ * engine's Worker. Picked Files go to the Worker unread; only validated results leave for
+ * the host. File names are shown here and nowhere else: no message to the host carries one.
  */
 import {
-  PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type InferenceResult, type Receipt, type RunRequest, type SandboxToHost,
-  type SandboxToWorker, cleanResult, parseHostToSandbox, parseWorkerToSandbox, wantsFile, withinBound,
+  MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type BatchItem, type EngineErrorInfo, type HostToSandbox, type RunRequest, type SandboxToHost,
+  type SandboxToWorker, type UiSettings, cleanBatchItem, cleanResult, parseHostToSandbox, parseWorkerToSandbox, wantsFile, withinBound,
 } from "./protocol";
 import { DropCounter } from "./drops";
+import { applyTheme } from "./theme";
+import { type Preview, clearResultView, showOutcome, showResult, summarize } from "./result_view";
 
 // WebRTC is the one way out that CSP does not govern: ICE sends STUN/TURN packets to any
 // host, whatever connect-src says. Nothing here needs it, so this document drops it before
 // anything else runs. A child frame cannot hand it back: it gets an opaque origin of its own.
 for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection"]) Reflect.deleteProperty(window, name);
 
-const statusEl = document.getElementById("status") as HTMLElement;
-const pickEl = document.getElementById("pick") as HTMLElement;
-const fileEl = document.getElementById("file") as HTMLInputElement;
-const summaryEl = document.getElementById("summary") as HTMLElement;
-const receiptEl = document.getElementById("receipt") as HTMLElement;
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const statusEl = byId("status");
+const downloadEl = byId<HTMLProgressElement>("download");
+const pickEl = byId("pick");
+const fileEl = byId<HTMLInputElement>("file");
+const dropEl = byId("drop");
+const pickLabelEl = byId("pick-label");
+const dropHintEl = byId("drop-hint");
+const helpEl = byId("help");
+const batchEl = byId("batch");
+const batchTextEl = byId("batch-text");
+const batchProgressEl = byId<HTMLProgressElement>("batch-progress");
+const batchListEl = byId("batch-list");
 
 // The origin the host's boot message came from. Until then only the data-less hello is
 // sent, to '*', since nothing else is known about the parent yet; after it, the parent
@@ -29,15 +39,32 @@ const drops = new DropCounter("sandbox");
 let engineJs: string | null = null;
 let engineModule: WebAssembly.Module | null = null;
 let model: { bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null } | null = null;
-let config: { runId: number; modelSha256: string; request: RunRequest; timeoutMs: number } | null = null;
+let config: { runId: number; modelSha256: string; request: RunRequest; timeoutMs: number; maxFiles: number | null } | null = null;
+let ui: UiSettings = { label: "Choose a file", help: null, disabled: false, height: null };
 let worker: Worker | null = null;
 let modelLoaded = false;
-let pending: { runId: number; timer: number | undefined } | null = null;
-// A file picked before the model finished loading runs as soon as it has.
-let waitingFile: File | null = null;
-// The configure whose tensor request already ran: a worker restarted after a timeout must
-// not run the same request again by itself (it would time out again, forever).
-let ranRunId: number | null = null;
+
+/**
+ * One run of a request: a tensor request (one `null` input), one picked file, or a batch of
+ * files run one after another. It keeps the request it started with, so a rerun that
+ * reconfigures the sandbox mid-batch cannot mix two requests into one answer.
+ */
+interface Job {
+  runId: number;
+  modelSha256: string;
+  request: RunRequest;
+  timeoutMs: number;
+  batch: boolean;
+  inputs: (File | null)[];
+  items: BatchItem[];
+  /** The Worker run in flight (ids are the sandbox's own, one per file). */
+  pending: { id: number; timer: number | undefined } | null;
+  preview: Preview | null;
+}
+let job: Job | null = null;
+let lastWorkerRun = 0;
+
+type Stage = "engine" | "download" | "model" | "ready" | "waiting" | "running" | "done" | "error";
 
 function toHost(message: SandboxToHost): void {
   window.parent.postMessage(message, hostOrigin ?? "*");
@@ -47,49 +74,53 @@ function toWorker(message: SandboxToWorker): void {
   worker?.postMessage(message);
 }
 
-function setStatus(text: string, kind: "busy" | "ready" | "error" = "busy"): void {
+/** `data-kind` (busy, ready, error) drives the look; `data-stage` names the step. */
+function setStatus(text: string, stage: Stage): void {
   statusEl.textContent = text;
-  statusEl.dataset.kind = kind;
-  reportHeight();
+  statusEl.dataset.stage = stage;
+  statusEl.dataset.kind = stage === "ready" || stage === "done" ? "ready" : stage === "error" ? "error" : "busy";
+  downloadEl.hidden = stage !== "download";
 }
 
 function reportHeight(): void {
-  if (hostOrigin) toHost({ v: PROTOCOL_VERSION, type: "resize", height: Math.ceil(document.documentElement.scrollHeight) });
-}
-
-/** The last outcome stays on screen until the next one; the status line shows the stage. */
-function showOutcome(text: string, kind: "ok" | "error", receipt: string = ""): void {
-  summaryEl.textContent = text;
-  summaryEl.dataset.kind = kind;
-  receiptEl.textContent = receipt;
+  if (hostOrigin) toHost({ v: PROTOCOL_VERSION, type: "resize", height: Math.ceil(document.body.getBoundingClientRect().height) });
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-
-/**
- * The person's one-line view of the receipt: what the server receives, and that their
- * file is not part of it. Every count comes from the receipt the engine wrote; a file is
- * never a field of a result, so what of it left is 0 bytes by construction.
- */
-function describeReceipt(receipt: Receipt): string {
-  const parts = receipt.sent.flatMap((f) => {
-    if (f.field === "top_k") return [plural(f.elements, "score")];
-    if (f.field === "outputs") return [`${plural(f.elements, "value")} of ${f.name}`];
-    if (f.field === "postprocessed") return [plural(f.elements, "post-processing result")];
-    if (f.field === "detections") return [plural(f.elements, "detection")];
-    return [];
-  });
-  const bytes = receipt.sent.reduce((sum, f) => sum + f.bytes, 0);
-  const sent = `Sent to server: ${parts.length ? parts.join(", ") : "timings only"} (${plural(bytes, "byte")})`;
-  const input = receipt.input_kind === "file" ? "your file: 0 bytes" : "input: numbers the app supplied";
-  const kept = receipt.withheld.length ? `; kept in this browser: ${receipt.withheld.map((w) => w.output).join(", ")}` : "";
-  return `${sent}; ${input}${kept}`;
-}
+const running = () => job !== null && job.items.length < job.inputs.length;
 
 function fail(runId: number | null, error: EngineErrorInfo): void {
   showOutcome(`Error (${error.code}): ${error.message}`, "error");
+  clearResultView();
   setStatus("Failed", "error");
   toHost({ v: PROTOCOL_VERSION, type: "error", runId, error });
+}
+
+/** The picker's label, help, hints and whether it can be used now. */
+function updatePicker(): void {
+  pickEl.hidden = !config || !wantsFile(config.request);
+  const batch = config?.maxFiles ?? null;
+  fileEl.multiple = batch !== null;
+  // Not disabled while a job runs: that would throw a keyboard user's focus out of the picker.
+  // A new pick replaces the running job instead (its answer would be stale anyway).
+  fileEl.disabled = ui.disabled;
+  pickEl.toggleAttribute("data-disabled", fileEl.disabled);
+  pickLabelEl.textContent = ui.label;
+  helpEl.textContent = ui.help ?? "";
+  helpEl.hidden = ui.help === null;
+  fileEl.setAttribute("aria-describedby", ui.help === null ? "drop-hint" : "help drop-hint");
+  dropHintEl.textContent = ui.disabled
+    ? "Unavailable right now."
+    : batch !== null
+      ? `Drop up to ${plural(batch, "file")} here, or press Enter to browse. Files stay in this browser.`
+      : "Drop a file here, or press Enter to browse. It stays in this browser.";
+}
+
+function readyText(): string {
+  if (!config || !wantsFile(config.request)) return "Ready";
+  if (ui.disabled) return "Ready. Choosing files is turned off for now.";
+  return config.maxFiles !== null ? "Ready: choose files. They are processed only in this browser." :
+    "Ready: choose a file. It is processed only in this browser.";
 }
 
 function startWorker(): void {
@@ -102,49 +133,159 @@ function startWorker(): void {
     if (event.target !== worker) return;
     onWorkerMessage(event.data);
   };
-  worker.onerror = (event) => fail(pending?.runId ?? null, { code: "worker_failed", message: event.message || "the engine worker failed" });
+  worker.onerror = (event) => {
+    const error = { code: "worker_failed", message: event.message || "the engine worker failed" };
+    if (job?.pending) complete({ status: "error", error });
+    else fail(null, error);
+  };
   toWorker({ v: PROTOCOL_VERSION, type: "init", module: engineModule });
 }
 
 function loadModel(): void {
   if (!model || !worker) return;
   modelLoaded = false;
-  setStatus("Loading model…");
+  setStatus("Loading the model…", "model");
   // A copy, not a transfer: the sandbox keeps the bytes to restart the worker after a timeout.
   toWorker({ v: PROTOCOL_VERSION, type: "load", bytes: model.bytes.slice(0), sha256: model.sha256, limits: model.limits });
 }
 
-function run(file: File | null): void {
-  if (!config || !worker || !modelLoaded || model?.sha256 !== config.modelSha256) {
-    if (file) {
-      waitingFile = file;
-      setStatus("Your file will run as soon as the model is loaded…");
-    }
+/** Files the person picked or dropped: one job, or a clear error when there are too many. */
+function pick(files: File[]): void {
+  if (!config || !wantsFile(config.request) || files.length === 0 || fileEl.disabled) return;
+  const max = config.maxFiles ?? 1;
+  if (files.length > max) {
+    fail(config.runId, {
+      code: "too_many_files",
+      message: config.maxFiles !== null
+        ? `${files.length} files were chosen, but at most ${max} can run at once; choose fewer. Nothing was run.`
+        : `${files.length} files were chosen, but this takes one file at a time; choose one. Nothing was run.`,
+    });
     return;
   }
-  const { runId, request, timeoutMs } = config;
-  ranRunId = runId;
-  if (pending) clearTimeout(pending.timer);
-  const timer = timeoutMs > 0 ? window.setTimeout(() => onTimeout(runId, timeoutMs), timeoutMs) : undefined;
-  pending = { runId, timer };
-  setStatus(file ? "Running on your file (it stays in this browser)…" : "Running…");
-  toWorker({ v: PROTOCOL_VERSION, type: "run", runId, request, file });
+  startJob(files);
+}
+
+function startJob(inputs: (File | null)[]): void {
+  if (!config) return;
+  if (job?.pending) clearTimeout(job.pending.timer);
+  const batch = config.maxFiles !== null && inputs[0] !== null;
+  job = {
+    runId: config.runId, modelSha256: config.modelSha256, request: config.request, timeoutMs: config.timeoutMs, batch, inputs,
+    items: [], pending: null, preview: null,
+  };
+  showOutcome("", "ok");
+  clearResultView();
+  batchEl.hidden = !batch;
+  batchListEl.hidden = !batch;
+  if (batch) {
+    // The names are listed here, for the person; they never go into a message.
+    batchListEl.replaceChildren(...inputs.map((file) => {
+      const item = document.createElement("li");
+      item.textContent = file?.name ?? "";
+      item.dataset.kind = "waiting";
+      return item;
+    }));
+    showBatchProgress(0, inputs.length);
+  }
+  updatePicker();
+  pump();
+}
+
+function showBatchProgress(done: number, total: number): void {
+  batchProgressEl.max = total;
+  batchProgressEl.value = done;
+  const text = done < total ? `File ${done + 1} of ${total}` : `${total} of ${total} files done`;
+  batchTextEl.textContent = text;
+  batchProgressEl.setAttribute("aria-valuetext", `${done} of ${total} files done`);
+}
+
+/** Runs the job's next input as soon as the Worker has the job's model. */
+function pump(): void {
+  if (!job || job.pending || !running()) return;
+  const index = job.items.length;
+  const file = job.inputs[index];
+  if (!worker || !modelLoaded || model?.sha256 !== job.modelSha256) {
+    if (file) setStatus(`Your ${job.batch ? "files" : "file"} will run as soon as the model is loaded…`, "waiting");
+    return;
+  }
+  const id = ++lastWorkerRun;
+  const timeoutMs = job.timeoutMs;
+  const timer = timeoutMs > 0 ? window.setTimeout(() => onTimeout(id, timeoutMs), timeoutMs) : undefined;
+  job.pending = { id, timer };
+  job.preview = null;
+  if (job.batch) {
+    const total = job.inputs.length;
+    setStatus(`Running file ${index + 1} of ${total} (files stay in this browser)…`, "running");
+    showBatchProgress(index, total);
+    (batchListEl.children[index] as HTMLElement).dataset.kind = "running";
+  } else {
+    setStatus(file ? "Running on your file (it stays in this browser)…" : "Running…", "running");
+  }
+  toWorker({ v: PROTOCOL_VERSION, type: "run", runId: id, request: job.request, file });
 }
 
 /** A run past its time limit: the only way to stop wasm mid-computation is to end its worker. */
-function onTimeout(runId: number, timeoutMs: number): void {
+function onTimeout(id: number, timeoutMs: number): void {
+  if (job?.pending?.id !== id) return;
   worker?.terminate();
   worker = null;
-  pending = null;
-  fail(runId, { code: "timeout", message: `inference did not finish within ${timeoutMs / 1000} s; the engine was stopped` });
+  modelLoaded = false;
   startWorker();
+  complete({ status: "error", error: { code: "timeout", message: `inference did not finish within ${timeoutMs / 1000} s; the engine was stopped` } });
 }
 
-function summarize(result: InferenceResult): string {
-  const best = result.top_k?.find((t) => t.row === 0);
-  const ms = result.timings_ms.inference?.toFixed(1);
-  if (best) return `Top result: ${best.label ?? `class ${best.index}`} (${(best.score * 100).toFixed(1)}%) · ${ms} ms`;
-  return `Done · ${Object.keys(result.outputs).length} output(s) · ${ms} ms`;
+/** The pending input's outcome: shown, kept in order, then the next input or the answer. */
+function complete(item: BatchItem): void {
+  if (!job?.pending) return;
+  clearTimeout(job.pending.timer);
+  job.pending = null;
+  const index = job.items.length;
+  job.items.push(item);
+  const prefix = job.batch ? `File ${index + 1}: ` : "";
+  if (item.status === "ok") showResult(item, job.preview, prefix);
+  else {
+    showOutcome(`${prefix}Error (${item.error.code}): ${item.error.message}`, "error");
+    clearResultView();
+  }
+  job.preview = null;
+  if (job.batch) {
+    const row = batchListEl.children[index] as HTMLElement;
+    row.dataset.kind = item.status;
+    row.append(item.status === "ok" ? ` · ${summarize(item)}` : ` · Error (${item.error.code})`);
+    showBatchProgress(index + 1, job.inputs.length);
+  }
+  if (running()) return pump();
+  const done = job;
+  updatePicker();
+  answer(done);
+}
+
+/** The host gets one message per job: a result, an error, or the batch in picking order. */
+function answer(done: Job): void {
+  if (!done.batch) {
+    const item = done.items[0];
+    if (item.status === "ok") {
+      setStatus("Done", "done");
+      toHost({ v: PROTOCOL_VERSION, type: "result", runId: done.runId, result: cleanResult(item) });
+    } else {
+      setStatus("Failed", "error");
+      toHost({ v: PROTOCOL_VERSION, type: "error", runId: done.runId, error: item.error });
+    }
+    return;
+  }
+  const message: SandboxToHost = { v: PROTOCOL_VERSION, type: "batch", runId: done.runId, items: done.items.map(cleanBatchItem) };
+  // The host refuses messages over the bound; an answer that large becomes an error, never a cut.
+  if (!withinBound(message)) {
+    fail(done.runId, {
+      code: "result_too_large",
+      message: `the results of these ${done.inputs.length} files exceed the ${MAX_MESSAGE_BYTES >> 20} MiB a result may carry; ` +
+        "choose fewer files, or send less of each result (security_config.disclosure: top_k_only or max_output_elements)",
+    });
+    return;
+  }
+  const failed = done.items.filter((i) => i.status === "error").length;
+  setStatus(`Done: ${plural(done.inputs.length, "file")}${failed ? `, ${failed} failed` : ""}`, "done");
+  toHost(message);
 }
 
 function onWorkerMessage(data: unknown): void {
@@ -156,30 +297,19 @@ function onWorkerMessage(data: unknown): void {
       break;
     case "loaded":
       modelLoaded = true;
-      setStatus(config && wantsFile(config.request) ? "Ready: choose a file. It is processed only in this browser." : "Ready", "ready");
-      if (config && !wantsFile(config.request)) {
-        if (config.runId !== ranRunId) run(null);
-      } else if (waitingFile) {
-        const file = waitingFile;
-        waitingFile = null;
-        run(file);
-      }
+      setStatus(readyText(), "ready");
+      pump();
+      break;
+    case "preview":
+      if (job?.pending?.id === msg.runId) job.preview = { bitmap: msg.bitmap, width: msg.width, height: msg.height };
+      else msg.bitmap.close();
       break;
     case "result":
-      if (pending?.runId !== msg.runId) return;
-      clearTimeout(pending.timer);
-      pending = null;
-      showOutcome(summarize(msg.result), "ok", describeReceipt(msg.result.receipt));
-      setStatus("Done", "ready");
-      toHost({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result: cleanResult(msg.result) });
+      if (job?.pending?.id === msg.runId) complete(cleanResult(msg.result));
       break;
     case "error":
-      if (msg.runId !== null) {
-        if (pending?.runId !== msg.runId) return;
-        clearTimeout(pending.timer);
-        pending = null;
-      }
-      fail(msg.runId, msg.error);
+      if (msg.runId === null) fail(null, msg.error);
+      else if (job?.pending?.id === msg.runId) complete({ status: "error", error: msg.error });
       break;
   }
 }
@@ -189,7 +319,8 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
     case "boot":
       hostOrigin = origin;
       engineJs = msg.engineJs;
-      setStatus("Starting engine…");
+      setStatus("Loading the engine…", "engine");
+      reportHeight();
       WebAssembly.compile(msg.engineWasm).then(
         (module) => {
           engineModule = module;
@@ -198,22 +329,33 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
         (e) => fail(null, { code: "engine_invalid", message: `the engine could not be compiled: ${e}` }),
       );
       break;
+    case "progress": {
+      // Before the boot the engine is still downloading too (the host counts both).
+      const what = engineJs === null ? "the engine and the model" : "the model";
+      downloadEl.max = Math.max(msg.total, msg.loaded, 1);
+      downloadEl.value = msg.loaded;
+      setStatus(`Downloading ${what}… ${Math.min(100, Math.floor((100 * msg.loaded) / Math.max(msg.total, 1)))}%`, "download");
+      break;
+    }
     case "model":
       model = { bytes: msg.bytes, sha256: msg.sha256, limits: msg.limits };
       loadModel();
       break;
+    case "ui":
+      ui = msg.ui;
+      if (msg.theme) applyTheme(msg.theme);
+      updatePicker();
+      if (statusEl.dataset.stage === "ready") setStatus(readyText(), "ready");
+      break;
     case "configure": {
-      config = { runId: msg.runId, modelSha256: msg.modelSha256, request: msg.request, timeoutMs: msg.timeoutMs };
-      const needsFile = wantsFile(msg.request);
-      pickEl.hidden = !needsFile;
+      config = {
+        runId: msg.runId, modelSha256: msg.modelSha256, request: msg.request, timeoutMs: msg.timeoutMs,
+        maxFiles: msg.batch?.maxFiles ?? null,
+      };
       fileEl.accept = msg.accept.join(",");
-      if (!needsFile) run(null);
-      else if (waitingFile) {
-        const file = waitingFile;
-        waitingFile = null;
-        run(file);
-      }
-      reportHeight();
+      updatePicker();
+      if (!wantsFile(msg.request)) startJob([null]);
+      else if (modelLoaded && !running()) setStatus(readyText(), "ready");
       break;
     }
   }
@@ -231,10 +373,29 @@ window.addEventListener("message", (event) => {
 });
 
 fileEl.addEventListener("change", () => {
-  const file = fileEl.files?.[0] ?? null;
-  if (file) run(file);
-  // Clear the input so the same file can be picked again, which re-runs it.
+  pick(Array.from(fileEl.files ?? []));
+  // Cleared so the same file can be picked again, which re-runs it.
   fileEl.value = "";
 });
+
+// The drop zone is the picker's label: a click or Enter/Space on the focused input opens the
+// browser's file dialog, a drop hands over the files directly.
+dropEl.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  if (event.dataTransfer) event.dataTransfer.dropEffect = fileEl.disabled ? "none" : "copy";
+  if (!fileEl.disabled) dropEl.dataset.over = "";
+});
+dropEl.addEventListener("dragleave", () => delete dropEl.dataset.over);
+dropEl.addEventListener("drop", (event) => {
+  event.preventDefault();
+  delete dropEl.dataset.over;
+  pick(Array.from(event.dataTransfer?.files ?? []));
+});
+// A file dropped beside the zone must not make the frame try to open it.
+for (const type of ["dragover", "drop"]) window.addEventListener(type, (event) => event.preventDefault());
+
+// Auto height: every change of the content's size is reported; the host applies it unless
+// the app fixed the height.
+new ResizeObserver(reportHeight).observe(document.body);
 
 toHost({ v: PROTOCOL_VERSION, type: "hello" });

@@ -44,6 +44,41 @@ function splitTensor(request: RunRequest): { request: RunRequest; tensorData?: F
   return { request: { ...request, input: { ...request.input, data: [] } }, tensorData: Float64Array.from(data as number[]) };
 }
 
+const isImageRequest = (request: RunRequest) =>
+  request.input.kind === "file" && (request.input.preprocess as { kind?: unknown } | undefined)?.kind === "image";
+
+// A preview needs no more pixels than the sandbox draws (480 x 360 CSS pixels, at up to 2x).
+const PREVIEW_MAX_SIDE = 960;
+
+/**
+ * The picked image decoded for the sandbox to draw, here rather than in the sandbox's main
+ * thread: only after the engine accepted the file (its size and pixel limits hold), and the
+ * File is still never read outside this Worker. EXIF orientation is applied, as the engine
+ * applies it, so detection boxes land where the engine found them.
+ */
+async function sendPreview(runId: number, file: File): Promise<void> {
+  let bitmap: ImageBitmap;
+  let width: number;
+  let height: number;
+  try {
+    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    ({ width, height } = bitmap);
+    const scale = Math.min(1, PREVIEW_MAX_SIDE / Math.max(width, height));
+    if (scale < 1) {
+      const full = bitmap;
+      bitmap = await createImageBitmap(full, {
+        resizeWidth: Math.max(1, Math.round(width * scale)), resizeHeight: Math.max(1, Math.round(height * scale)),
+        resizeQuality: "medium",
+      });
+      full.close();
+    }
+  } catch {
+    // A format the engine decodes but this browser does not: the result stands without a picture.
+    return;
+  }
+  scope.postMessage({ v: PROTOCOL_VERSION, type: "preview", runId, bitmap, width, height } satisfies WorkerToSandbox, [bitmap]);
+}
+
 scope.onmessage = async (event: MessageEvent) => {
   // A dedicated worker only hears its owner, the sandbox; the shape check is still the gate.
   const msg = parseSandboxToWorker(event.data);
@@ -82,6 +117,7 @@ scope.onmessage = async (event: MessageEvent) => {
         // headers reached this Worker (SharedArrayBuffer exists only if they did).
         const result = { ...(engine.run(request, bytes, tensorData) as object), cross_origin_isolated: scope.crossOriginIsolated };
         if (!isResult(result)) throw { code: "internal", message: "the engine returned a malformed result" };
+        if (msg.file && isImageRequest(msg.request)) await sendPreview(msg.runId, msg.file);
         reply({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result });
         break;
       }

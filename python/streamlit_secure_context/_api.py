@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from typing import Any, cast
 
 from ._component import component_func
@@ -12,6 +13,7 @@ from ._params import (
     build_disclosure,
     build_limits,
     build_request,
+    build_ui,
     model_pin,
     require_isolation,
     timeout_ms,
@@ -26,6 +28,12 @@ def streamlit_secure_context(
     key: str | None = None,
     timeout: float = 0,
     sha256: str | None = None,
+    *,
+    on_change: Callable[[], None] | None = None,
+    disabled: bool = False,
+    height: int | None = None,
+    help: str | None = None,
+    label: str | None = None,
     **kwargs: Any,
 ) -> Result | None:
     """Run an ONNX model in the person's browser and return only its result.
@@ -71,14 +79,16 @@ def streamlit_secure_context(
         downloads against the same value, so only the pinned model ever runs.
         ``python -m streamlit_secure_context doctor --app`` checks pins.
     on_change : callable, optional
-        Keyword-only. Called when a new result arrives.
+        Keyword-only. Called with no arguments, before the rerun, when a new result
+        arrives, like a Streamlit widget's ``on_change``.
     disabled : bool, default False
         Keyword-only. Disables the file picker and drop zone; tensor requests still run.
     height : int, optional
         Keyword-only. A fixed height in pixels; by default the component sizes itself to
         its content.
     help : str, optional
-        Keyword-only. Help text shown under the file picker.
+        Keyword-only. Help text shown under the file picker and read out with it by
+        screen readers.
     label : str, optional
         Keyword-only. The picker's visible label and accessible name (default
         "Choose a file", or "Choose files" for a batch).
@@ -132,6 +142,8 @@ def streamlit_secure_context(
     """
     if kwargs:
         raise TypeError(f"streamlit_secure_context() got unexpected keyword argument(s): {sorted(kwargs)}")
+    if on_change is not None and not callable(on_change):
+        raise TypeError(f"on_change must be a function (called when a new result arrives), got {type(on_change).__name__}")
     pin = model_pin(sha256)
     model = resolve_model(model_path)
     if pin is not None and pin != model.sha256:
@@ -140,6 +152,7 @@ def streamlit_secure_context(
             "was pinned. Vet the new model (ssc inspect), then update the pin."
         )
     browser = build_request(inference_params)
+    ui = build_ui(label=label, help=help, disabled=disabled, height=height, batch=browser.max_files is not None)
     limits = build_limits(security_config)
     isolation_required = require_isolation(security_config)
     disclosure = build_disclosure(security_config, browser.request)
@@ -148,7 +161,7 @@ def streamlit_secure_context(
     # Identifies this exact request, so a result computed for an earlier request (before a
     # rerun changed the inputs) is never returned as if it answered the current one.
     request_key = hashlib.sha256(
-        json.dumps([model.sha256, request, limits, isolation_required], sort_keys=True).encode()
+        json.dumps([model.sha256, request, limits, isolation_required, browser.max_files], sort_keys=True).encode()
     ).hexdigest()[:32]
     url = model_url(model, coordinates=f"streamlit_secure_context.{key or model.sha256}")
     value = component_func()(
@@ -161,7 +174,10 @@ def streamlit_secure_context(
         limits=limits,
         request_key=request_key,
         require_isolation=isolation_required,
+        batch=None if browser.max_files is None else {"max_files": browser.max_files},
+        ui=ui,
         key=key,
+        on_change=on_change,
         default=None,
     )
     if not isinstance(value, dict) or value.get("request_key") != request_key:

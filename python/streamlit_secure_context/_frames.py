@@ -28,10 +28,11 @@ def to_dataframe(result: Mapping[str, Any] | None, part: str | None = None, colu
     Returns
     -------
     pandas.DataFrame
-        For a batch result (`BatchResult`), one row per file: ``file`` (its 1-based
-        position in the batch), ``status``, then the top-1 ``label`` and ``score`` when
-        top-k is present, or the columns of the chosen output; ``error_code`` for the files
-        that failed.
+        For a batch result (`BatchResult`, ``"source": "files"``), one row per file in the
+        order they were picked: ``file`` (its 1-based position), ``status``, then the
+        file's best class (``label``, ``score``) when top-k was asked for, or, with
+        ``part`` naming an output of one sample per file, that output's columns;
+        ``error_code`` holds the error of a file that failed.
 
     Raises
     ------
@@ -55,6 +56,8 @@ def to_dataframe(result: Mapping[str, Any] | None, part: str | None = None, colu
     if result.get("status") != "ok":
         error = result.get("error") or {}
         raise ValueError(f"the result is an error, not a table: [{error.get('code')}] {error.get('message')}")
+    if "batch" in result:
+        return _batch_frame(result["batch"], part, columns)
     outputs: Mapping[str, Any] = result.get("outputs", {})
     if part is None:
         part = "top_k" if "top_k" in result else "detections" if "detections" in result else _only_output(outputs)
@@ -88,3 +91,35 @@ def _output_frame(name: str, tensor: Mapping[str, Any], columns: Sequence[str] |
     if len(names) != width:
         raise ValueError(f"columns has {len(names)} names, but output {name!r} has {width} columns")
     return pd.DataFrame([data[r * width:(r + 1) * width] for r in range(rows)], columns=names)
+
+
+def _batch_frame(items: Sequence[Mapping[str, Any]], part: str | None, columns: Sequence[str] | None) -> pd.DataFrame:
+    """One row per file: its position, status, and its top-1 class or one sample of an output."""
+    import pandas as pd
+
+    ok = [item for item in items if item.get("status") == "ok"]
+    if part is None:
+        part = "top_k" if any("top_k" in item for item in ok) else _only_output(ok[0]["outputs"]) if ok else "top_k"
+    if part == "detections":
+        raise ValueError("a batch has a list of detections per file: tabulate one file's with to_dataframe(result['batch'][i])")
+    rows: list[pd.DataFrame] = []
+    for position, item in enumerate(items, start=1):
+        head = pd.DataFrame({"file": [position], "status": [item.get("status")]})
+        if item.get("status") != "ok":
+            rows.append(head.assign(error_code=(item.get("error") or {}).get("code")))
+            continue
+        if part == "top_k":
+            best = next((t for t in item.get("top_k", []) if t["row"] == 0), None)
+            if best is None:
+                raise KeyError(f"file {position} of the batch has no top_k: ask for postprocess.top_k, or name an output as `part`")
+            rows.append(head.assign(label=best["label"], score=best["score"]))
+            continue
+        if part not in item["outputs"]:
+            raise KeyError(f"file {position} of the batch has no output {part!r}; it has: {', '.join(map(repr, item['outputs']))}")
+        values = _output_frame(part, item["outputs"][part], columns)
+        if len(values) != 1:
+            raise ValueError(f"output {part!r} has {len(values)} rows for file {position}: a batch table takes one row per file")
+        rows.append(pd.concat([head, values], axis=1))
+    frame = pd.concat(rows, ignore_index=True)
+    values = [c for c in frame.columns if c not in ("file", "status", "error_code")]
+    return frame.reindex(columns=["file", "status", *values, "error_code"])

@@ -20,6 +20,10 @@ PROTOCOL_VERSION = 1
 TENSOR_KEYS = {"input", "shape", "inputName", "postprocess"}
 INPUTS_KEYS = {"inputs", "postprocess"}
 FILE_KEYS = {"source", "accept", "preprocess", "postprocess", "inputName"}
+BATCH_KEYS = FILE_KEYS | {"max_files"}
+DEFAULT_MAX_FILES = 100
+# The browser refuses longer label and help texts (protocol.ts, MAX_UI_TEXT).
+MAX_UI_TEXT = 1000
 PREPROCESS_KEYS = {
     "image": {"kind", "size", "color", "layout", "resize", "pad", "scale", "mean", "std", "dtype"},
     "csv": {"kind", "header", "delimiter", "columns"},
@@ -47,6 +51,8 @@ class BrowserRequest:
 
     request: dict[str, Any]
     accept: list[str]
+    # For ``"source": "files"``: how many files the person may pick at once; None for one file.
+    max_files: int | None = None
 
 
 def _optional_dict(what: str, value: Any, allowed: set[str]) -> Mapping[str, Any] | None:
@@ -140,9 +146,14 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
         raise TypeError("inputName must be a str")
 
     if "source" in params:
-        _check_keys("inference_params (file input)", params, FILE_KEYS)
-        if params["source"] != "file":
-            raise ValueError('inference_params.source must be "file"')
+        source = params["source"]
+        if source not in ("file", "files"):
+            raise ValueError(f'inference_params.source must be "file" (one file) or "files" (a batch), got {source!r}')
+        if source == "file":
+            _check_keys("inference_params (file input)", params, FILE_KEYS)
+        else:
+            _check_keys('inference_params (source "files")', params, BATCH_KEYS)
+        max_files = _max_files(params.get("max_files", DEFAULT_MAX_FILES)) if source == "files" else None
         if "input" in params:
             raise ValueError('inference_params cannot have both "source" and "input"')
         pre = _preprocess(params.get("preprocess"))
@@ -151,7 +162,7 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
         if isinstance(accept, str) or not all(isinstance(a, str) for a in accept):
             raise TypeError('accept must be a list of MIME types or extensions, e.g. [".csv"]')
         input_spec = {"kind": "file", "name": name, "preprocess": pre}
-        return BrowserRequest({"input": input_spec, "postprocess": post}, list(accept))
+        return BrowserRequest({"input": input_spec, "postprocess": post}, list(accept), max_files)
 
     if "inputs" in params:
         _check_keys("inference_params (several inputs)", params, INPUTS_KEYS)
@@ -176,6 +187,31 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
         raise ValueError(f"shape {list(shape)} holds {expected} values, but input has {len(data)}")
     tensor: dict[str, Any] = {"kind": "tensor", "name": name, "shape": list(shape), "data": data}
     return BrowserRequest({"input": tensor, "postprocess": post}, [])
+
+
+def _max_files(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'inference_params.max_files must be a positive integer (how many files one batch may hold), got {value!r}')
+    return value
+
+
+def build_ui(*, label: Any, help: Any, disabled: Any, height: Any, batch: bool) -> dict[str, Any]:
+    """The picker's ``label``, ``help``, ``disabled`` and the component's ``height``, checked."""
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a str (the picker's visible label), got {type(label).__name__}")
+    if label is not None and not label.strip():
+        raise ValueError("label must not be empty: it is the picker's accessible name; leave it None for the default")
+    if help is not None and not isinstance(help, str):
+        raise TypeError(f"help must be a str shown under the picker, or None, got {type(help).__name__}")
+    if not isinstance(disabled, bool):
+        raise TypeError(f"disabled must be True or False, got {disabled!r}")
+    if height is not None and (isinstance(height, bool) or not isinstance(height, int) or height <= 0):
+        raise ValueError(f"height must be a positive number of pixels, or None to fit the content, got {height!r}")
+    for what, text in (("label", label), ("help", help)):
+        if text is not None and len(text) > MAX_UI_TEXT:
+            raise ValueError(f"{what} has {len(text)} characters; at most {MAX_UI_TEXT} are shown")
+    default = "Choose files" if batch else "Choose a file"
+    return {"label": label if label is not None else default, "help": help, "disabled": disabled, "height": height}
 
 
 def build_limits(security_config: Mapping[str, Any] | None) -> dict[str, int] | None:

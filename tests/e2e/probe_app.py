@@ -76,6 +76,23 @@ def hostile_models() -> dict[str, Path]:
     return {"corrupt": folder / "corrupt.onnx", "strings": folder / "strings.onnx", "log": folder / "log.onnx"}
 
 
+@st.cache_resource
+def identity_model() -> Path:
+    """Returns its 1 x 3 x 512 x 512 image input as is: 786,432 numbers per result."""
+    import tempfile
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    shape = [1, 3, 512, 512]
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+    path = Path(tempfile.mkdtemp()) / "identity.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
+
+
 CASES = {
     "tensor": (DIGITS, {"input": digit_tensor(7), "inputName": "pixels",
                         "postprocess": {"output": "probabilities", "top_k": 3, "labels": LABELS}}),
@@ -93,11 +110,30 @@ CASES = {
     "policy_violation": (DIGITS, {"input": digit_tensor(7), "inputName": "pixels"}),
 }
 CASES["strict"] = CASES["tensor"]
+CASES["batch"] = (DIGITS, {**CASES["image"][1], "source": "files", "max_files": 3})
+# Six results of 786,432 numbers each are more than one message may carry (32 MiB).
+CASES["big_batch"] = (None, {"source": "files", "max_files": 8, "preprocess": {"kind": "image"}})
+CASES["disabled"] = CASES["image"]
+CASES["disabled_tensor"] = CASES["tensor"]
+CASES["fixed"] = CASES["image"]
 TIMEOUTS = {"slow": 0.5}
 SECURITY = {
     "strict": {"require_isolation": True},
     "policy": {"disclosure": {"top_k_only": True, "decimals": 2}},
     "policy_violation": {"disclosure": {"max_output_elements": 5, "on_violation": "error"}},
+}
+
+
+
+def count_change() -> None:
+    st.session_state.changes = st.session_state.get("changes", 0) + 1
+
+
+# The picker's keyword arguments, per case.
+UI = {
+    "batch": {"label": "Digits to read", "help": "8 x 8 PNG scans. They never leave your browser.", "on_change": count_change},
+    "disabled": {"disabled": True, "help": "Turned off by the app."},
+    "disabled_tensor": {"disabled": True},
 }
 
 # One component (one key) switched between these by a radio: each hostile input must end in
@@ -122,12 +158,17 @@ if case == "hostile":
     model, params = HOSTILE[st.radio("variant", list(HOSTILE))]()
 else:
     model, params = CASES[case]
-model = model or slow_model()
+if case == "fixed":
+    # Switchable, to show that a rerun without the fixed height lets the content size the frame again.
+    UI["fixed"] = {"height": 150 if st.checkbox("fixed height", value=True) else None}
+model = model or (identity_model() if case == "big_batch" else slow_model())
 st.session_state.runs = st.session_state.get("runs", 0) + 1
 st.button("rerun")
 result = streamlit_secure_context(model, inference_params=params, key=case, timeout=TIMEOUTS.get(case, 0),
-                                  security_config=SECURITY.get(case))
+                                  security_config=SECURITY.get(case), **UI.get(case, {}))
 with st.container(key="result"):
     st.code(json.dumps(result), language="json")
 with st.container(key="runs"):
     st.text(f"runs={st.session_state.runs}")
+with st.container(key="changes"):
+    st.text(f"changes={st.session_state.get('changes', 0)}")

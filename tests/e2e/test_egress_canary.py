@@ -1,8 +1,9 @@
 """The privacy promise as a test: a unique canary in the person's files never leaves the browser.
 
 Each run makes a fresh canary and puts it in a PNG text chunk, a CSV header cell, a CSV value
-that changes the model's input, and both filenames. One recorded browser session picks both
-files in the real component; every HTTP request of every frame and Worker, every WebSocket
+that changes the model's input, and the filenames. One recorded browser session picks both
+files in the real component, then the PNG with a renamed copy as a batch (whose names the
+sandbox lists on screen); every HTTP request of every frame and Worker, every WebSocket
 frame sent and Chromium's NetLog are then searched for the canary (see `egress.py`). A control
 session, with a leak injected by the test, shows the same search catches a leak on each channel.
 """
@@ -123,6 +124,12 @@ def run_session(browser: Browser, server: StreamlitServer, workdir: Path, leak: 
             open_case(page, server, case)
             pick_file(page, path)
             results[case] = wait_result(page)
+        second = canary.png.with_name(f"second-{canary.token}.png")
+        second.write_bytes(canary.png.read_bytes())
+        open_case(page, server, "batch")
+        sandbox_frame(page).locator("#pick").wait_for(state="visible", timeout=30_000)
+        sandbox_frame(page).locator("#file").set_input_files([str(canary.png), str(second)])
+        results["batch"] = wait_result(page)
         page.wait_for_timeout(1000)  # let the control's leaks, if any, go out
         values = page.evaluate("window.__componentValues")
         context.close()
@@ -160,6 +167,7 @@ def test_the_session_ran_and_was_recorded(clean_session: Session) -> None:
     """Guards the test against passing vacuously: the files ran, and the capture saw the session."""
     assert clean_session.results["image"]["top_k"][0]["index"] == 3, clean_session.results["image"]
     assert clean_session.results["csv"]["status"] == "ok", clean_session.results["csv"]
+    assert [i["top_k"][0]["index"] for i in clean_session.results["batch"]["batch"]] == [3, 3], clean_session.results["batch"]
     capture = clean_session.capture
     assert capture.errors == []
     types = {t["type"] for t in capture.targets}
@@ -185,17 +193,26 @@ def test_canary_never_leaves_the_browser(clean_session: Session, source: str) ->
 
 def test_python_receives_only_the_declared_result_fields(clean_session: Session) -> None:
     assert clean_session.values, "no component value was recorded"
+    assert any("batch" in value for value in clean_session.values), "no batch value was recorded"
     for value in clean_session.values:
-        assert set(value) <= VALUE_FIELDS and {"status", "model_sha256", "outputs", "timings_ms"} <= set(value), value
-        for tensor in value["outputs"].values():
-            assert set(tensor) == {"shape", "dtype", "data"}
-        for entry in value.get("top_k", []):
-            assert set(entry) == {"row", "index", "label", "score"}
-        assert set(value["timings_ms"]) == {"preprocess", "plan", "inference", "postprocess"}
         for secret in clean_session.canary.secrets():
             assert secret not in json.dumps(value)
+        # A batch carries its items and nothing else; each item is a result like any other.
+        if "batch" in value:
+            assert set(value) == {"status", "batch", "request_key"}, value
+        else:
+            assert set(value) <= VALUE_FIELDS, value
+        for result in value.get("batch", [value]):
+            assert set(result) - {"request_key"} <= RESULT_FIELDS, result
+            assert {"status", "model_sha256", "outputs", "timings_ms"} <= set(result), result
+            for tensor in result["outputs"].values():
+                assert set(tensor) == {"shape", "dtype", "data"}
+            for entry in result.get("top_k", []):
+                assert set(entry) == {"row", "index", "label", "score"}
+            assert set(result["timings_ms"]) == {"preprocess", "plan", "inference", "postprocess"}
     for result in clean_session.results.values():
-        assert set(result) <= RESULT_FIELDS
+        for single in result.get("batch", [result]):
+            assert set(single) <= RESULT_FIELDS
 
 
 def test_control_leak_is_caught_on_every_channel(leaky_session: Session) -> None:

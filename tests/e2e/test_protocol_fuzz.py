@@ -37,13 +37,20 @@ TO_HOST = [
     {"v": 1, "type": "resize", "height": 40},
     {"v": 1, "type": "result", "runId": 1, "result": RESULT},
     {"v": 1, "type": "error", "runId": None, "error": {"code": "x", "message": "y"}},
+    {"v": 1, "type": "batch", "runId": 1, "items": [RESULT, {"status": "error", "error": {"code": "x", "message": "y"}}]},
 ]
+THEME = {"primaryColor": "#ff4b4b", "backgroundColor": "#ffffff", "secondaryBackgroundColor": "#f0f2f6",
+         "textColor": "#31333f", "font": "sans-serif", "base": "light"}
 TO_SANDBOX = [
     {"v": 1, "type": "configure", "runId": 7, "modelSha256": SHA, "request": {"input": {"kind": "file"}}, "accept": [".png"],
-     "timeoutMs": 0},
+     "timeoutMs": 0, "batch": {"maxFiles": 3}},
     {"v": 1, "type": "model", "bytes": None, "sha256": SHA, "limits": None},
+    {"v": 1, "type": "ui", "ui": {"label": "Choose", "help": None, "disabled": False, "height": None}, "theme": THEME},
+    {"v": 1, "type": "progress", "loaded": 10, "total": 100},
 ]
 # Paths whose removal or retyping breaks the message (records such as `outputs` may lose keys).
+# `configure.batch` may be null, so only its field is retyped; `ui.height` is null in the
+# template, so retyping it gives a wrong type.
 REQUIRED = {
     "hello": [("v",), ("type",)],
     "resize": [("v",), ("type",), ("height",)],
@@ -51,12 +58,17 @@ REQUIRED = {
                ("result", "outputs", "y", "shape"), ("result", "outputs", "y", "data"), ("result", "timings_ms"),
                ("result", "top_k", 0, "score")],
     "error": [("runId",), ("error",), ("error", "code"), ("error", "message")],
-    "configure": [("runId",), ("modelSha256",), ("request",), ("request", "input"), ("request", "input", "kind"), ("accept",), ("timeoutMs",)],
+    "configure": [("runId",), ("modelSha256",), ("request",), ("request", "input"), ("request", "input", "kind"), ("accept",), ("timeoutMs",),
+                  ("batch", "maxFiles")],
     "model": [("sha256",), ("limits",)],
+    "batch": [("runId",), ("items",), ("items", 1, "status"), ("items", 1, "error"), ("items", 1, "error", "code")],
+    "ui": [("ui",), ("ui", "label"), ("ui", "disabled"), ("ui", "height"), ("theme", "primaryColor"), ("theme", "base")],
+    "progress": [("loaded",), ("total",)],
 }
 # Objects with a fixed key set: an extra key there is refused.
 CLOSED = {
-    "hello": [()], "resize": [()], "error": [(), ("error",)], "configure": [()], "model": [()],
+    "hello": [()], "resize": [()], "error": [(), ("error",)], "configure": [(), ("batch",)], "model": [()],
+    "batch": [(), ("items", 1), ("items", 1, "error")], "ui": [(), ("ui",), ("theme",)], "progress": [()],
     "result": [(), ("result",), ("result", "outputs", "y"), ("result", "top_k", 0)],
 }
 def wrong_value(rng: random.Random, current: Any) -> Any:

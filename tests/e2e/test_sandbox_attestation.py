@@ -249,6 +249,8 @@ if (self.origin === "null") {
   wrap(Blob.prototype, ["arrayBuffer", "text", "stream", "slice", "bytes"]);
   wrap(FileReader.prototype, ["readAsArrayBuffer", "readAsText", "readAsDataURL", "readAsBinaryString"]);
   wrap(URL, ["createObjectURL"]);
+  // Decoding the image for its preview counts too: the Worker does it, not this thread.
+  wrap(window, ["createImageBitmap"]);
 }
 """
 
@@ -260,8 +262,11 @@ def test_the_picked_file_goes_to_the_worker_unread(page: Page, probe_server: Str
     pick_file(page, DATA / "digit_3.png")
     assert wait_result(page)["top_k"][0]["index"] == 3
     frame, _ = sandbox_contexts(page)
+    # The picture shown is the Worker's decoding, handed over as an ImageBitmap.
+    assert frame.evaluate("!document.getElementById('preview').hidden")
     # The Worker is started from a blob: URL of the engine's code before any file is picked.
     assert frame.evaluate("window.__fileReads") == ["createObjectURL"]
     # The instrument works: a read in the sandbox's main thread is counted.
     frame.evaluate("new Blob(['x']).arrayBuffer()")
-    assert frame.evaluate("window.__fileReads") == ["createObjectURL", "arrayBuffer"]
+    frame.evaluate("createImageBitmap(new ImageData(1, 1))")
+    assert frame.evaluate("window.__fileReads") == ["createObjectURL", "arrayBuffer", "createImageBitmap"]
