@@ -121,5 +121,5 @@ def _batch_frame(items: Sequence[Mapping[str, Any]], part: str | None, columns: 
             raise ValueError(f"output {part!r} has {len(values)} rows for file {position}: a batch table takes one row per file")
         rows.append(pd.concat([head, values], axis=1))
     frame = pd.concat(rows, ignore_index=True)
-    values = [c for c in frame.columns if c not in ("file", "status", "error_code")]
-    return frame.reindex(columns=["file", "status", *values, "error_code"])
+    value_columns = [c for c in frame.columns if c not in ("file", "status", "error_code")]
+    return frame.reindex(columns=["file", "status", *value_columns, "error_code"])

@@ -13,11 +13,6 @@ from streamlit_secure_context import _config_checks as checks
 from streamlit_secure_context import _params as params
 from streamlit_secure_context import _types as types
 
-# max_files is the batch source's ("source": "files"), which its own change adds to the
-# validated keys; it is the one key the TypedDict documents ahead of that.
-VALIDATED_ELSEWHERE = {"max_files"}
-
-
 def keys(typed_dict):
     return set(typed_dict.__required_keys__) | set(typed_dict.__optional_keys__)
 
@@ -36,7 +31,7 @@ def keys(typed_dict):
         (types.SecurityConfig, params.SECURITY_KEYS),
         (types.TensorParams, params.TENSOR_KEYS),
         (types.InputsParams, params.INPUTS_KEYS),
-        (types.FileParams, params.FILE_KEYS | VALIDATED_ELSEWHERE),
+        (types.FileParams, params.BATCH_KEYS),
     ],
 )
 def test_typed_dict_keys_are_the_validated_keys(typed_dict, allowed):
