@@ -2,7 +2,7 @@
  * What the person sees of a result, drawn inside the sandbox only: a one-line summary, the
  * privacy receipt, a top-k bar chart and the picked image with its detection boxes.
  */
-import type { Detection, InferenceResult, Receipt } from "./protocol";
+import type { BatchItem, Detection, InferenceResult, Receipt } from "./protocol";
 
 const summaryEl = document.getElementById("summary") as HTMLElement;
 const receiptEl = document.getElementById("receipt") as HTMLElement;
@@ -41,6 +41,26 @@ export function describeReceipt(receipt: Receipt): string {
   const input = receipt.input_kind === "file" ? "your file: 0 bytes" : "input: numbers the app supplied";
   const kept = receipt.withheld.length ? `; kept in this browser: ${receipt.withheld.map((w) => w.output).join(", ")}` : "";
   return `${sent}; ${input}${kept}`;
+}
+
+/**
+ * The receipt line for a whole batch: the total of every file's receipt, since the server
+ * receives all of them at once; error items carry only their code and message.
+ */
+export function describeBatchReceipt(items: BatchItem[]): string {
+  const receipts = items.flatMap((item) => (item.status === "ok" ? [item.receipt] : []));
+  const bytes = receipts.reduce((sum, r) => sum + r.sent.reduce((s, f) => s + f.bytes, 0), 0);
+  const failed = items.length - receipts.length;
+  const errors = failed ? ` and ${plural(failed, "error message")}` : "";
+  const kept = [...new Set(receipts.flatMap((r) => r.withheld.map((w) => w.output)))];
+  const keptText = kept.length ? `; kept in this browser: ${kept.join(", ")}` : "";
+  return `Sent to server: the results of ${plural(receipts.length, "file")} (${plural(bytes, "byte")})${errors}; ` +
+    `your files: 0 bytes${keptText}`;
+}
+
+/** Replaces the receipt line only, leaving the last file's outcome on screen. */
+export function showReceipt(text: string): void {
+  receiptEl.textContent = text;
 }
 
 export function summarize(result: InferenceResult): string {

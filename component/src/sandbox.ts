@@ -10,7 +10,7 @@ import {
 } from "./protocol";
 import { DropCounter } from "./drops";
 import { applyTheme } from "./theme";
-import { type Preview, clearResultView, showOutcome, showResult, summarize } from "./result_view";
+import { type Preview, clearResultView, describeBatchReceipt, showOutcome, showReceipt, showResult, summarize } from "./result_view";
 
 // WebRTC is the one way out that CSP does not govern: ICE sends STUN/TURN packets to any
 // host, whatever connect-src says. Nothing here needs it, so this document drops it before
@@ -285,6 +285,7 @@ function answer(done: Job): void {
   }
   const failed = done.items.filter((i) => i.status === "error").length;
   setStatus(`Done: ${plural(done.inputs.length, "file")}${failed ? `, ${failed} failed` : ""}`, "done");
+  showReceipt(describeBatchReceipt(done.items));
   toHost(message);
 }
 

@@ -30,6 +30,8 @@ result = streamlit_secure_context(
     },
     security_config={"disclosure": {"top_k_only": True, "decimals": 3}},
     key="batch",
+    label="Scans of handwritten digits",
+    help="Up to 50 images at once. They are read only in this browser; the server gets one row per file.",
 )
 
 with st.container(key="batch_result"):
@@ -39,6 +41,6 @@ with st.container(key="batch_result"):
         table = to_dataframe(result)
         failed = int((table["status"] != "ok").sum())
         st.metric("Files classified", f"{len(table) - failed} of {len(table)}")
-        st.table(table.set_index("file"))
+        st.table(table.style.hide(axis="index").format({"score": "{:.3f}"}, na_rep=""))
     else:
         st.error(f"{result['error']['code']}: {result['error']['message']}")

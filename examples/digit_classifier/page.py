@@ -31,6 +31,8 @@ result = streamlit_secure_context(
     },
     security_config={"disclosure": {"top_k_only": True, "decimals": 3}},
     key="digit",
+    label="A scan of a handwritten digit",
+    help="Any size of PNG, JPEG or WebP; it is resized to 16 x 16 in this browser.",
 )
 
 with st.container(key="digit_classifier_result"):

@@ -33,6 +33,8 @@ result = streamlit_secure_context(
     # 896 x 16 box regressions) stay in the browser.
     security_config={"disclosure": {"outputs": [], "derived": ["detections"], "decimals": 2}},
     key="face",
+    label="A photo with a face",
+    help="The photo and its preview stay in this browser; only the boxes are sent.",
 )
 
 with st.container(key="face_detection_result"):

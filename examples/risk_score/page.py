@@ -23,6 +23,8 @@ result = streamlit_secure_context(
     # Only the probabilities leave, rounded: the logits stay in the browser.
     security_config={"disclosure": {"outputs": ["probabilities"], "decimals": 4}},
     key="risk",
+    label="Patient measurements (CSV)",
+    help="One row per patient with the 30 measurements as columns, header first.",
 )
 
 with st.container(key="risk_score_result"):

@@ -111,7 +111,6 @@ def test_face_detection_shows_one_face_at_the_reference_box(page: Page, demo_ser
     assert "Kept in your browser: classificators, regressors." in kept
 
 
-@pytest.mark.xfail(strict=True, reason="batch lands with i7-ux")
 def test_batch_shows_one_row_per_file_in_the_order_picked(page: Page, demo_server: StreamlitServer) -> None:
     run_example(page, demo_server, "batch")
     files = SAMPLES["batch"][1]
@@ -121,6 +120,10 @@ def test_batch_shows_one_row_per_file_in_the_order_picked(page: Page, demo_serve
     assert [r[1] for r in rows] == ["ok"] * len(files)
     assert [r[2] for r in rows] == [DIGIT_NAMES[int(f.stem.removeprefix("scan_"))] for f in files]
     assert metric(page, "batch") == f"{len(files)} of {len(files)}"
+    # The receipt line totals the batch: every file's result leaves together.
+    receipt = sandbox_frame(page).locator("#receipt").inner_text()
+    assert receipt.startswith(f"Sent to server: the results of {len(files)} files ("), receipt
+    assert "your files: 0 bytes; kept in this browser: logits, probabilities" in receipt, receipt
     assert not any(f.name in page.content() for f in files)
 
 

@@ -25,7 +25,7 @@ MIN_COLORS = 16
     "risk_score",
     "digit_classifier",
     "face_detection",
-    pytest.param("batch", marks=pytest.mark.xfail(strict=True, reason="batch lands with i7-ux")),
+    "batch",
 ])
 def test_screenshot_of_each_example_after_it_ran(page: Page, demo_server: StreamlitServer, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
