@@ -24,11 +24,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
+
+from gen_models import mlp_nodes
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 0
@@ -74,14 +76,6 @@ def model_pixels(scan: Image.Image) -> np.ndarray:
     return np.asarray(small, dtype=np.float32).reshape(-1) / np.float32(255)
 
 
-def dense(name: str, inp: str, out: str, weight: np.ndarray, bias: np.ndarray) -> tuple[list, list]:
-    inits = [numpy_helper.from_array(weight.astype(np.float32), f"{name}_w"),
-             numpy_helper.from_array(bias.astype(np.float32), f"{name}_b")]
-    nodes = [helper.make_node("MatMul", [inp, f"{name}_w"], [f"{name}_mm"]),
-             helper.make_node("Add", [f"{name}_mm", f"{name}_b"], [out])]
-    return nodes, inits
-
-
 def digit_classifier(models: Path, data: Path) -> None:
     """Trains the 16x16 digit MLP; writes it, its preprocessing and one sample scan per digit."""
     digits = load_digits()
@@ -97,15 +91,7 @@ def digit_classifier(models: Path, data: Path) -> None:
     mlp.fit((train - mean) / std, y_train)
     accuracy = mlp.score((test - mean) / std, y_test)
 
-    nodes, inits = [], []
-    for name, inp, out, w, b in [("hidden", "pixels", "hidden_pre", mlp.coefs_[0], mlp.intercepts_[0]),
-                                 ("out", "hidden", "logits", mlp.coefs_[1], mlp.intercepts_[1])]:
-        n, i = dense(name, inp, out, w, b)
-        nodes += n
-        inits += i
-        if name == "hidden":
-            nodes.append(helper.make_node("Relu", ["hidden_pre"], ["hidden"]))
-    nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
+    nodes, inits = mlp_nodes(mlp, "pixels")
     features = MODEL_SIZE * MODEL_SIZE
     graph = helper.make_graph(
         nodes, "digits16_mlp",

@@ -66,6 +66,22 @@ def dense(name: str, inp: str, out: str, weight: np.ndarray, bias: np.ndarray) -
     return nodes, [w, b]
 
 
+def mlp_nodes(mlp, inp: str) -> tuple[list, list]:
+    """A fitted one-hidden-layer MLPClassifier as plain ONNX ops: `inp` to `probabilities`."""
+    nodes, inits = [], []
+    for name, x, out, w, b in [
+        ("hidden", inp, "hidden_pre", mlp.coefs_[0], mlp.intercepts_[0]),
+        ("out", "hidden", "logits", mlp.coefs_[1], mlp.intercepts_[1]),
+    ]:
+        n, i = dense(name, x, out, w, b)
+        nodes += n
+        inits += i
+        if name == "hidden":
+            nodes.append(helper.make_node("Relu", ["hidden_pre"], ["hidden"]))
+    nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
+    return nodes, inits
+
+
 def save_model(path: Path, nodes: list, inits: list, input_name: str, features: int, classes: int, doc: str) -> None:
     graph = helper.make_graph(
         nodes,
@@ -95,16 +111,8 @@ def digits_model() -> tuple[Path, np.ndarray, np.ndarray]:
     mlp = MLPClassifier(hidden_layer_sizes=(32,), max_iter=400, random_state=SEED).fit(scaler.transform(x_train), y_train)
     accuracy = mlp.score(scaler.transform(x_test), y_test)
     nodes, inits = scaler_nodes(scaler, "pixels", "scaled")
-    for name, inp, out, w, b in [
-        ("hidden", "scaled", "hidden_pre", mlp.coefs_[0], mlp.intercepts_[0]),
-        ("out", "hidden", "logits", mlp.coefs_[1], mlp.intercepts_[1]),
-    ]:
-        n, i = dense(name, inp, out, w, b)
-        nodes += n
-        inits += i
-        if name == "hidden":
-            nodes.append(helper.make_node("Relu", ["hidden_pre"], ["hidden"]))
-    nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
+    mlp_n, mlp_i = mlp_nodes(mlp, "scaled")
+    nodes, inits = nodes + mlp_n, inits + mlp_i
     path = MODELS / "digits_mlp.onnx"
     save_model(path, nodes, inits, "pixels", 64, 10, f"MLP on scikit-learn digits, test accuracy {accuracy:.3f}")
     print(f"{path.name}: test accuracy {accuracy:.3f}")

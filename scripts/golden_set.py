@@ -150,12 +150,16 @@ def sklearn_models() -> None:
         "skl_forest": RandomForestClassifier(n_estimators=8, max_depth=4, random_state=SEED),
         "skl_gboost": GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=SEED),
     }
-    for stem, estimator in estimators.items():
+
+    def export(stem: str, estimator, x: np.ndarray, y: np.ndarray, rows: np.ndarray, rows_name: str) -> None:
         estimator.fit(x, y)
         # ZipMap (a list of dicts) is an ONNX-ML op tract lacks; a plain tensor is what we return anyway.
         model = to_onnx(estimator, x[:1], options={"zipmap": False}, target_opset=opsets)
         path = save(model, TEST_MODELS / f"{stem}.onnx")
-        write_golden(stem, path, TOL_EXACT if "mlp" not in stem else TOL_SHALLOW, [case(path, "ten iris rows", {"X": rows})])
+        write_golden(stem, path, TOL_EXACT if "mlp" not in stem else TOL_SHALLOW, [case(path, rows_name, {"X": rows})])
+
+    for stem, estimator in estimators.items():
+        export(stem, estimator, x, y, rows, "ten iris rows")
 
     # Two classes: tree ensembles then store one score per leaf (class id 0 only), the layout
     # in which tract 0.23.9 computes the `label` output wrongly (the engine rewrites it).
@@ -167,10 +171,7 @@ def sklearn_models() -> None:
         "skl_gboost_binary": GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=SEED),
     }
     for stem, estimator in binary.items():
-        estimator.fit(xb, yb)
-        model = to_onnx(estimator, xb[:1], options={"zipmap": False}, target_opset=opsets)
-        path = save(model, TEST_MODELS / f"{stem}.onnx")
-        write_golden(stem, path, TOL_EXACT, [case(path, "ten breast-cancer rows", {"X": binary_rows})])
+        export(stem, estimator, xb, yb, binary_rows, "ten breast-cancer rows")
 
     # Scaler and ZipMap: the unsupported-operator error, tested without a golden.
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=SEED)).fit(x, y)
