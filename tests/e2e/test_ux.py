@@ -179,6 +179,10 @@ def test_label_and_help_name_and_describe_the_picker(page: Page, probe_server: S
 
 
 def test_keyboard_reaches_the_picker_and_enter_opens_it(page: Page, probe_server: StreamlitServer) -> None:
+    # Playwright turns on file-chooser interception, in every frame's process, only once a
+    # listener exists, and without waiting for it: registered here, long before the key
+    # press, so the sandbox frame's dialog cannot open natively (and unseen) first.
+    page.on("filechooser", lambda chooser: None)
     open_case(page, probe_server, "image")
     frame = wait_ready(page)
     frame.locator("#status").click()
