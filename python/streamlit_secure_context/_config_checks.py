@@ -210,12 +210,3 @@ def _check_nms(what: str, value: Any) -> None:
         raise ValueError(f"{what}.iou_threshold must be in [0, 1], got {nms['iou_threshold']!r}")
     if "max_detections" in nms:
         _integer(f"{what}.max_detections", nms["max_detections"])
-
-
-def check_detection_fits(pre: Mapping[str, Any], post: Mapping[str, Any] | None) -> None:
-    """Boxes map back onto the picked image by scaling alone, so only a stretched image works."""
-    if post and post.get("detection") is not None and pre["kind"] == "image" and pre.get("resize", "stretch") != "stretch":
-        raise ValueError(
-            'postprocess.detection maps boxes back onto the picked image only with preprocess.resize "stretch" '
-            f"(the default); got {pre['resize']!r}"
-        )

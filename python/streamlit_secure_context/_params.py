@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._config_checks import check_csv, check_detection, check_detection_fits, check_image, check_step
+from ._config_checks import check_csv, check_detection, check_image, check_step
 from ._config_checks import check_keys as _check_keys
 
 PROTOCOL_VERSION = 1
@@ -157,7 +157,6 @@ def build_request(params: Mapping[str, Any] | None) -> BrowserRequest:
         if "input" in params:
             raise ValueError('inference_params cannot have both "source" and "input"')
         pre = _preprocess(params.get("preprocess"))
-        check_detection_fits(pre, post)
         accept = params.get("accept", DEFAULT_ACCEPT[pre["kind"]])
         if isinstance(accept, str) or not all(isinstance(a, str) for a in accept):
             raise TypeError('accept must be a list of MIME types or extensions, e.g. [".csv"]')

@@ -197,7 +197,8 @@ class Postprocess(TypedDict, total=False):
     labels: list[str]
     #: A pipeline over the scored output, each step's result in ``result["postprocessed"]``.
     steps: list[Step]
-    #: Decode detector outputs into ``result["detections"]``.
+    #: Decode detector outputs into ``result["detections"]``: boxes and keypoints in pixels
+    #: of the picked image, mapped back through any ``resize`` (stretch, crop or letterbox).
     detection: DetectionConfig
 
 

@@ -3,12 +3,13 @@ use std::collections::BTreeMap;
 use tract_onnx::prelude::{DatumType, Tensor};
 
 use crate::disclosure::Derived;
+use crate::postprocess::Frame;
 use crate::preprocess::upright_size;
 use crate::receipt::ReceiptKey;
 use crate::tensor::{check_declared_dtype, typed_tensor};
 use crate::{
     Clock, DetectionPostprocess, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor,
-    Preprocess, Receipt, Resize, RunRequest, Timings,
+    Preprocess, Receipt, RunRequest, Timings,
 };
 
 /// A loaded model plus the limits it runs under: the one object the worker and the CLI hold.
@@ -86,7 +87,7 @@ impl Session {
         };
         let detections = match request.postprocess.as_ref().and_then(|p| p.detection.as_ref()) {
             Some(detection) => Some(Derived {
-                value: detection.detect(&outputs, detection_frame(&request.input, file, detection)?)?,
+                value: detection.detect(&outputs, self.detection_frame(&request.input, file, detection)?)?,
                 sources: vec![detection.boxes.clone(), detection.scores.clone()],
             }),
             None => None,
@@ -145,6 +146,25 @@ impl Session {
             .collect()
     }
 
+    /// What detections are reported in: the picked image as the person sees it (EXIF
+    /// orientation applied), mapped back through the preprocessing's resize (stretch, center
+    /// crop or letterbox) so boxes land on it; for a tensor request, the model input's pixels.
+    fn detection_frame(
+        &self,
+        input: &InputSpec,
+        file: Option<&[u8]>,
+        detection: &DetectionPostprocess,
+    ) -> Result<Frame, EngineError> {
+        if let (InputSpec::File { name, preprocess: Preprocess::Image(image) }, Some(bytes)) = (input, file) {
+            if let Some(picture) = upright_size(bytes) {
+                let index = self.model.input_index(name.as_deref())?;
+                return Ok(image.frame(picture, image.target_size(&self.model.inputs()[index])?));
+            }
+        }
+        let [w, h] = detection.anchors.input_size;
+        Ok(Frame::stretched(f64::from(w), f64::from(h)))
+    }
+
     fn input_tensor(&self, spec: &InputSpec, file: Option<&[u8]>) -> Result<(usize, Tensor), EngineError> {
         match spec {
             InputSpec::Tensor(t) => {
@@ -175,30 +195,4 @@ impl Session {
             }
         }
     }
-}
-
-/// The `(width, height)` detections are scaled to: the picked image's as the person sees it
-/// (EXIF orientation applied), so boxes land on it, else the model input's. Only a stretched
-/// image maps back by scaling alone; crops and letterboxes are refused rather than mis-drawn.
-fn detection_frame(
-    input: &InputSpec,
-    file: Option<&[u8]>,
-    detection: &DetectionPostprocess,
-) -> Result<(f64, f64), EngineError> {
-    let image_size = match (input, file) {
-        (InputSpec::File { preprocess: Preprocess::Image(image), .. }, Some(bytes)) => {
-            if image.resize != Resize::Stretch {
-                return Err(EngineError::InvalidRequest(
-                    "postprocess.detection maps boxes back onto the picked image only with preprocess.resize \
-                     \"stretch\" (the default)"
-                        .into(),
-                ));
-            }
-            upright_size(bytes)
-        }
-        _ => None,
-    };
-    let [w, h] = detection.anchors.input_size;
-    let (w, h) = image_size.unwrap_or((w, h));
-    Ok((f64::from(w), f64::from(h)))
 }

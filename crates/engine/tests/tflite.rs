@@ -167,6 +167,52 @@ fn blazeface_end_to_end_finds_the_astronauts_face() {
     }
 }
 
+/// The astronaut's face, 256 pixels square, placed at `(x, y)` on a grey canvas.
+fn padded_face(width: u32, height: u32, x: i64, y: i64) -> Vec<u8> {
+    let face = image::load_from_memory(&read("crates/engine/tests/data/astronaut_face_256.png")).unwrap().into_rgb8();
+    let mut canvas = image::RgbImage::from_pixel(width, height, image::Rgb([128, 128, 128]));
+    image::imageops::replace(&mut canvas, &face, x, y);
+    let mut png = Vec::new();
+    canvas.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    png
+}
+
+/// With center-crop and letterbox resizes the model sees the picture scaled and cut or padded;
+/// the boxes must still land on the face in the picture the person picked.
+#[test]
+fn blazeface_boxes_map_back_through_crop_and_letterbox() {
+    let golden = golden("tflite_blazeface_detections.json");
+    let session = load(&read(golden["model"].as_str().unwrap()));
+    let detection: DetectionPostprocess = serde_json::from_value(golden["detection"].clone()).unwrap();
+    let reference = golden["cases"].as_array().unwrap().iter().find(|c| c["name"] == "astronaut_face_256.png").unwrap();
+    let want: Vec<Detection> = serde_json::from_value(reference["detections"].clone()).unwrap();
+    let clock = InstantClock::new();
+    // (resize, picture, where the face is on it, tolerance in pixels). A 384x256 picture center-
+    // cropped to 128x128 shows the model exactly the 256-pixel face, so the box barely moves;
+    // letterboxed, the face is seen at two thirds of the size, so the network's box varies more.
+    let cases = [("center_crop", (384, 256), (64, 0), 1.5), ("letterbox", (256, 384), (0, 64), 6.0)];
+    for (resize, (width, height), (dx, dy), pixels) in cases {
+        let mut preprocess = golden["preprocess"].clone();
+        preprocess["resize"] = Value::from(resize);
+        let request = RunRequest {
+            input: InputSpec::File { name: None, preprocess: serde_json::from_value(preprocess).unwrap() },
+            postprocess: Some(Postprocess { detection: Some(detection.clone()), ..Default::default() }),
+            disclosure: None,
+        };
+        let picture = padded_face(width, height, dx, dy);
+        let got = session.run(&request, Some(&picture), &clock).unwrap().detections.expect("detections requested");
+        assert_eq!(got.len(), want.len(), "{resize}: detection count");
+        let (dx, dy) = (dx as f64, dy as f64);
+        let moved = [want[0].bbox[0] + dx, want[0].bbox[1] + dy, want[0].bbox[2] + dx, want[0].bbox[3] + dy];
+        for (a, b) in got[0].bbox.iter().zip(moved) {
+            assert!((a - b).abs() <= pixels, "{resize}: box {:?}, the face is at {moved:?}", got[0].bbox);
+        }
+        let [x, y] = got[0].keypoints[0];
+        let [wx, wy] = want[0].keypoints[0];
+        assert!((x - wx - dx).abs() <= pixels && (y - wy - dy).abs() <= pixels, "{resize}: keypoint {x},{y}");
+    }
+}
+
 fn load_error(bytes: &[u8]) -> ssc_engine::EngineError {
     Session::load(bytes, None, Limits::default(), &InstantClock::new()).unwrap_err()
 }

@@ -71,6 +71,25 @@ fn default_keypoint_offset() -> usize {
     4
 }
 
+/// How a detection's coordinates, normalized to the model input (0 to 1), map onto the
+/// picture they are reported in: `x * scale[0] + offset[0]`, `y * scale[1] + offset[1]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Frame {
+    pub scale: [f64; 2],
+    pub offset: [f64; 2],
+}
+
+impl Frame {
+    /// A picture that fills the model input exactly (stretched, or the input itself).
+    pub(crate) fn stretched(width: f64, height: f64) -> Self {
+        Self { scale: [width, height], offset: [0.0, 0.0] }
+    }
+
+    fn map(&self, [x, y]: [f64; 2]) -> [f64; 2] {
+        [x * self.scale[0] + self.offset[0], y * self.scale[1] + self.offset[1]]
+    }
+}
+
 /// A detected object in the pixel coordinates of the image that was fed (or of the model
 /// input, for a tensor request).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,11 +103,11 @@ pub struct Detection {
 }
 
 impl DetectionPostprocess {
-    /// Decodes, thresholds and suppresses; `frame` is the `(width, height)` boxes are scaled to.
+    /// Decodes, thresholds and suppresses; `frame` maps the boxes onto the picture.
     pub(crate) fn detect(
         &self,
         outputs: &BTreeMap<String, OutputTensor>,
-        frame: (f64, f64),
+        frame: Frame,
     ) -> Result<Vec<Detection>, EngineError> {
         if !(0.0..=1.0).contains(&self.nms.iou_threshold) {
             return Err(EngineError::InvalidRequest(
@@ -143,13 +162,16 @@ impl DetectionPostprocess {
             NmsMethod::Hard => hard_nms(candidates, self.nms.iou_threshold, self.nms.max_detections),
             NmsMethod::Weighted => weighted_nms(candidates, self.nms.iou_threshold, self.nms.max_detections),
         };
-        let (w, h) = frame;
         Ok(kept
             .into_iter()
-            .map(|d| Detection {
-                score: d.score,
-                bbox: [d.bbox[0] * w, d.bbox[1] * h, d.bbox[2] * w, d.bbox[3] * h],
-                keypoints: d.keypoints.iter().map(|[x, y]| [x * w, y * h]).collect(),
+            .map(|d| {
+                let [x0, y0] = frame.map([d.bbox[0], d.bbox[1]]);
+                let [x1, y1] = frame.map([d.bbox[2], d.bbox[3]]);
+                Detection {
+                    score: d.score,
+                    bbox: [x0, y0, x1, y1],
+                    keypoints: d.keypoints.iter().map(|&p| frame.map(p)).collect(),
+                }
             })
             .collect())
     }
@@ -283,7 +305,7 @@ mod tests {
         let mut config: DetectionPostprocess = serde_json::from_value(golden["detection"].clone()).unwrap();
         for clip in [-1.0, f64::NAN] {
             config.score_clip = Some(clip);
-            let error = config.detect(&BTreeMap::new(), (1.0, 1.0)).unwrap_err();
+            let error = config.detect(&BTreeMap::new(), Frame::stretched(1.0, 1.0)).unwrap_err();
             assert!(error.to_string().contains("score_clip"), "{clip}: {error}");
         }
     }

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 pub use self::anchors::SsdAnchors;
+pub(crate) use self::detection::Frame;
 pub use self::detection::{CoordinateOrder, Detection, DetectionPostprocess, Nms, NmsMethod};
 use self::steps::Scored;
 pub use self::steps::{Step, StepResult};

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
 use super::concrete_dims;
+use crate::postprocess::Frame;
 use crate::{EngineError, Limits, TensorInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -86,7 +87,7 @@ impl ImagePreprocess {
     }
 
     /// The target size, from the config or else from the model's input shape.
-    fn target_size(&self, input: &TensorInfo) -> Result<(u32, u32), EngineError> {
+    pub(crate) fn target_size(&self, input: &TensorInfo) -> Result<(u32, u32), EngineError> {
         if let Some([w, h]) = self.size {
             if w == 0 || h == 0 {
                 return Err(EngineError::InvalidRequest("preprocess.size must be positive".into()));
@@ -165,28 +166,58 @@ impl ImagePreprocess {
     }
 }
 
+/// The size a `(iw, ih)` picture is scaled to before it is cropped or padded to
+/// `(width, height)`: covering it (center crop) or inside it (letterbox), aspect kept.
+fn scaled_size(resize: Resize, (iw, ih): (u32, u32), (width, height): (u32, u32)) -> (u32, u32) {
+    let (fw, fh) = (f64::from(iw), f64::from(ih));
+    let scaled = |ratio: f64| ((fw * ratio).round().max(1.0) as u32, (fh * ratio).round().max(1.0) as u32);
+    let (rw, rh) = (f64::from(width) / fw, f64::from(height) / fh);
+    match resize {
+        Resize::Stretch => (width, height),
+        Resize::CenterCrop => {
+            let (sw, sh) = scaled(rw.max(rh));
+            (sw.max(width), sh.max(height))
+        }
+        Resize::Letterbox => {
+            let (sw, sh) = scaled(rw.min(rh));
+            (sw.min(width), sh.min(height))
+        }
+    }
+}
+
 impl ImagePreprocess {
+    /// How coordinates normalized to the `(width, height)` model input map back onto the
+    /// `(iw, ih)` picture this preprocessing fitted to it: the inverse of [`Self::fit`].
+    pub(crate) fn frame(&self, picture: (u32, u32), (width, height): (u32, u32)) -> Frame {
+        let (sw, sh) = scaled_size(self.resize, picture, (width, height));
+        // Per axis: input pixel = normalized * size; picture pixel = (input pixel ± shift) * picture / scaled.
+        let axis = |size: u32, scaled: u32, picture: u32| {
+            let shift = match self.resize {
+                Resize::Stretch => 0.0,
+                Resize::CenterCrop => f64::from((scaled - size) / 2),
+                Resize::Letterbox => -f64::from((size - scaled) / 2),
+            };
+            let ratio = f64::from(picture) / f64::from(scaled);
+            (f64::from(size) * ratio, shift * ratio)
+        };
+        let ((ax, bx), (ay, by)) = (axis(width, sw, picture.0), axis(height, sh, picture.1));
+        Frame { scale: [ax, ay], offset: [bx, by] }
+    }
+
     fn fit(&self, image: DynamicImage, width: u32, height: u32) -> DynamicImage {
         if image.width() == width && image.height() == height {
             return image;
         }
-        let (iw, ih) = (f64::from(image.width()), f64::from(image.height()));
-        let scaled = |ratio: f64| ((iw * ratio).round().max(1.0) as u32, (ih * ratio).round().max(1.0) as u32);
+        let (sw, sh) = scaled_size(self.resize, (image.width(), image.height()), (width, height));
         match self.resize {
             Resize::Stretch => image.resize_exact(width, height, FilterType::Triangle),
-            Resize::CenterCrop => {
-                let (sw, sh) = scaled((f64::from(width) / iw).max(f64::from(height) / ih));
-                let (sw, sh) = (sw.max(width), sh.max(height));
-                image.resize_exact(sw, sh, FilterType::Triangle).crop_imm(
-                    (sw - width) / 2,
-                    (sh - height) / 2,
-                    width,
-                    height,
-                )
-            }
+            Resize::CenterCrop => image.resize_exact(sw, sh, FilterType::Triangle).crop_imm(
+                (sw - width) / 2,
+                (sh - height) / 2,
+                width,
+                height,
+            ),
             Resize::Letterbox => {
-                let (sw, sh) = scaled((f64::from(width) / iw).min(f64::from(height) / ih));
-                let (sw, sh) = (sw.min(width), sh.min(height));
                 let inner = image.resize_exact(sw, sh, FilterType::Triangle).into_rgb8();
                 let mut canvas = RgbImage::from_pixel(width, height, image::Rgb([self.pad; 3]));
                 image::imageops::replace(
@@ -334,6 +365,22 @@ mod tests {
         let mut out = Cursor::new(Vec::new());
         DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn frames_invert_each_resize() {
+        let map = |resize, picture, point: [f64; 2]| {
+            let frame = ImagePreprocess { resize, ..config(Layout::Nhwc) }.frame(picture, (100, 100));
+            [point[0] * frame.scale[0] + frame.offset[0], point[1] * frame.scale[1] + frame.offset[1]]
+        };
+        // Stretch: the input's corners are the picture's.
+        assert_eq!(map(Resize::Stretch, (400, 200), [1.0, 1.0]), [400.0, 200.0]);
+        // Letterbox: 400x200 becomes 100x50 at rows 25-75; those rows are the picture's edges.
+        assert_eq!(map(Resize::Letterbox, (400, 200), [0.5, 0.25]), [200.0, 0.0]);
+        assert_eq!(map(Resize::Letterbox, (400, 200), [0.5, 0.75]), [200.0, 200.0]);
+        // Center crop: 400x200 becomes 200x100, columns 50-150 kept: picture columns 100-300.
+        assert_eq!(map(Resize::CenterCrop, (400, 200), [0.0, 0.0]), [100.0, 0.0]);
+        assert_eq!(map(Resize::CenterCrop, (400, 200), [1.0, 1.0]), [300.0, 200.0]);
     }
 
     #[test]
