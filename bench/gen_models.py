@@ -275,11 +275,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="only the tiny MLP")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    # Models are kept between runs (MiniLM takes a while); a changed generator must not leave
+    # models of its old version behind, so the cache is tied to this file's sha256.
+    stamp = args.out / "generator.sha256"
+    version = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != version:
+        for old in args.out.glob("*.onnx"):
+            old.unlink()
+        stamp.write_text(version)
     manifest = []
     for name in QUICK if args.quick else MODELS:
         kind, build, input_name, shape, dtype = MODELS[name]
         path = args.out / f"{name}.onnx"
-        if not path.exists():  # deterministic: same script, same bytes
+        if not path.exists():  # deterministic: same generator, same bytes
             print(f"generating {name}", flush=True)
             model = minilm(args.out) if name == "minilm_l6" else build()
             onnx.save(model, path)
