@@ -257,7 +257,7 @@ function validArgs(a: unknown): a is Args {
   );
 }
 
-function onRender(args: unknown, streamlitTheme: unknown): void {
+function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boolean): void {
   if (!validArgs(args)) {
     fail({ code: "version_mismatch", message: "the component's Python and browser parts do not match; reinstall streamlit-secure-context" });
     return;
@@ -272,7 +272,10 @@ function onRender(args: unknown, streamlitTheme: unknown): void {
   }
   if (!sandbox) createSandbox();
   const theme = pickTheme(streamlitTheme);
-  const ui = { label: args.ui.label, help: args.ui.help, disabled: args.ui.disabled, height: args.ui.height };
+  // Streamlit disables every widget while the app cannot take input (its server connection
+  // is lost, say): a file picked then would run for a result that reaches no one.
+  const disabled = args.ui.disabled || streamlitDisabled;
+  const ui = { label: args.ui.label, help: args.ui.help, disabled, height: args.ui.height };
   const newUiKey = JSON.stringify([ui, theme]);
   if (newUiKey !== uiKey) {
     uiKey = newUiKey;
@@ -309,8 +312,8 @@ function onRender(args: unknown, streamlitTheme: unknown): void {
 
 window.addEventListener("message", (event) => {
   if (event.source === window.parent && event.origin === appOrigin) {
-    const data = event.data as { type?: unknown; args?: unknown; theme?: unknown } | null;
-    if (data?.type === "streamlit:render") onRender(data.args, data.theme);
+    const data = event.data as { type?: unknown; args?: unknown; theme?: unknown; disabled?: unknown } | null;
+    if (data?.type === "streamlit:render") onRender(data.args, data.theme, data.disabled === true);
     else drops.drop("malformed");
     return;
   }

@@ -83,6 +83,8 @@ def streamlit_secure_context(
         arrives, like a Streamlit widget's ``on_change``.
     disabled : bool, default False
         Keyword-only. Disables the file picker and drop zone; tensor requests still run.
+        The picker is also disabled while Streamlit disables its widgets (when the app has
+        lost its server connection, say).
     height : int, optional
         Keyword-only. A fixed height in pixels; by default the component sizes itself to
         its content.

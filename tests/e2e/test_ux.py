@@ -155,6 +155,21 @@ def test_disabled_picker_cannot_be_focused_used_or_dropped_on(page: Page, probe_
     shoot(page, "disabled")
 
 
+def test_the_picker_is_disabled_while_streamlit_has_lost_its_server(page: Page) -> None:
+    """Streamlit disables its widgets when the connection drops; a file picked then would run
+    for a result that could reach no one, so the picker follows."""
+    server = StreamlitServer(ROOT / "tests" / "e2e" / "probe_app.py")
+    try:
+        open_case(page, server, "image")
+        wait_ready(page)
+        picker = sandbox_frame(page).locator("#file")
+        assert picker.is_enabled()
+    finally:
+        server.stop()
+    sandbox_frame(page).locator("#file:disabled").wait_for(timeout=30_000)
+    assert sandbox(page).locator("#status").inner_text() == "Ready. Choosing files is turned off for now."
+
+
 def test_disabled_still_runs_a_tensor_request(page: Page, probe_server: StreamlitServer) -> None:
     """`disabled` is about the person's picker; a request that needs no one runs as always."""
     open_case(page, probe_server, "disabled_tensor")
