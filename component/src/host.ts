@@ -141,29 +141,33 @@ async function fetchBytes(url: string, what: string, track?: { size: number | nu
   }
 }
 
+/**
+ * Reads the body into one buffer of the expected size, so a model of hundreds of MB is not
+ * held twice (as chunks, then joined). A size that was wrong (a compressed Content-Length,
+ * say) costs a regrowth or a final trim, never a wrong result.
+ */
 async function readCounted(body: ReadableStream<Uint8Array>, url: string, size: number): Promise<ArrayBuffer> {
   const onProgress = startDownload(url, size);
-  const chunks: Uint8Array[] = [];
+  let bytes = new Uint8Array(size);
   let loaded = 0;
   try {
     const reader = body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
+      if (loaded + value.byteLength > bytes.length) {
+        const grown = new Uint8Array(Math.max(2 * bytes.length, loaded + value.byteLength));
+        grown.set(bytes.subarray(0, loaded));
+        bytes = grown;
+      }
+      bytes.set(value, loaded);
       loaded += value.byteLength;
       onProgress(loaded);
     }
   } finally {
     endDownload(url);
   }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes.buffer;
+  return loaded === bytes.length ? bytes.buffer : bytes.buffer.slice(0, loaded);
 }
 
 // The downloads in flight (the engine's wasm, the model), by URL, for one combined percentage.

@@ -10,6 +10,13 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The side, in CSS pixels, of the sandbox's square preview. It is fixed (sandbox.css): the
+ * frame's height, which the host sees, must not depend on the picture's shape. The Worker
+ * scales a `preview` to at most twice this (a 2x display), never more.
+ */
+export const PREVIEW_SIDE = 200;
+
 type Obj = Record<string, unknown>;
 
 export interface EngineErrorInfo {

@@ -2,7 +2,7 @@
  * What the person sees of a result, drawn inside the sandbox only: a one-line summary, the
  * privacy receipt, a top-k bar chart and the picked image with its detection boxes.
  */
-import type { BatchItem, Detection, InferenceResult, Receipt } from "./protocol";
+import { type BatchItem, type Detection, type InferenceResult, PREVIEW_SIDE, type Receipt } from "./protocol";
 
 const summaryEl = document.getElementById("summary") as HTMLElement;
 const receiptEl = document.getElementById("receipt") as HTMLElement;
@@ -16,11 +16,7 @@ export interface Preview {
   height: number;
 }
 
-// The preview's box is fixed (sandbox.css): the frame's height, which the host sees, must not
-// depend on the picture's shape. The image is fitted inside it, centred.
-const PREVIEW_SIDE = 200;
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const percent = (score: number) => `${(score * 100).toFixed(1)}%`;
 
 /**

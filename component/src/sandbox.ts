@@ -10,7 +10,9 @@ import {
 } from "./protocol";
 import { DropCounter } from "./drops";
 import { applyTheme } from "./theme";
-import { type Preview, clearResultView, describeBatchReceipt, showOutcome, showReceipt, showResult, summarize } from "./result_view";
+import {
+  type Preview, clearResultView, describeBatchReceipt, plural, showOutcome, showReceipt, showResult, summarize,
+} from "./result_view";
 
 // WebRTC is the one way out that CSP does not govern: ICE sends STUN/TURN packets to any
 // host, whatever connect-src says. Nothing here needs it, so this document drops it before
@@ -86,7 +88,6 @@ function reportHeight(): void {
   if (hostOrigin) toHost({ v: PROTOCOL_VERSION, type: "resize", height: Math.ceil(document.body.getBoundingClientRect().height) });
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const running = () => job !== null && job.items.length < job.inputs.length;
 
 function fail(runId: number | null, error: EngineErrorInfo): void {

@@ -6,7 +6,7 @@
  * file only routes messages; reading the File, preprocessing and inference happen in Rust.
  */
 import {
-  PROTOCOL_VERSION, type EngineErrorInfo, type RunRequest, type WorkerToSandbox, isError, isResult, parseSandboxToWorker,
+  PREVIEW_SIDE, PROTOCOL_VERSION, type EngineErrorInfo, type RunRequest, type WorkerToSandbox, isError, isResult, parseSandboxToWorker,
 } from "./protocol";
 
 interface WasmEngine {
@@ -47,8 +47,8 @@ function splitTensor(request: RunRequest): { request: RunRequest; tensorData?: F
 const isImageRequest = (request: RunRequest) =>
   request.input.kind === "file" && (request.input.preprocess as { kind?: unknown } | undefined)?.kind === "image";
 
-// A preview needs no more pixels than the sandbox draws (480 x 360 CSS pixels, at up to 2x).
-const PREVIEW_MAX_SIDE = 960;
+// A preview needs no more pixels than the sandbox draws, on a display of up to 2x.
+const PREVIEW_MAX_SIDE = 2 * PREVIEW_SIDE;
 
 /**
  * The picked image decoded for the sandbox to draw, here rather than in the sandbox's main

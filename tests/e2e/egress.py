@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import socket
 import threading
 import urllib.parse
 import urllib.request
@@ -29,13 +28,7 @@ from playwright.sync_api import Browser
 from websockets.sync.client import connect
 
 from collector import LOOPBACK_AS_PUBLIC
-from conftest import CHROMIUM, CHROMIUM_FLAGS
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import CHROMIUM, CHROMIUM_FLAGS, _free_port
 
 
 def encodings(secret: str) -> dict[str, bytes]:
