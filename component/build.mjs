@@ -36,7 +36,7 @@ const sandboxCsp = [
 ].join("; ");
 
 const sandboxHtml = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en" translate="no"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${sandboxCsp}">
 <style>${sandboxStyle}</style></head>
 <body>
@@ -47,6 +47,7 @@ const sandboxHtml = `<!doctype html>
 <input id="file" type="file" aria-labelledby="pick-label" aria-describedby="drop-hint">
 <label id="drop" for="file"><span id="pick-label">Choose a file</span><span id="drop-hint">Drop here or press Enter to browse. Files stay in this browser.</span></label>
 <p id="help" hidden></p>
+<button id="clear" type="button" hidden>Clear</button>
 </div>
 <div id="batch" hidden><span id="batch-text"></span><progress id="batch-progress" aria-labelledby="batch-text"></progress></div>
 <ol id="batch-list" hidden aria-label="Your files (shown only here)"></ol>

@@ -295,21 +295,23 @@ function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boo
     fetchBytes(args.model.url, `the model ${args.model.name}`, { size: args.model.size }).then(
       (bytes) => {
         if (sha !== modelSha) return; // superseded by a newer render
-        toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha, limits: args.limits }, [bytes]);
+        toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha }, [bytes]);
       },
       (e) => fail(e as EngineErrorInfo),
     );
   }
   // A rerun with the same request re-sends nothing, so it neither re-runs nor re-downloads.
+  // The request key covers the model, the request and the limits: a change of any re-runs the
+  // person's kept file in the sandbox.
   const batch = args.batch === null ? null : { maxFiles: args.batch.max_files };
-  const key = JSON.stringify([args.model.sha256, args.request_key, args.accept, args.timeout_ms, batch]);
+  const key = JSON.stringify([args.model.sha256, args.request_key, args.limits, args.accept, args.timeout_ms, batch]);
   if (key !== configKey) {
     configKey = key;
     runId += 1;
     requestKeys.set(runId, args.request_key);
     toSandbox({
-      v: PROTOCOL_VERSION, type: "configure", runId, modelSha256: args.model.sha256, request: args.request, accept: args.accept,
-      timeoutMs: args.timeout_ms, batch,
+      v: PROTOCOL_VERSION, type: "configure", runId, modelSha256: args.model.sha256, request: args.request, limits: args.limits,
+      accept: args.accept, timeoutMs: args.timeout_ms, batch,
     });
   }
 }
@@ -357,6 +359,12 @@ window.addEventListener("message", (event) => {
       setValue({ status: "ok", batch: msg.items.map(cleanBatchItem), request_key: requestKeys.get(msg.runId) ?? null });
       break;
     }
+    case "cleared":
+      if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
+      // No value, as a cleared st.file_uploader gives: Python returns None.
+      setStatus("", "hidden");
+      toStreamlit("streamlit:setComponentValue", { value: null, dataType: "json" });
+      break;
     case "error":
       if (msg.runId !== null && !requestKeys.has(msg.runId)) return drops.drop("malformed");
       setValue({ status: "error", error: msg.error, request_key: msg.runId === null ? currentKey : requestKeys.get(msg.runId) ?? null });

@@ -114,12 +114,13 @@ export type RunRequest = { input: { kind: "tensor" | "file" | "multiple" } & Rec
 // host -> sandbox
 export type HostToSandbox =
   | { v: 1; type: "boot"; hostOrigin: string; engineJs: string; engineWasm: ArrayBuffer }
-  | { v: 1; type: "model"; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
+  | { v: 1; type: "model"; bytes: ArrayBuffer; sha256: string }
   // `modelSha256` names the model the request is for: it may still be downloading, and must
-  // not run on the model loaded before it.
+  // not run on the model loaded before it. `limits` travel with the request, not the model:
+  // an app may change them on a rerun without changing the model.
   // `batch` is set when the person may pick several files, each run with the same request.
-  | { v: 1; type: "configure"; runId: number; modelSha256: string; request: RunRequest; accept: string[]; timeoutMs: number;
-      batch: { maxFiles: number } | null }
+  | { v: 1; type: "configure"; runId: number; modelSha256: string; request: RunRequest; limits: Record<string, number> | null;
+      accept: string[]; timeoutMs: number; batch: { maxFiles: number } | null }
   | { v: 1; type: "ui"; ui: UiSettings; theme: Theme | null }
   // Bytes downloaded of what the host is fetching (the engine, the model): the only message
   // that may come before `boot`.
@@ -132,18 +133,21 @@ export type SandboxToHost =
   | { v: 1; type: "result"; runId: number; result: InferenceResult }
   // Items in the order the files were picked; never their names.
   | { v: 1; type: "batch"; runId: number; items: BatchItem[] }
-  | { v: 1; type: "error"; runId: number | null; error: EngineErrorInfo };
+  | { v: 1; type: "error"; runId: number | null; error: EngineErrorInfo }
+  // The person cleared the picked file(s): the answer to `runId` is no value at all.
+  | { v: 1; type: "cleared"; runId: number };
 
 // sandbox -> worker
 export type SandboxToWorker =
   | { v: 1; type: "init"; module: WebAssembly.Module }
-  | { v: 1; type: "load"; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
+  // `loadId` pairs a `loaded` with its `load`: a model reloaded under new limits answers twice.
+  | { v: 1; type: "load"; loadId: number; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
   | { v: 1; type: "run"; runId: number; request: RunRequest; file: File | null };
 
 // worker -> sandbox
 export type WorkerToSandbox =
   | { v: 1; type: "ready" }
-  | { v: 1; type: "loaded"; inputs: unknown[]; loadMs: number }
+  | { v: 1; type: "loaded"; loadId: number; inputs: unknown[]; loadMs: number }
   | { v: 1; type: "result"; runId: number; result: InferenceResult }
   // The picked image as decoded for display (EXIF orientation applied, as the engine does),
   // possibly scaled down; `width`/`height` are the decoded image's, which detection boxes use.
@@ -358,11 +362,6 @@ export function pickTheme(x: unknown): Theme | null {
   return isTheme(theme) ? theme : null;
 }
 
-/** Model bytes with their sha256 and limits: the host's `model` and the sandbox's `load`. */
-function isModelPayload(m: Obj): boolean {
-  return hasKeys(m, ["v", "type", "bytes", "sha256", "limits"]) && m.bytes instanceof ArrayBuffer && isSha(m.sha256) &&
-    isLimits(m.limits);
-}
 
 /** The `result` and `error` messages, alike from the worker and from the sandbox. */
 function parseOutcome<T>(m: Obj): T | null {
@@ -385,10 +384,11 @@ export function parseHostToSandbox(data: unknown): HostToSandbox | null {
       return hasKeys(m, ["v", "type", "hostOrigin", "engineJs", "engineWasm"]) && isStr(m.hostOrigin) &&
         isStr(m.engineJs) && m.engineWasm instanceof ArrayBuffer ? (m as HostToSandbox) : null;
     case "model":
-      return isModelPayload(m) ? (m as HostToSandbox) : null;
+      return hasKeys(m, ["v", "type", "bytes", "sha256"]) && m.bytes instanceof ArrayBuffer && isSha(m.sha256)
+        ? (m as HostToSandbox) : null;
     case "configure":
-      return hasKeys(m, ["v", "type", "runId", "modelSha256", "request", "accept", "timeoutMs", "batch"]) && isInt(m.runId) &&
-        isSha(m.modelSha256) && isRequest(m.request) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs) &&
+      return hasKeys(m, ["v", "type", "runId", "modelSha256", "request", "limits", "accept", "timeoutMs", "batch"]) &&
+        isInt(m.runId) && isSha(m.modelSha256) && isRequest(m.request) && isLimits(m.limits) && Array.isArray(m.accept) && m.accept.every(isStr) && isInt(m.timeoutMs) &&
         (m.batch === null || (isObj(m.batch) && hasKeys(m.batch, ["maxFiles"]) && isInt(m.batch.maxFiles) && m.batch.maxFiles > 0))
         ? (m as HostToSandbox) : null;
     case "ui":
@@ -412,6 +412,8 @@ export function parseSandboxToHost(data: unknown): SandboxToHost | null {
     case "batch":
       return hasKeys(m, ["v", "type", "runId", "items"]) && isInt(m.runId) && Array.isArray(m.items) && m.items.length > 0 &&
         m.items.every(isBatchItem) ? (m as SandboxToHost) : null;
+    case "cleared":
+      return hasKeys(m, ["v", "type", "runId"]) && isInt(m.runId) ? (m as SandboxToHost) : null;
     default:
       return parseOutcome<SandboxToHost>(m);
   }
@@ -424,7 +426,8 @@ export function parseSandboxToWorker(data: unknown): SandboxToWorker | null {
     case "init":
       return hasKeys(m, ["v", "type", "module"]) && m.module instanceof WebAssembly.Module ? (m as SandboxToWorker) : null;
     case "load":
-      return isModelPayload(m) ? (m as SandboxToWorker) : null;
+      return hasKeys(m, ["v", "type", "loadId", "bytes", "sha256", "limits"]) && isInt(m.loadId) && m.bytes instanceof ArrayBuffer &&
+        isSha(m.sha256) && isLimits(m.limits) ? (m as SandboxToWorker) : null;
     case "run":
       return hasKeys(m, ["v", "type", "runId", "request", "file"]) && isInt(m.runId) && isRequest(m.request) &&
         (m.file === null || m.file instanceof File) ? (m as SandboxToWorker) : null;
@@ -440,7 +443,8 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
     case "ready":
       return hasKeys(m, ["v", "type"]) ? (m as WorkerToSandbox) : null;
     case "loaded":
-      return hasKeys(m, ["v", "type", "inputs", "loadMs"]) && Array.isArray(m.inputs) && isNum(m.loadMs) ? (m as WorkerToSandbox) : null;
+      return hasKeys(m, ["v", "type", "loadId", "inputs", "loadMs"]) && isInt(m.loadId) && Array.isArray(m.inputs) && isNum(m.loadMs)
+        ? (m as WorkerToSandbox) : null;
     case "preview":
       return hasKeys(m, ["v", "type", "runId", "bitmap", "width", "height"]) && isInt(m.runId) && m.bitmap instanceof ImageBitmap &&
         isInt(m.width) && isInt(m.height) ? (m as WorkerToSandbox) : null;

@@ -32,6 +32,7 @@ const batchEl = byId("batch");
 const batchTextEl = byId("batch-text");
 const batchProgressEl = byId<HTMLProgressElement>("batch-progress");
 const batchListEl = byId("batch-list");
+const clearEl = byId<HTMLButtonElement>("clear");
 
 // The origin the host's boot message came from. Until then only the data-less hello is
 // sent, to '*', since nothing else is known about the parent yet; after it, the parent
@@ -40,11 +41,28 @@ let hostOrigin: string | null = null;
 const drops = new DropCounter("sandbox");
 let engineJs: string | null = null;
 let engineModule: WebAssembly.Module | null = null;
-let model: { bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null } | null = null;
-let config: { runId: number; modelSha256: string; request: RunRequest; timeoutMs: number; maxFiles: number | null } | null = null;
+// The newest model bytes from the host; kept to reload them under new limits or into a
+// restarted Worker.
+let model: { bytes: ArrayBuffer; sha256: string } | null = null;
+type Limits = Record<string, number> | null;
+let config: {
+  runId: number; modelSha256: string; request: RunRequest; limits: Limits; timeoutMs: number; maxFiles: number | null;
+} | null = null;
 let ui: UiSettings = { label: "Choose a file", help: null, disabled: false, height: null };
 let worker: Worker | null = null;
-let modelLoaded = false;
+let workerUrl: string | null = null;
+let workerReady = false;
+// What the Worker holds: a model under a set of limits (the engine binds limits at load), by
+// `engineKey`, and whether its `loaded` came back.
+let engineLoad: { loadId: number; key: string; ready: boolean } | null = null;
+let lastLoadId = 0;
+const engineKey = (sha256: string, limits: Limits) => JSON.stringify([sha256, limits]);
+/**
+ * The person's pick, kept like a widget's value: every new configuration (request, model or
+ * limits changed on a rerun) runs it again, until the person clears it or picks anew. A pick
+ * made before the first configuration waits here for it.
+ */
+let picked: File[] | null = null;
 
 /**
  * One run of a request: a tensor request (one `null` input), one picked file, or a batch of
@@ -55,6 +73,7 @@ interface Job {
   runId: number;
   modelSha256: string;
   request: RunRequest;
+  limits: Limits;
   timeoutMs: number;
   batch: boolean;
   inputs: (File | null)[];
@@ -110,6 +129,9 @@ function updatePicker(): void {
   helpEl.textContent = ui.help ?? "";
   helpEl.hidden = ui.help === null;
   fileEl.setAttribute("aria-describedby", ui.help === null ? "drop-hint" : "help drop-hint");
+  clearEl.hidden = picked === null;
+  clearEl.disabled = ui.disabled;
+  clearEl.textContent = picked !== null && picked.length > 1 ? "Clear files" : "Clear file";
   dropHintEl.textContent = ui.disabled
     ? "Unavailable right now."
     : batch !== null
@@ -126,10 +148,16 @@ function readyText(): string {
 
 function startWorker(): void {
   if (!engineJs || !engineModule) return;
-  const url = URL.createObjectURL(new Blob([engineJs], { type: "text/javascript" }));
-  worker = new Worker(url);
-  URL.revokeObjectURL(url);
-  modelLoaded = false;
+  // The blob: URL lives as long as its Worker, and is revoked only when the Worker is ended.
+  // WebKit ties a Worker's reads of posted Files to its script's URL: revoked right after
+  // `new Worker(url)`, every `file.arrayBuffer()` in the Worker fails with NotReadableError
+  // ("The I/O read operation failed"), though the Worker itself starts and runs (measured in
+  // WebKitGTK 2.50; Chromium and Firefox do not care).
+  if (workerUrl) URL.revokeObjectURL(workerUrl);
+  workerUrl = URL.createObjectURL(new Blob([engineJs], { type: "text/javascript" }));
+  worker = new Worker(workerUrl);
+  workerReady = false;
+  engineLoad = null;
   worker.onmessage = (event) => {
     if (event.target !== worker) return;
     onWorkerMessage(event.data);
@@ -142,28 +170,68 @@ function startWorker(): void {
   toWorker({ v: PROTOCOL_VERSION, type: "init", module: engineModule });
 }
 
-function loadModel(): void {
-  if (!model || !worker) return;
-  modelLoaded = false;
+/**
+ * Has the Worker load the configured model under the configured limits, unless it holds (or is
+ * loading) exactly that. Until the request's model has arrived, the one loaded stays.
+ */
+function syncModel(): void {
+  if (!workerReady || !model || !config || config.modelSha256 !== model.sha256) return;
+  const key = engineKey(model.sha256, config.limits);
+  if (engineLoad?.key === key) return;
+  engineLoad = { loadId: ++lastLoadId, key, ready: false };
   setStatus("Loading the model…", "model");
-  // A copy, not a transfer: the sandbox keeps the bytes to restart the worker after a timeout.
-  toWorker({ v: PROTOCOL_VERSION, type: "load", bytes: model.bytes.slice(0), sha256: model.sha256, limits: model.limits });
+  // A copy, not a transfer: the sandbox keeps the bytes to reload them.
+  toWorker({
+    v: PROTOCOL_VERSION, type: "load", loadId: engineLoad.loadId, bytes: model.bytes.slice(0), sha256: model.sha256, limits: config.limits,
+  });
 }
 
-/** Files the person picked or dropped: one job, or a clear error when there are too many. */
+/** Files the person picked or dropped: kept, and run as soon as there is a request for them. */
 function pick(files: File[]): void {
-  if (!config || !wantsFile(config.request) || files.length === 0 || fileEl.disabled) return;
+  if (files.length === 0 || fileEl.disabled) return;
+  picked = files;
+  updatePicker();
+  if (!config) {
+    setStatus(`Your ${files.length > 1 ? "files" : "file"} will run as soon as the model is ready…`, "waiting");
+    return;
+  }
+  runPicked();
+}
+
+/** Runs the kept pick under the current configuration: one job, or a clear error when there are too many. */
+function runPicked(): void {
+  if (!config || !picked || !wantsFile(config.request)) return;
   const max = config.maxFiles ?? 1;
-  if (files.length > max) {
+  if (picked.length > max) {
+    const count = picked.length;
+    picked = null;
+    updatePicker();
     fail(config.runId, {
       code: "too_many_files",
       message: config.maxFiles !== null
-        ? `${files.length} files were chosen, but at most ${max} can run at once; choose fewer. Nothing was run.`
-        : `${files.length} files were chosen, but this takes one file at a time; choose one. Nothing was run.`,
+        ? `${count} files were chosen, but at most ${max} can run at once; choose fewer. Nothing was run.`
+        : `${count} files were chosen, but this takes one file at a time; choose one. Nothing was run.`,
     });
     return;
   }
-  startJob(files);
+  startJob(picked);
+}
+
+/** Forgets the pick (the Clear button): the running job is dropped and Python gets no value. */
+function clearPick(): void {
+  if (picked === null) return;
+  picked = null;
+  if (job?.pending) clearTimeout(job.pending.timer);
+  job = null;
+  showOutcome("", "ok");
+  clearResultView();
+  batchEl.hidden = true;
+  batchListEl.hidden = true;
+  batchListEl.replaceChildren();
+  updatePicker();
+  if (engineLoad?.ready) setStatus(readyText(), "ready");
+  if (config) toHost({ v: PROTOCOL_VERSION, type: "cleared", runId: config.runId });
+  fileEl.focus();
 }
 
 function startJob(inputs: (File | null)[]): void {
@@ -171,8 +239,8 @@ function startJob(inputs: (File | null)[]): void {
   if (job?.pending) clearTimeout(job.pending.timer);
   const batch = config.maxFiles !== null && inputs[0] !== null;
   job = {
-    runId: config.runId, modelSha256: config.modelSha256, request: config.request, timeoutMs: config.timeoutMs, batch, inputs,
-    items: [], pending: null, preview: null,
+    runId: config.runId, modelSha256: config.modelSha256, request: config.request, limits: config.limits, timeoutMs: config.timeoutMs,
+    batch, inputs, items: [], pending: null, preview: null,
   };
   showOutcome("", "ok");
   clearResultView();
@@ -205,7 +273,7 @@ function pump(): void {
   if (!job || job.pending || !running()) return;
   const index = job.items.length;
   const file = job.inputs[index];
-  if (!worker || !modelLoaded || model?.sha256 !== job.modelSha256) {
+  if (!engineLoad?.ready || engineLoad.key !== engineKey(job.modelSha256, job.limits)) {
     if (file) setStatus(`Your ${job.batch ? "files" : "file"} will run as soon as the model is loaded…`, "waiting");
     return;
   }
@@ -230,7 +298,6 @@ function onTimeout(id: number, timeoutMs: number): void {
   if (job?.pending?.id !== id) return;
   worker?.terminate();
   worker = null;
-  modelLoaded = false;
   startWorker();
   complete({ status: "error", error: { code: "timeout", message: `inference did not finish within ${timeoutMs / 1000} s; the engine was stopped` } });
 }
@@ -295,11 +362,13 @@ function onWorkerMessage(data: unknown): void {
   if (!msg) return;
   switch (msg.type) {
     case "ready":
-      loadModel();
+      workerReady = true;
+      syncModel();
       break;
     case "loaded":
-      modelLoaded = true;
-      setStatus(readyText(), "ready");
+      if (engineLoad?.loadId !== msg.loadId) break; // a load superseded by newer limits or a newer model
+      engineLoad.ready = true;
+      if (!running()) setStatus(readyText(), "ready");
       pump();
       break;
     case "preview":
@@ -340,8 +409,8 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
       break;
     }
     case "model":
-      model = { bytes: msg.bytes, sha256: msg.sha256, limits: msg.limits };
-      loadModel();
+      model = { bytes: msg.bytes, sha256: msg.sha256 };
+      syncModel();
       break;
     case "ui":
       ui = msg.ui;
@@ -351,13 +420,17 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
       break;
     case "configure": {
       config = {
-        runId: msg.runId, modelSha256: msg.modelSha256, request: msg.request, timeoutMs: msg.timeoutMs,
+        runId: msg.runId, modelSha256: msg.modelSha256, request: msg.request, limits: msg.limits, timeoutMs: msg.timeoutMs,
         maxFiles: msg.batch?.maxFiles ?? null,
       };
       fileEl.accept = msg.accept.join(",");
       updatePicker();
+      syncModel();
       if (!wantsFile(msg.request)) startJob([null]);
-      else if (modelLoaded && !running()) setStatus(readyText(), "ready");
+      // A new request, model or limits: the kept pick runs again, so Python's value follows the
+      // app's request the way a widget's does.
+      else if (picked) runPicked();
+      else if (engineLoad?.ready && !running()) setStatus(readyText(), "ready");
       break;
     }
   }
@@ -373,6 +446,8 @@ window.addEventListener("message", (event) => {
   if (!msg || !bootOk) return drops.drop("malformed");
   onHostMessage(msg, event.origin);
 });
+
+clearEl.addEventListener("click", clearPick);
 
 fileEl.addEventListener("change", () => {
   pick(Array.from(fileEl.files ?? []));

@@ -96,7 +96,7 @@ scope.onmessage = async (event: MessageEvent) => {
         engine = null;
         engine = new wasm_bindgen.Engine(new Uint8Array(msg.bytes), msg.sha256, msg.limits ?? undefined);
         const info = engine.info();
-        reply({ v: PROTOCOL_VERSION, type: "loaded", inputs: info.inputs, loadMs: info.load_ms });
+        reply({ v: PROTOCOL_VERSION, type: "loaded", loadId: msg.loadId, inputs: info.inputs, loadMs: info.load_ms });
         break;
       }
       case "run": {

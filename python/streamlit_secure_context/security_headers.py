@@ -22,6 +22,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ._versions import APP_MIDDLEWARE_STREAMLIT, require_streamlit
+
 # `require-corp`, not `credentialless`: every browser that supports COEP supports it (Safari
 # has no `credentialless`), and this package loads nothing cross-origin (no CDN), so
 # requiring CORP costs nothing. An app that embeds third-party images can pass
@@ -234,6 +236,9 @@ def security_middleware(**options: Any) -> Any:
     TypeError, ValueError
         An unknown option, or a value that is not a single-line header value: raised here,
         at startup, rather than on the first request.
+    StreamlitTooOldError
+        The installed Streamlit predates ``st.App`` (1.57). The component itself works there;
+        serve it behind a proxy that sets these headers instead (docs/deployment.md).
 
     Examples
     --------
@@ -248,6 +253,7 @@ def security_middleware(**options: Any) -> Any:
     >>> app = st.App("app.py", middleware=[
     ...     security_middleware(frame_ancestors="https://portal.example.org", permissions_policy=None)])
     """
+    require_streamlit(APP_MIDDLEWARE_STREAMLIT, "security_middleware() (for st.App)")
     from starlette.middleware import Middleware
 
     SecurityHeadersMiddleware(None, **options)  # validates the options now

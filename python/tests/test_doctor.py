@@ -25,6 +25,7 @@ from streamlit_secure_context.doctor.asset_checks import check_assets, load_mani
 from streamlit_secure_context.doctor.config_checks import check_config
 from streamlit_secure_context.doctor.http_checks import COMPONENT_PATH, check_url
 from streamlit_secure_context.doctor.model_checks import check_models
+from streamlit_secure_context.doctor.version_checks import check_streamlit
 from streamlit_secure_context.security_headers import SecurityHeadersMiddleware
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -351,3 +352,22 @@ def test_run_checks_covers_config_assets_models_and_url(project: Path, fake_app:
     write_config(project, GOOD_CONFIG)
     ids = {c.id for c in run_checks(fake_app.url, project / ".streamlit" / "config.toml", [], None)}
     assert {"xsrf", "assets", "model_pins", "page.coop", "wasm.mime"} <= ids
+
+
+@pytest.mark.parametrize(("version", "uses_middleware", "status", "says"), [
+    ("1.35.0", False, "FAIL", "older than 1.36"),
+    ("1.36.0", False, "PASS", "would need 1.57"),
+    ("1.56.2", True, "FAIL", "needs Streamlit 1.57 or newer (st.App); this environment has 1.56.2"),
+    ("1.57.0", True, "PASS", "security_middleware() are supported"),
+    ("1.67.0", False, "PASS", "security_middleware() are supported"),
+])
+def test_streamlit_version_against_what_the_apps_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str,
+                                                     uses_middleware: bool, status: str, says: str) -> None:
+    monkeypatch.setattr(streamlit, "__version__", version)
+    app = tmp_path / "serve.py"
+    app.write_text("import streamlit as st\nfrom streamlit_secure_context import security_middleware\n"
+                   "app = st.App('app.py', middleware=[security_middleware()])\n" if uses_middleware else "import streamlit\n")
+    [check] = check_streamlit([app])
+    assert (check.id, check.status) == ("streamlit_version", status)
+    assert says in check.message
+    assert bool(check.fix) == (status != "PASS")

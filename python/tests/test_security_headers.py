@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 import streamlit
-from starlette.middleware import Middleware
 
 from streamlit_secure_context import SecurityHeadersMiddleware, security_middleware
+from streamlit_secure_context._versions import APP_MIDDLEWARE_STREAMLIT, StreamlitTooOldError, at_least
 from streamlit_secure_context.security_headers import DEFAULT_PERMISSIONS_POLICY, default_page_csp
+
+# The middleware is for st.App; on an older Streamlit (a corner of tests/e2e/test_compat.py)
+# only its refusal is tested, below.
+needs_st_app = pytest.mark.skipif(not at_least(streamlit.__version__, APP_MIDDLEWARE_STREAMLIT),
+                                  reason=f"security_middleware() needs Streamlit {APP_MIDDLEWARE_STREAMLIT}")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,7 +109,10 @@ def test_websocket_and_lifespan_pass_through_untouched() -> None:
     assert seen == ["websocket"] and sent == [{"type": "websocket.accept", "headers": []}]
 
 
+@needs_st_app
 def test_bad_options_fail_at_startup() -> None:
+    from starlette.middleware import Middleware
+
     assert isinstance(security_middleware(), Middleware)
     with pytest.raises(TypeError, match="coep"):
         security_middleware(coep="require-corp")
@@ -116,6 +124,13 @@ def test_bad_options_fail_at_startup() -> None:
         security_middleware(trust_forwarded_proto="yes")
 
 
+def test_middleware_on_a_streamlit_without_st_app_names_the_release_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streamlit, "__version__", "1.56.0")
+    with pytest.raises(StreamlitTooOldError, match=r"needs Streamlit 1\.57 or newer; this environment has Streamlit 1\.56\.0"):
+        security_middleware()
+
+
+@needs_st_app
 def test_page_csp_allows_streamlits_inline_script_by_hash_only() -> None:
     csp = default_page_csp()
     index = (Path(streamlit.__file__).parent / "static" / "index.html").read_text()
@@ -124,6 +139,7 @@ def test_page_csp_allows_streamlits_inline_script_by_hash_only() -> None:
     assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
 
 
+@needs_st_app
 def test_nginx_snippet_sends_what_the_middleware_sends() -> None:
     """The shipped nginx config and the middleware must not drift apart."""
     snippet = (ROOT / "docs" / "nginx" / "streamlit-secure-context.conf").read_text()
@@ -133,6 +149,7 @@ def test_nginx_snippet_sends_what_the_middleware_sends() -> None:
     assert '~^/component/  "frame-ancestors \'self\'";' in snippet
 
 
+@needs_st_app
 def test_csp_command_prints_the_page_policy() -> None:
     out = subprocess.run([sys.executable, "-m", "streamlit_secure_context", "csp"], capture_output=True, text=True,
                          check=True, timeout=60).stdout.strip()

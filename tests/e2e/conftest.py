@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -60,6 +61,31 @@ class StreamlitServer:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _load_build_wheel():
+    spec = importlib.util.spec_from_file_location("build_wheel", ROOT / "scripts" / "build_wheel.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_wheel = _load_build_wheel()
+
+
+def isolated_env() -> dict[str, str]:
+    """The environment minus whatever would let the checkout or the dev venv be imported."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel the installed-package tests use: built once per run from the checkout's assets,
+    or SSC_WHEEL's."""
+    given = os.environ.get("SSC_WHEEL")
+    if given:
+        return Path(given)
+    return build_wheel.build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="session")

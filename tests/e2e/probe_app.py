@@ -156,6 +156,12 @@ if case == "upload":
     st.stop()
 if case == "hostile":
     model, params = HOSTILE[st.radio("variant", list(HOSTILE))]()
+elif case == "rerun":
+    # The app changes the request and the limits after the person picked a file: the kept file
+    # must run again under each, with no new pick.
+    top_k = st.radio("top_k", [2, 3])
+    model, params = DIGITS, {**CASES["image"][1], "postprocess": {**CASES["image"][1]["postprocess"], "top_k": top_k}}
+    SECURITY["rerun"] = {"limits": {"max_input_bytes": 16}} if st.checkbox("tight input limit") else None
 else:
     model, params = CASES[case]
 if case == "fixed":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -25,7 +24,7 @@ import pytest
 from playwright.sync_api import Page
 
 import streamlit_secure_context
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer
+from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, build_wheel, isolated_env
 
 SSC_CACHE = Path(os.environ.get("SSC_CACHE", Path.home() / ".cache" / "streamlit-secure-context"))
 # One venv per wheel content: reused while the assets and the package do not change.
@@ -36,31 +35,8 @@ REQUIREMENTS = ROOT / "python" / "requirements-dev.txt"
 FRONTEND = "streamlit_secure_context/frontend/"
 
 
-def _load_build_wheel():
-    spec = importlib.util.spec_from_file_location("build_wheel", ROOT / "scripts" / "build_wheel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_wheel = _load_build_wheel()
-
-
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def isolated_env() -> dict[str, str]:
-    """The environment minus whatever would let the checkout or the dev venv be imported."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    given = os.environ.get("SSC_WHEEL")
-    if given:
-        return Path(given)
-    return build_wheel.build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ mod postprocess;
 mod preprocess;
 mod receipt;
 mod request;
+mod shape_casts;
 mod tensor;
 mod tflite;
 

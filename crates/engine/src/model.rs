@@ -7,7 +7,7 @@ use tract_onnx::prelude::*;
 
 use crate::error::chain;
 use crate::tensor::dtype_name;
-use crate::{binary_trees, onnx_ops};
+use crate::{binary_trees, onnx_ops, shape_casts};
 use crate::{sniff, EngineError, Limits, ModelFormat};
 
 /// A model input or output as declared by the model file.
@@ -217,7 +217,8 @@ fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<TypedModel, EngineErro
     check_graph_outputs(&proto)?;
     onnx_ops::require_embedded_weights(&proto)?;
     onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op)).require_supported()?;
-    onnx_ops::name_unknown_dims(&mut proto);
+    onnx_ops::name_open_dims(&mut proto);
+    shape_casts::rewrite(&mut proto);
     binary_trees::rewrite(&mut proto);
     let inference = onnx.model_for_proto_model(&proto).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
     inference.into_typed().and_then(|m| m.into_decluttered()).map_err(|e| EngineError::ModelUnsupported(chain(&e)))

@@ -4,7 +4,7 @@
 //! tract turns an unknown operator into a placeholder and fails later with an error about
 //! shapes or types; checking up front gives the user the list of operators to remove.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use tract_onnx::pb::{GraphProto, ModelProto, ValueInfoProto};
@@ -107,27 +107,75 @@ pub(crate) fn require_embedded_weights(proto: &ModelProto) -> Result<(), EngineE
     Ok(())
 }
 
-/// Gives every input dim the file leaves blank (neither a number nor a name, as skl2onnx
-/// writes a batch dim) a symbol of its own, so it binds to the actual input's size at run
-/// time like a named one; tract cannot type a graph whose inputs have unknown dims.
-pub(crate) fn name_unknown_dims(proto: &mut ModelProto) {
+/// Makes every input dim the model leaves open a symbol that tract binds to the actual input's
+/// size at run time. Exporters write an open dim in many ways: blank (skl2onnx's batch),
+/// `-1` (Paddle), `?`, `unk__12` (tf2onnx), or a name that is no expression
+/// (`p2o.DynamicDimension.0`). tract leaves all of these unknown, and cannot type a graph
+/// whose inputs have unknown dims ("Source node without a determined fact").
+///
+/// A name keeps its identity: inputs sharing `p2o.DynamicDimension.0` share one symbol, and
+/// the graph's outputs and inner shape annotations that use it are renamed alike, so they
+/// agree with the inputs. Other open dims there are left blank for tract to infer.
+pub(crate) fn name_open_dims(proto: &mut ModelProto) {
     use tract_onnx::pb::tensor_shape_proto::dimension::Value;
-    use tract_onnx::pb::type_proto::Value as Type;
     let Some(graph) = &mut proto.graph else { return };
-    for input in &mut graph.input {
-        let name = input.name.clone();
-        let Some(Type::TensorType(tensor)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) else { continue };
-        let Some(shape) = &mut tensor.shape else { continue };
-        for (axis, dim) in shape.dim.iter_mut().enumerate() {
-            let blank = match &dim.value {
-                None => true,
-                Some(Value::DimParam(p)) => p.is_empty(),
-                Some(Value::DimValue(_)) => false,
+    let initializers: std::collections::HashSet<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    for input in graph.input.iter_mut().filter(|i| !initializers.contains(&i.name)) {
+        let prefix = symbol_safe(&input.name);
+        for (axis, dim) in dims_mut(input).enumerate() {
+            let symbol = match &dim.value {
+                Some(Value::DimValue(v)) if *v >= 0 => continue,
+                Some(Value::DimParam(p)) if is_expression(p) => continue,
+                Some(Value::DimParam(p)) if !is_anonymous(p) => {
+                    renamed.entry(p.clone()).or_insert_with(|| format!("d_{}", symbol_safe(p))).clone()
+                }
+                _ => format!("{prefix}_dim{axis}"),
             };
-            if blank {
-                dim.value = Some(Value::DimParam(format!("{name}_dim{axis}")));
+            dim.value = Some(Value::DimParam(symbol));
+        }
+    }
+    for value in graph.output.iter_mut().chain(graph.value_info.iter_mut()) {
+        for dim in dims_mut(value) {
+            match &dim.value {
+                Some(Value::DimParam(p)) if !is_expression(p) => {
+                    dim.value = renamed.get(p).map(|s| Value::DimParam(s.clone()));
+                }
+                Some(Value::DimValue(v)) if *v < 0 => dim.value = None,
+                _ => {}
             }
         }
+    }
+}
+
+fn dims_mut(value: &mut ValueInfoProto) -> impl Iterator<Item = &mut tract_onnx::pb::tensor_shape_proto::Dimension> {
+    use tract_onnx::pb::type_proto::Value as Type;
+    let shape = match value.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+        Some(Type::TensorType(tensor)) => tensor.shape.as_mut(),
+        _ => None,
+    };
+    shape.into_iter().flat_map(|s| s.dim.iter_mut())
+}
+
+/// A dim name tract parses as a shape expression of symbols (`N`, `batch*2`), which it binds.
+fn is_expression(param: &str) -> bool {
+    !is_anonymous(param)
+        && param.chars().any(|c| c.is_ascii_alphabetic())
+        && param.chars().all(|c| c.is_ascii_alphanumeric() || "_+-*/() ".contains(c))
+        && param.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '(')
+}
+
+/// Names that stand for "unknown" rather than for a dim of their own.
+fn is_anonymous(param: &str) -> bool {
+    param.is_empty() || param == "?" || param.starts_with("unk__")
+}
+
+fn symbol_safe(name: &str) -> String {
+    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if safe.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        safe
+    } else {
+        format!("x{safe}")
     }
 }
 

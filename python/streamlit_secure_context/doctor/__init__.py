@@ -1,6 +1,7 @@
 """``python -m streamlit_secure_context doctor``: checks a deployment, for people and for CI.
 
-It reads ``.streamlit/config.toml``, checks the installed component's assets against their
+It checks that the installed Streamlit runs the component (and the features the apps use),
+reads ``.streamlit/config.toml``, checks the installed component's assets against their
 recorded sha256 and the app's model pins, and, with ``--url``, probes a running app's
 responses. Each finding is a PASS, WARN or FAIL line with a fix; the exit code is 0 when
 nothing failed (with ``--strict``, nothing warned either), 1 otherwise, 2 on bad usage.
@@ -17,6 +18,7 @@ from .config_checks import check_config
 from .http_checks import check_url
 from .model_checks import check_models
 from .report import Check, as_json, as_text, ok
+from .version_checks import check_streamlit
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_checks(url: str | None, config: Path, apps: list[Path], cafile: str | None) -> list[Check]:
-    checks = check_config(config, https_url=bool(url and url.startswith("https://")))
+    checks = check_streamlit(apps)
+    checks += check_config(config, https_url=bool(url and url.startswith("https://")))
     manifest = load_manifest(FRONTEND)
     checks += check_assets(FRONTEND, manifest)
     checks += check_models(apps)

@@ -1,0 +1,207 @@
+"""The core journeys in all three browser engines: Chromium (Playwright), Firefox ESR and
+WebKitGTK (WebDriver, see webdriver_browsers.py).
+
+Each journey is written once against `Journey`, a small view of a browser: open a case of the
+probe app, pick files in the sandbox, read what Python received, run a script in the sandbox.
+The deeper suites (egress capture, attestation, protocol fuzz) stay Chromium's, where CDP can
+see every byte; this file proves the same product works for a person in each engine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+import webdriver_browsers
+from conftest import COMPONENT_IFRAME, StreamlitServer, host_frame, sandbox_frame
+from test_pipeline import DATA, assert_outputs_match, digit_pixels, reference
+
+TIMEOUT_S = 90  # WebKit compiles the 13 MB engine more slowly than Chromium does
+
+
+class Journey:
+    """What a journey does in a browser; one subclass per way of driving one."""
+
+    name: str
+
+    def open(self, url: str) -> None: ...
+    def pick(self, paths: list[Path]) -> None: ...
+    def result_text(self) -> str: ...
+    def sandbox_script(self, body: str) -> Any:
+        """Runs `body` (an async function body that returns a JSON-able value) in the sandbox."""
+    def sandbox_attribute(self, selector: str, name: str) -> str | None: ...
+
+    def wait_result(self, previous: str = "null") -> dict:
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            text = self.result_text().strip()
+            if text not in ("", "null", previous):
+                return json.loads(text)
+            time.sleep(0.25)
+        raise AssertionError(f"{self.name}: no result reached Python within {TIMEOUT_S}s")
+
+
+class PlaywrightJourney(Journey):
+    def __init__(self, browser: Browser) -> None:
+        self.name = "chromium"
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+
+    def open(self, url: str) -> None:
+        self.page.goto(url)
+        self.page.locator(COMPONENT_IFRAME).wait_for(timeout=TIMEOUT_S * 1000)
+
+    def pick(self, paths: list[Path]) -> None:
+        sandbox_frame(self.page).locator("#pick").wait_for(state="visible", timeout=TIMEOUT_S * 1000)
+        sandbox_frame(self.page).locator("#file").set_input_files([str(p) for p in paths])
+
+    def result_text(self) -> str:
+        code = self.page.locator(".st-key-result code")
+        return code.inner_text() if code.count() else ""
+
+    def _sandbox(self):
+        element = host_frame(self.page).locator("#sandbox")
+        element.wait_for(state="attached", timeout=TIMEOUT_S * 1000)
+        return element.element_handle().content_frame()
+
+    def sandbox_script(self, body: str) -> Any:
+        return self._sandbox().evaluate(f"async () => {{ {body} }}")
+
+    def sandbox_attribute(self, selector: str, name: str) -> str | None:
+        return self._sandbox().locator(selector).get_attribute(name)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+class WebDriverJourney(Journey):
+    def __init__(self, name: str, driver: WebDriver) -> None:
+        self.name = name
+        self.driver = driver
+
+    def open(self, url: str) -> None:
+        self.driver.switch_to.default_content()
+        self.driver.get(url)
+        self._wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, COMPONENT_IFRAME))
+
+    def _wait(self, found) -> Any:
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                value = found()
+            except (NoSuchElementException, StaleElementReferenceException):
+                value = None
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"{self.name}: timed out")
+
+    def _into_sandbox(self) -> None:
+        self.driver.switch_to.default_content()
+        self.driver.switch_to.frame(self._wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, COMPONENT_IFRAME))[0])
+        self.driver.switch_to.frame(self._wait(lambda: self.driver.find_elements(By.ID, "sandbox"))[0])
+
+    def pick(self, paths: list[Path]) -> None:
+        self._into_sandbox()
+        self._wait(lambda: self.driver.find_element(By.ID, "pick").get_attribute("hidden") is None)
+        self.driver.find_element(By.ID, "file").send_keys("\n".join(str(p) for p in paths))
+        self.driver.switch_to.default_content()
+
+    def result_text(self) -> str:
+        self.driver.switch_to.default_content()
+        codes = self.driver.find_elements(By.CSS_SELECTOR, ".st-key-result code")
+        try:
+            return codes[0].text if codes else ""
+        except StaleElementReferenceException:
+            return ""
+
+    def sandbox_script(self, body: str) -> Any:
+        self._into_sandbox()
+        try:
+            return self.driver.execute_async_script(
+                f"const done = arguments[arguments.length - 1]; (async () => {{ {body} }})().then(done, (e) => done(String(e)));")
+        finally:
+            self.driver.switch_to.default_content()
+
+    def sandbox_attribute(self, selector: str, name: str) -> str | None:
+        self._into_sandbox()
+        try:
+            return self.driver.find_element(By.CSS_SELECTOR, selector).get_attribute(name)
+        finally:
+            self.driver.switch_to.default_content()
+
+
+@pytest.fixture(scope="module", params=["chromium", "firefox", "webkit"])
+def journey(request: pytest.FixtureRequest) -> Iterator[Journey]:
+    if request.param == "chromium":
+        j = PlaywrightJourney(request.getfixturevalue("browser"))
+        yield j
+        j.close()
+        return
+    with getattr(webdriver_browsers, request.param)() as driver:
+        yield WebDriverJourney(request.param, driver)
+
+
+def test_csv_rows_reach_python_with_the_models_numbers(journey: Journey, probe_server: StreamlitServer) -> None:
+    journey.open(f"{probe_server.url}/?case=csv")
+    journey.pick([DATA / "patients.csv"])
+    result = journey.wait_result()
+    rows = np.loadtxt(DATA / "patients.csv", delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+    assert_outputs_match(result, reference("breast_cancer_logreg.onnx", "features", rows))
+
+
+def test_image_runs_and_its_preview_is_drawn_in_the_sandbox(journey: Journey, probe_server: StreamlitServer) -> None:
+    journey.open(f"{probe_server.url}/?case=image")
+    journey.pick([DATA / "digit_3.png"])
+    result = journey.wait_result()
+    assert_outputs_match(result, reference("digits_mlp.onnx", "pixels", digit_pixels(3)))
+    assert result["top_k"][0]["label"] == "digit 3"
+    # The preview is decoded in the Worker and drawn on the sandbox's canvas.
+    assert journey.sandbox_attribute("#preview", "hidden") is None
+    drawn = journey.sandbox_script(
+        "const c = document.getElementById('preview'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "let lit = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) lit++; return lit;")
+    assert drawn > 0
+
+
+def test_a_batch_runs_every_file_in_order(journey: Journey, probe_server: StreamlitServer) -> None:
+    journey.open(f"{probe_server.url}/?case=batch")
+    journey.pick([DATA / f"digit_{d}.png" for d in (3, 8, 1)])
+    result = journey.wait_result()
+    assert result["status"] == "ok" and [item["top_k"][0]["label"] for item in result["batch"]] == ["digit 3", "digit 8", "digit 1"]
+
+
+def test_a_hostile_file_fails_cleanly_and_the_next_one_runs(journey: Journey, probe_server: StreamlitServer, tmp_path: Path) -> None:
+    journey.open(f"{probe_server.url}/?case=csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,oops\n")
+    journey.pick([bad])
+    refused = journey.wait_result()
+    assert refused["status"] == "error" and refused["error"]["code"] == "csv", refused
+    journey.pick([DATA / "patients.csv"])
+    assert journey.wait_result(previous=json.dumps(refused))["status"] == "ok"
+
+
+def test_the_sandbox_has_an_opaque_origin_and_no_network(journey: Journey, probe_server: StreamlitServer) -> None:
+    journey.open(f"{probe_server.url}/?case=image")
+    assert journey.sandbox_attribute("#app", "id") == "app"
+    facts = journey.sandbox_script(
+        f"""const facts = {{ origin: self.origin }};
+        try {{ await fetch({json.dumps(probe_server.url + "/_stcore/health")}); facts.fetch = "reached"; }}
+        catch (e) {{ facts.fetch = "blocked"; }}
+        try {{ const ws = new WebSocket({json.dumps(probe_server.url.replace("http", "ws") + "/_stcore/stream")});
+              facts.socket = await new Promise((r) => {{ ws.onopen = () => r("open"); ws.onerror = () => r("blocked"); }}); }}
+        catch (e) {{ facts.socket = "blocked"; }}
+        facts.rtc = typeof RTCPeerConnection;
+        return facts;""")
+    assert facts == {"origin": "null", "fetch": "blocked", "socket": "blocked", "rtc": "undefined"}, facts
