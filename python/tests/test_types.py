@@ -4,6 +4,7 @@ Both are written by hand; this keeps them from drifting apart: a key added to on
 the other, an optional key made required, or an enumeration value added on one side fails here.
 """
 
+import sys
 import typing
 
 import pytest
@@ -12,6 +13,13 @@ import streamlit_secure_context as ssc
 from streamlit_secure_context import _config_checks as checks
 from streamlit_secure_context import _params as params
 from streamlit_secure_context import _types as types
+
+# 3.10's typing.get_type_hints keeps typing_extensions' Required/NotRequired around a field's
+# type (3.11's strips them); typing_extensions' own strips them on every version.
+if sys.version_info >= (3, 11):
+    from typing import get_type_hints
+else:
+    from typing_extensions import get_type_hints
 
 def keys(typed_dict):
     return set(typed_dict.__required_keys__) | set(typed_dict.__optional_keys__)
@@ -57,14 +65,14 @@ def test_required_keys_are_the_validated_required_keys(typed_dict, required):
 
 def test_every_step_type_is_a_validated_step():
     steps = typing.get_args(types.Step)
-    by_op = {typing.get_args(typing.get_type_hints(step)["op"])[0]: step for step in steps}
+    by_op = {typing.get_args(get_type_hints(step)["op"])[0]: step for step in steps}
     assert set(by_op) == set(params.STEP_KEYS)
     for op, step in by_op.items():
         assert keys(step) == {"op"} | params.STEP_KEYS[op], op
 
 
 def literal_values(typed_dict, key):
-    return set(typing.get_args(typing.get_type_hints(typed_dict)[key]))
+    return set(typing.get_args(get_type_hints(typed_dict)[key]))
 
 
 @pytest.mark.parametrize(
@@ -86,12 +94,12 @@ def test_literal_types_are_the_validated_values(typed_dict, key, accepted):
 
 
 def test_derived_fields_are_the_validated_fields():
-    [field] = typing.get_args(typing.get_type_hints(types.Disclosure)["derived"])
+    [field] = typing.get_args(get_type_hints(types.Disclosure)["derived"])
     assert set(typing.get_args(field)) == set(params.DERIVED_FIELDS)
 
 
 def test_preprocess_kinds_are_the_validated_kinds():
-    kinds = {typing.get_args(typing.get_type_hints(t)["kind"])[0] for t in typing.get_args(types.Preprocess)}
+    kinds = {typing.get_args(get_type_hints(t)["kind"])[0] for t in typing.get_args(types.Preprocess)}
     assert kinds == set(params.PREPROCESS_KEYS)
 
 

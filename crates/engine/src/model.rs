@@ -4,6 +4,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::chain;
 use crate::tensor::dtype_name;
@@ -21,6 +22,18 @@ pub struct TensorInfo {
 
 pub type Plan = Arc<TypedRunnableModel>;
 
+/// The graph a model's plans are built from.
+enum Graph {
+    /// Typed and decluttered at load, its open dims as symbols: each input shape only binds them.
+    Typed(TypedModel),
+    /// A graph tract types only once its open input dims are numbers: exported vision models
+    /// whose shape arithmetic cannot be proved for every size (a Reshape to a fixed width, two
+    /// upsampled branches concatenated), or whose inner annotations contradict the symbols.
+    /// It is typed per input shape at plan time, the way onnxruntime does it; plans are cached
+    /// per shape all the same.
+    PerShape(InferenceModel),
+}
+
 /// A loaded, verified model, ready to run on any input shape it accepts.
 ///
 /// Optimizing a graph whose batch dim is still symbolic leaves generic kernels in place;
@@ -29,7 +42,9 @@ pub type Plan = Arc<TypedRunnableModel>;
 /// per distinct set of input shapes.
 pub struct Model {
     sha256: String,
-    graph: TypedModel,
+    graph: Graph,
+    /// The declared dtype of each input, which request values are converted to.
+    input_dtypes: Vec<DatumType>,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
     limits: Limits,
@@ -59,12 +74,24 @@ impl Model {
             }
         }
         let graph = match sniff(bytes) {
-            ModelFormat::Tflite => crate::tflite::load(bytes, limits)?,
+            ModelFormat::Tflite => Graph::Typed(crate::tflite::load(bytes, limits)?),
             format => load_onnx(format, bytes)?,
         };
-        let inputs = describe(&graph, graph.input_outlets(), Naming::Source)?;
-        let outputs = describe(&graph, graph.output_outlets(), Naming::Label)?;
-        Ok(Self { sha256, graph, inputs, outputs, limits: *limits, plans: Mutex::new(HashMap::new()) })
+        let (inputs, input_dtypes, outputs) = match &graph {
+            Graph::Typed(typed) => {
+                let dtypes = (0..typed.inputs.len())
+                    .map(|ix| typed.input_fact(ix).map(|f| f.datum_type))
+                    .collect::<TractResult<Vec<_>>>()
+                    .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+                (
+                    describe(typed, typed.input_outlets(), Naming::Source)?,
+                    dtypes,
+                    describe(typed, typed.output_outlets(), Naming::Label)?,
+                )
+            }
+            Graph::PerShape(inference) => describe_inference(inference)?,
+        };
+        Ok(Self { sha256, graph, input_dtypes, inputs, outputs, limits: *limits, plans: Mutex::new(HashMap::new()) })
     }
 
     /// The limits the model was loaded under, which its runs are checked against too.
@@ -85,8 +112,8 @@ impl Model {
     }
 
     /// The declared dtype of input `index`, which request values are converted to.
-    pub(crate) fn input_dtype(&self, index: usize) -> Result<DatumType, EngineError> {
-        Ok(self.graph.input_fact(index).map_err(|e| EngineError::Inference(chain(&e)))?.datum_type)
+    pub(crate) fn input_dtype(&self, index: usize) -> DatumType {
+        self.input_dtypes[index]
     }
 
     /// Position of the named input, or of the only input when no name is given.
@@ -118,16 +145,14 @@ impl Model {
         }
         let mut cast = TVec::new();
         for (ix, tensor) in inputs.into_iter().enumerate() {
-            let fact = self.graph.input_fact(ix).map_err(|e| EngineError::Inference(chain(&e)))?;
+            let dtype = self.input_dtypes[ix];
             // Requests are built in the declared dtype already; only a mismatch pays for a copy.
-            let tensor = if tensor.datum_type() == fact.datum_type {
+            let tensor = if tensor.datum_type() == dtype {
                 tensor
             } else {
-                tensor.cast_to_dt(fact.datum_type).map(|t| t.into_owned()).map_err(|_| {
-                    EngineError::UnsupportedDtype {
-                        what: format!("input {:?}", self.inputs[ix].name),
-                        dtype: dtype_name(fact.datum_type),
-                    }
+                tensor.cast_to_dt(dtype).map(|t| t.into_owned()).map_err(|_| EngineError::UnsupportedDtype {
+                    what: format!("input {:?}", self.inputs[ix].name),
+                    dtype: dtype_name(dtype),
                 })?
             };
             cast.push(tensor.into_tvalue());
@@ -150,11 +175,11 @@ impl Model {
             return Ok(plan.clone());
         }
         let symbols = self.bind_symbols(&key)?;
-        let optimized = self
-            .graph
-            .set_symbols(&symbols)
-            .and_then(|m| m.into_optimized())
-            .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+        let optimized = match &self.graph {
+            Graph::Typed(typed) => typed.set_symbols(&symbols).and_then(|m| m.into_optimized()),
+            Graph::PerShape(inference) => self.concrete(inference, &key).and_then(|m| m.into_optimized()),
+        }
+        .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
         self.check_intermediates(&optimized)?;
         let plan = optimized.into_runnable().map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
         plans.insert(key, plan.clone());
@@ -179,6 +204,15 @@ impl Model {
         Ok(())
     }
 
+    /// An inference graph with every input fact made concrete, for [`Graph::PerShape`].
+    fn concrete(&self, inference: &InferenceModel, shapes: &[Vec<usize>]) -> TractResult<InferenceModel> {
+        let mut model = inference.clone();
+        for (ix, shape) in shapes.iter().enumerate() {
+            model.set_input_fact(ix, InferenceFact::dt_shape(self.input_dtypes[ix], shape))?;
+        }
+        Ok(model)
+    }
+
     /// Resolves the model's symbolic dims from the actual input shapes, and checks every
     /// concrete dim, so a mismatch is reported against the input's declared shape.
     fn bind_symbols(&self, shapes: &[Vec<usize>]) -> Result<HashMap<Symbol, TDim>, EngineError> {
@@ -190,17 +224,24 @@ impl Model {
                 expected: format!("[{}]", info.shape.join(", ")),
                 actual: format!("{actual:?}"),
             };
-            let fact = self.graph.input_fact(ix).map_err(|e| EngineError::Inference(chain(&e)))?;
-            if fact.rank() != actual.len() {
+            // Typed per shape, a graph has no symbols: its rules are the declared rank and numbers.
+            let declared: Vec<Option<TDim>> = match &self.graph {
+                Graph::Typed(typed) => {
+                    let fact = typed.input_fact(ix).map_err(|e| EngineError::Inference(chain(&e)))?;
+                    fact.shape.iter().map(|d| Some(d.clone())).collect()
+                }
+                Graph::PerShape(_) => info.shape.iter().map(|d| d.parse::<i64>().ok().map(TDim::Val)).collect(),
+            };
+            if declared.len() != actual.len() {
                 return Err(mismatch());
             }
-            for (dim, &value) in fact.shape.iter().zip(actual) {
+            for (dim, &value) in declared.iter().zip(actual) {
                 match dim {
-                    TDim::Sym(sym) => match symbols.insert(sym.clone(), TDim::Val(value as i64)) {
+                    Some(TDim::Sym(sym)) => match symbols.insert(sym.clone(), TDim::Val(value as i64)) {
                         Some(TDim::Val(previous)) if previous != value as i64 => return Err(mismatch()),
                         _ => {}
                     },
-                    TDim::Val(v) if *v != value as i64 => return Err(mismatch()),
+                    Some(TDim::Val(v)) if *v != value as i64 => return Err(mismatch()),
                     _ => {}
                 }
             }
@@ -210,7 +251,8 @@ impl Model {
 }
 
 /// Parses an ONNX model after checking, on its protobuf, that every operator is one tract runs.
-fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<TypedModel, EngineError> {
+/// A graph whose open input dims keep tract from typing it is kept for typing per input shape.
+fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<Graph, EngineError> {
     format.require_loadable()?;
     let onnx = tract_onnx::onnx();
     let mut proto = onnx_ops::parse(&onnx, bytes)?;
@@ -218,12 +260,60 @@ fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<TypedModel, EngineErro
     onnx_ops::require_embedded_weights(&proto)?;
     onnx_ops::scan(&proto, &|op| onnx.op_register.0.contains_key(op)).require_supported()?;
     onnx_ops::name_open_dims(&mut proto);
+    onnx_ops::unique_node_names(&mut proto);
     shape_casts::rewrite(&mut proto);
     binary_trees::rewrite(&mut proto);
     let inference = onnx.model_for_proto_model(&proto).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
-    inference.into_typed().and_then(|m| m.into_decluttered()).map_err(|e| EngineError::ModelUnsupported(chain(&e)))
+    match inference.clone().into_typed().and_then(|m| m.into_decluttered()) {
+        Ok(typed) => Ok(Graph::Typed(typed)),
+        Err(_) if has_open_input_dims(&inference) => Ok(Graph::PerShape(inference)),
+        Err(e) => Err(EngineError::ModelUnsupported(chain(&e))),
+    }
 }
 
+fn has_open_input_dims(inference: &InferenceModel) -> bool {
+    (0..inference.inputs.len()).any(|ix| {
+        inference
+            .input_fact(ix)
+            .is_ok_and(|f| f.shape.dims().any(|d| d.concretize().is_none_or(|d| d.to_i64().is_err())))
+    })
+}
+
+/// The interface of a graph typed per shape: names, declared input dtypes, and each dim as
+/// its number or `?`. An output's dtype and dims are known only once a shape is planned.
+#[allow(clippy::type_complexity)]
+fn describe_inference(
+    inference: &InferenceModel,
+) -> Result<(Vec<TensorInfo>, Vec<DatumType>, Vec<TensorInfo>), EngineError> {
+    let fact = |outlet: OutletId| inference.outlet_fact(outlet).map_err(|e| EngineError::ModelUnsupported(chain(&e)));
+    let shape = |fact: &InferenceFact| -> Vec<String> {
+        fact.shape.dims().map(|d| d.concretize().map(|d| d.to_string()).unwrap_or_else(|| "?".into())).collect()
+    };
+    let mut inputs = vec![];
+    let mut dtypes = vec![];
+    for &outlet in &inference.inputs {
+        let name = inference.node(outlet.node).name.clone();
+        let fact = fact(outlet)?;
+        let dtype = fact.datum_type.concretize().ok_or_else(|| {
+            EngineError::ModelUnsupported(format!("the model does not declare the dtype of input {name:?}"))
+        })?;
+        inputs.push(TensorInfo { name, shape: shape(fact), dtype: dtype_name(dtype) });
+        dtypes.push(dtype);
+    }
+    let outputs = inference
+        .outputs
+        .iter()
+        .map(|&outlet| {
+            let fact = fact(outlet)?;
+            Ok(TensorInfo {
+                name: inference.outlet_label(outlet).unwrap_or(&inference.node(outlet.node).name).to_string(),
+                shape: shape(fact),
+                dtype: fact.datum_type.concretize().map(dtype_name).unwrap_or_else(|| "?".into()),
+            })
+        })
+        .collect::<Result<_, EngineError>>()?;
+    Ok((inputs, dtypes, outputs))
+}
 /// Where a model's input or output name lives in tract's graph.
 enum Naming {
     /// An input is a source node named after it. Its outlet label is not reliable: when

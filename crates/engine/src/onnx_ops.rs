@@ -148,6 +148,27 @@ pub(crate) fn name_open_dims(proto: &mut ModelProto) {
     }
 }
 
+/// ONNX allows two nodes of one name (exporters write `F0::anon` for every inlined constant);
+/// tract names its nodes after them and refuses a duplicate. The second and later ones get a
+/// `#n` suffix. Node names label nothing a request or a result uses: inputs and outputs are
+/// named by their values.
+pub(crate) fn unique_node_names(proto: &mut ModelProto) {
+    let Some(graph) = &mut proto.graph else { return };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let taken: std::collections::HashSet<String> = graph.node.iter().map(|n| n.name.clone()).collect();
+    for node in graph.node.iter_mut().filter(|n| !n.name.is_empty()) {
+        let count = seen.entry(node.name.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            let mut suffix = *count;
+            while taken.contains(&format!("{}#{suffix}", node.name)) {
+                suffix += 1;
+            }
+            node.name = format!("{}#{suffix}", node.name);
+        }
+    }
+}
+
 fn dims_mut(value: &mut ValueInfoProto) -> impl Iterator<Item = &mut tract_onnx::pb::tensor_shape_proto::Dimension> {
     use tract_onnx::pb::type_proto::Value as Type;
     let shape = match value.r#type.as_mut().and_then(|t| t.value.as_mut()) {

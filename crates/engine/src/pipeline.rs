@@ -170,13 +170,13 @@ impl Session {
             InputSpec::Tensor(t) => {
                 let index = self.model.input_index(t.name.as_deref())?;
                 let name = &self.model.inputs()[index].name;
-                Ok((index, t.to_tract(name, self.model.input_dtype(index)?, self.model.limits())?))
+                Ok((index, t.to_tract(name, self.model.input_dtype(index), self.model.limits())?))
             }
             InputSpec::File { name, preprocess } => {
                 let bytes = file.ok_or_else(|| EngineError::InvalidRequest("this request needs a file".into()))?;
                 let index = self.model.input_index(name.as_deref())?;
                 let info = &self.model.inputs()[index];
-                let target = self.model.input_dtype(index)?;
+                let target = self.model.input_dtype(index);
                 check_declared_dtype(&info.name, preprocess.dtype(), target)?;
                 let values = preprocess.apply(bytes, info, self.model.limits())?;
                 if target == DatumType::F32 {
