@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -134,10 +135,11 @@ def ours(cli: str, model: Path, inputs: dict[str, np.ndarray]) -> dict:
         os.unlink(f.name)
     if out.returncode == 0:
         return json.loads(out.stdout)
-    try:
-        return json.loads(out.stdout or out.stderr)
-    except json.JSONDecodeError:
-        return {"status": "error", "error": {"code": "cli", "message": (out.stderr or out.stdout).strip()[-500:]}}
+    # ssc prints an engine error as `error: [code] message`.
+    typed = re.match(r"error: \[(\w+)\] (.*)", out.stderr.strip(), flags=re.S)
+    if not typed:
+        raise RuntimeError(f"ssc failed without a typed error on {model}:\n{out.stderr[-2000:]}")
+    return {"status": "error", "error": {"code": typed[1], "message": typed[2]}}
 
 
 def check(cli: str, wheel: Wheel, entry: Entry) -> dict:
@@ -201,7 +203,7 @@ def main() -> None:
     if not cli:
         sys.exit("set SSC_CLI to the built ssc binary (scripts/test does)")
     rows = run(cli)
-    print(markdown(rows) if args.markdown else json.dumps(rows, indent=1))
+    print(markdown(rows) if args.markdown else json.dumps(rows, indent=1), end="")
 
 
 if __name__ == "__main__":

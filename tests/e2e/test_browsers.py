@@ -10,6 +10,8 @@ see every byte; this file proves the same product works for a person in each eng
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 import webdriver_browsers
-from conftest import COMPONENT_IFRAME, StreamlitServer, host_frame, sandbox_frame
+from conftest import CHROMIUM, COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame, sandbox_frame
 from test_pipeline import DATA, assert_outputs_match, digit_pixels, reference
 
 TIMEOUT_S = 90  # WebKit compiles the 13 MB engine more slowly than Chromium does
@@ -205,3 +207,28 @@ def test_the_sandbox_has_an_opaque_origin_and_no_network(journey: Journey, probe
         facts.rtc = typeof RTCPeerConnection;
         return facts;""")
     assert facts == {"origin": "null", "fetch": "blocked", "socket": "blocked", "rtc": "undefined"}, facts
+
+
+def installed_versions() -> dict[str, str]:
+    """The builds the journeys above ran in: Chromium's and Firefox's major version, and
+    WebKitGTK's major.minor (its releases are 2.x)."""
+    def version(text: str, parts: int) -> str:
+        found = re.search(r"\d+(\.\d+)*", text)
+        assert found, text
+        return ".".join(found[0].split(".")[:parts])
+
+    def run(*cmd: str) -> str:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+    return {
+        "Chromium": version(run(CHROMIUM, "--version").split("Chromium", 1)[1], 1),
+        "Firefox ESR": version(run(webdriver_browsers.FIREFOX, "--version").split("Firefox", 1)[1], 1),
+        "WebKitGTK": version(run("dpkg-query", "-W", "-f=${Version}", "webkit2gtk-driver"), 2),
+    }
+
+
+def test_readme_lists_the_browser_builds_these_journeys_ran_in() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Browsers", 1)[1].split("\n## ", 1)[0]
+    listed = dict(re.findall(r"^\| \w+ \| (Chromium|Firefox ESR|WebKitGTK) ([\d.]+)", table, flags=re.M))
+    assert listed == installed_versions()

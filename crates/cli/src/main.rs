@@ -173,10 +173,43 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 code: Option<&'static str>,
                 #[serde(skip_serializing_if = "Option::is_none")]
                 message: Option<String>,
+                /// tract's own account of a model it cannot prepare: for the developer here,
+                /// never sent by the browser engine.
+                #[serde(skip_serializing_if = "Option::is_none")]
+                detail: Option<String>,
+                /// Per input, the dims the model leaves open, as the engine names them: every
+                /// request must fix them (a tensor's shape; an image's `preprocess.size` and
+                /// one picture per run; a CSV's rows).
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                open_dims: Vec<OpenDims>,
+            }
+            #[derive(Serialize)]
+            struct OpenDims {
+                input: String,
+                dims: Vec<String>,
             }
             let load = match Session::load(&bytes, None, limits, &clock) {
-                Ok(session) => Load { ok: true, load_ms: Some(session.info().load_ms), code: None, message: None },
-                Err(e) => Load { ok: false, load_ms: None, code: Some(e.code()), message: Some(e.to_string()) },
+                Ok(session) => {
+                    let info = session.info();
+                    let open_dims = info
+                        .inputs
+                        .into_iter()
+                        .map(|i| OpenDims {
+                            dims: i.shape.into_iter().filter(|d| d.parse::<u64>().is_err()).collect(),
+                            input: i.name,
+                        })
+                        .filter(|o| !o.dims.is_empty())
+                        .collect();
+                    Load { ok: true, load_ms: Some(info.load_ms), code: None, message: None, detail: None, open_dims }
+                }
+                Err(e) => Load {
+                    ok: false,
+                    load_ms: None,
+                    code: Some(e.code()),
+                    message: Some(e.to_string()),
+                    detail: e.detail().map(str::to_string),
+                    open_dims: vec![],
+                },
             };
             #[derive(Serialize)]
             struct Inspect {

@@ -23,8 +23,11 @@ pub enum EngineError {
     #[error("the model could not be read: {0}")]
     ModelInvalid(String),
 
-    #[error("the model was read but cannot be prepared for inference: {0}")]
-    ModelUnsupported(String),
+    /// `reason` is the engine's own account, with what to do; `detail` is tract's, for
+    /// `ssc inspect` only: it never reaches the app, since tract's text can quote shapes and
+    /// values of the person's input.
+    #[error("the model was read but cannot be prepared for inference: {reason}")]
+    ModelUnsupported { reason: String, detail: Option<String> },
 
     #[error("the model uses operators this engine does not implement: {}{hint}", ops.join(", "))]
     UnsupportedOps { ops: Vec<String>, hint: String },
@@ -99,7 +102,7 @@ impl EngineError {
             Self::UnsupportedFormat(_) => "unsupported_format",
             Self::Sha256Mismatch { .. } => "sha256_mismatch",
             Self::ModelInvalid(_) => "model_invalid",
-            Self::ModelUnsupported(_) => "model_unsupported",
+            Self::ModelUnsupported { .. } => "model_unsupported",
             Self::UnsupportedOps { .. } => "unsupported_ops",
             Self::InvalidRequest(_) => "invalid_request",
             Self::UnknownInput { .. } => "unknown_input",
@@ -121,6 +124,40 @@ impl EngineError {
             Self::Randomness(_) => "randomness",
         }
     }
+}
+
+impl EngineError {
+    /// A model-level failure the engine itself explains, with nothing of tract's behind it.
+    pub(crate) fn unsupported(reason: impl Into<String>) -> Self {
+        Self::ModelUnsupported { reason: reason.into(), detail: None }
+    }
+
+    /// tract's own account of a `model_unsupported` error, when it has one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::ModelUnsupported { detail, .. } => detail.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// tract could not type, declutter or optimize the graph. Its account becomes the `detail`;
+/// the reason names the cases seen in real exports and what to do about each.
+pub(crate) fn untypable(e: &tract_onnx::prelude::TractError) -> EngineError {
+    let detail = chain(e);
+    let reason = if detail.contains("IfThenElse") || detail.contains("\"If\"") || detail.contains(" If:") {
+        "an If node's two branches give outputs of different shapes, and tract 0.23.9 types both branches. \
+         Export the model with the condition folded (a fixed setting, or the exporter's variant without If), \
+         then check it with `ssc inspect`"
+    } else if detail.contains("Impossible to unify") || detail.contains("Reshap") || detail.contains("squeeze") {
+        "tract 0.23.9 cannot work out the graph's shapes for these input shapes. Check the request's shape \
+         (an image's preprocess.size, a tensor's shape) against what the model was exported for; \
+         `ssc inspect` shows tract's account"
+    } else {
+        "tract 0.23.9 cannot prepare this graph for inference. `ssc inspect` shows tract's account; \
+         docs/supported-models.md lists what the engine runs"
+    };
+    EngineError::ModelUnsupported { reason: reason.into(), detail: Some(detail) }
 }
 
 /// tract reports errors as `anyhow` chains; keep the whole chain, since the innermost

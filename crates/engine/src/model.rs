@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
-use crate::error::chain;
+use crate::error::{chain, untypable};
 use crate::tensor::dtype_name;
 use crate::{binary_trees, onnx_ops, shape_casts};
 use crate::{sniff, EngineError, Limits, ModelFormat};
@@ -82,7 +82,7 @@ impl Model {
                 let dtypes = (0..typed.inputs.len())
                     .map(|ix| typed.input_fact(ix).map(|f| f.datum_type))
                     .collect::<TractResult<Vec<_>>>()
-                    .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+                    .map_err(|e| untypable(&e))?;
                 (
                     describe(typed, typed.input_outlets(), Naming::Source)?,
                     dtypes,
@@ -179,9 +179,9 @@ impl Model {
             Graph::Typed(typed) => typed.set_symbols(&symbols).and_then(|m| m.into_optimized()),
             Graph::PerShape(inference) => self.concrete(inference, &key).and_then(|m| m.into_optimized()),
         }
-        .map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+        .map_err(|e| untypable(&e))?;
         self.check_intermediates(&optimized)?;
-        let plan = optimized.into_runnable().map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+        let plan = optimized.into_runnable().map_err(|e| untypable(&e))?;
         plans.insert(key, plan.clone());
         Ok(plan)
     }
@@ -267,7 +267,7 @@ fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<Graph, EngineError> {
     match inference.clone().into_typed().and_then(|m| m.into_decluttered()) {
         Ok(typed) => Ok(Graph::Typed(typed)),
         Err(_) if has_open_input_dims(&inference) => Ok(Graph::PerShape(inference)),
-        Err(e) => Err(EngineError::ModelUnsupported(chain(&e))),
+        Err(e) => Err(untypable(&e)),
     }
 }
 
@@ -285,7 +285,7 @@ fn has_open_input_dims(inference: &InferenceModel) -> bool {
 fn describe_inference(
     inference: &InferenceModel,
 ) -> Result<(Vec<TensorInfo>, Vec<DatumType>, Vec<TensorInfo>), EngineError> {
-    let fact = |outlet: OutletId| inference.outlet_fact(outlet).map_err(|e| EngineError::ModelUnsupported(chain(&e)));
+    let fact = |outlet: OutletId| inference.outlet_fact(outlet).map_err(|e| untypable(&e));
     let shape = |fact: &InferenceFact| -> Vec<String> {
         fact.shape.dims().map(|d| d.concretize().map(|d| d.to_string()).unwrap_or_else(|| "?".into())).collect()
     };
@@ -295,7 +295,7 @@ fn describe_inference(
         let name = inference.node(outlet.node).name.clone();
         let fact = fact(outlet)?;
         let dtype = fact.datum_type.concretize().ok_or_else(|| {
-            EngineError::ModelUnsupported(format!("the model does not declare the dtype of input {name:?}"))
+            EngineError::unsupported(format!("the model does not declare the dtype of input {name:?}"))
         })?;
         inputs.push(TensorInfo { name, shape: shape(fact), dtype: dtype_name(dtype) });
         dtypes.push(dtype);
@@ -329,11 +329,11 @@ fn describe(
     outlets: TractResult<&[OutletId]>,
     naming: Naming,
 ) -> Result<Vec<TensorInfo>, EngineError> {
-    let outlets = outlets.map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+    let outlets = outlets.map_err(|e| untypable(&e))?;
     outlets
         .iter()
         .map(|&outlet| {
-            let fact = graph.outlet_fact(outlet).map_err(|e| EngineError::ModelUnsupported(chain(&e)))?;
+            let fact = graph.outlet_fact(outlet).map_err(|e| untypable(&e))?;
             let node_name = &graph.node(outlet.node).name;
             let name = match naming {
                 Naming::Source => node_name,

@@ -98,7 +98,7 @@ pub(crate) fn require_embedded_weights(proto: &ModelProto) -> Result<(), EngineE
     const EXTERNAL: i32 = 1;
     let graph = proto.graph.as_ref().ok_or_else(|| EngineError::ModelInvalid("the model has no graph".into()))?;
     if let Some(t) = graph.initializer.iter().find(|t| t.data_location == Some(EXTERNAL)) {
-        return Err(EngineError::ModelUnsupported(format!(
+        return Err(EngineError::unsupported(format!(
             "weight {:?} is stored in an external data file; save the model as one file \
              (onnx.save_model(model, path, save_as_external_data=False))",
             t.name

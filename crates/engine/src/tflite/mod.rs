@@ -36,7 +36,7 @@ impl From<TfliteError> for EngineError {
         match e {
             TfliteError::Invalid(_) => EngineError::ModelInvalid(e.to_string()),
             TfliteError::UnsupportedOps(ops) => EngineError::UnsupportedOps { ops, hint: String::new() },
-            TfliteError::Unsupported(_) => EngineError::ModelUnsupported(e.to_string()),
+            TfliteError::Unsupported(_) => EngineError::unsupported(e.to_string()),
         }
     }
 }
