@@ -62,7 +62,7 @@ export interface SentField {
 export interface Withheld {
   output: string;
   elements: number;
-  reason: "not_listed" | "top_k_only" | "too_large";
+  reason: "not_listed" | "top_k_only" | "too_large" | "too_many_rows" | "over_budget";
 }
 
 export interface Receipt {
@@ -71,6 +71,8 @@ export interface Receipt {
   input_hmac_sha256: string;
   sent: SentField[];
   withheld: Withheld[];
+  /** An upper bound on the information the sent fields carry about the input, in bits. */
+  bits: number;
 }
 
 export interface InferenceResult {
@@ -286,13 +288,13 @@ function isSentField(x: unknown): x is SentField {
 function isWithheld(x: unknown): x is Withheld {
   return (
     isObj(x) && hasKeys(x, ["output", "elements", "reason"]) && isStr(x.output) && isInt(x.elements) &&
-    (x.reason === "not_listed" || x.reason === "top_k_only" || x.reason === "too_large")
+    ["not_listed", "top_k_only", "too_large", "too_many_rows", "over_budget"].includes(x.reason as string)
   );
 }
 
 function isReceipt(x: unknown): x is Receipt {
   return (
-    isObj(x) && hasKeys(x, ["model_sha256", "input_kind", "input_hmac_sha256", "sent", "withheld"]) &&
+    isObj(x) && hasKeys(x, ["model_sha256", "input_kind", "input_hmac_sha256", "sent", "withheld", "bits"]) && isInt(x.bits) &&
     isSha(x.model_sha256) && ["file", "tensor", "multiple"].includes(x.input_kind as string) && isSha(x.input_hmac_sha256) &&
     Array.isArray(x.sent) && x.sent.every(isSentField) && Array.isArray(x.withheld) && x.withheld.every(isWithheld)
   );
@@ -485,6 +487,7 @@ export function cleanResult(r: InferenceResult): InferenceResult {
     input_hmac_sha256: r.receipt.input_hmac_sha256,
     sent: r.receipt.sent.map(({ field, name, elements, bytes }) => ({ field, name, elements, bytes })),
     withheld: r.receipt.withheld.map(({ output, elements, reason }) => ({ output, elements, reason })),
+    bits: r.receipt.bits,
   };
   const clean: InferenceResult = {
     status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms }, receipt,

@@ -34,7 +34,9 @@ export function describeReceipt(receipt: Receipt): string {
   });
   const bytes = receipt.sent.reduce((sum, f) => sum + f.bytes, 0);
   const sent = `Sent to server: ${parts.length ? parts.join(", ") : "timings only"} (${plural(bytes, "byte")})`;
-  const input = receipt.input_kind === "file" ? "your file: 0 bytes" : "input: numbers the app supplied";
+  const input = receipt.input_kind === "file"
+    ? `your file: 0 bytes; at most ${plural(receipt.bits, "bit")} derived from your file were sent`
+    : "input: numbers the app supplied";
   const kept = receipt.withheld.length ? `; kept in this browser: ${receipt.withheld.map((w) => w.output).join(", ")}` : "";
   return `${sent}; ${input}${kept}`;
 }
@@ -50,8 +52,9 @@ export function describeBatchReceipt(items: BatchItem[]): string {
   const errors = failed ? ` and ${plural(failed, "error message")}` : "";
   const kept = [...new Set(receipts.flatMap((r) => r.withheld.map((w) => w.output)))];
   const keptText = kept.length ? `; kept in this browser: ${kept.join(", ")}` : "";
+  const bits = receipts.reduce((sum, r) => sum + r.bits, 0);
   return `Sent to server: the results of ${plural(receipts.length, "file")} (${plural(bytes, "byte")})${errors}; ` +
-    `your files: 0 bytes${keptText}`;
+    `your files: 0 bytes; at most ${plural(bits, "bit")} derived from them were sent${keptText}`;
 }
 
 /** Replaces the receipt line only, leaving the last file's outcome on screen. */

@@ -32,7 +32,7 @@ POSTPROCESS_KEYS = {"output", "softmax", "top_k", "labels", "steps", "detection"
 # The engine's post-processing steps (`ssc_engine::Step`) and their parameters.
 STEP_KEYS = {"softmax": set(), "sigmoid": set(), "argmax": set(), "top_k": {"k"}, "threshold": {"value"}}
 SECURITY_KEYS = {"limits", "require_isolation", "disclosure"}
-DISCLOSURE_KEYS = {"outputs", "top_k_only", "derived", "decimals", "max_output_elements", "on_violation"}
+DISCLOSURE_KEYS = {"outputs", "top_k_only", "derived", "decimals", "max_output_elements", "max_rows", "max_bits", "on_violation"}
 ON_VIOLATION = ("withhold", "error")
 # The result fields computed from raw outputs, keyed by the request part that asks for each.
 DERIVED_FIELDS = {"postprocessed": "steps", "detections": "detection"}
@@ -288,8 +288,9 @@ def build_disclosure(security_config: Mapping[str, Any] | None, request: Mapping
         clean["derived"] = list(dict.fromkeys(derived))
     if "decimals" in policy:
         clean["decimals"] = _non_negative_int(f"{what}.decimals", policy["decimals"], MAX_DECIMALS)
-    if "max_output_elements" in policy:
-        clean["max_output_elements"] = _non_negative_int(f"{what}.max_output_elements", policy["max_output_elements"])
+    for key in ("max_output_elements", "max_rows", "max_bits"):
+        if key in policy:
+            clean[key] = _non_negative_int(f"{what}.{key}", policy[key])
     if "on_violation" in policy:
         if policy["on_violation"] not in ON_VIOLATION:
             raise ValueError(f'{what}.on_violation must be "withhold" or "error", got {policy["on_violation"]!r}')

@@ -234,9 +234,13 @@ class Disclosure(TypedDict, total=False):
     derived: list[DerivedField]
     #: Round every output value and score to this many decimals (0 to 15).
     decimals: int
-    #: No raw output with more values than this leaves.
+    #: No raw output, derived result or ranking with more values than this leaves.
     max_output_elements: int
-    #: What an oversized output does: withheld (default) or the whole run fails.
+    #: How many rows a ranking may cover (default: the input's own, one per picture or CSV row).
+    max_rows: int
+    #: An upper bound on the bits a result may carry about the input (docs/disclosure.md).
+    max_bits: int
+    #: What a field over a limit does: withheld (default) or the whole run fails.
     on_violation: Literal["withhold", "error"]
 
 
@@ -392,7 +396,7 @@ class Withheld(TypedDict):
     output: str
     #: The number of values it holds.
     elements: int
-    reason: Literal["not_listed", "top_k_only", "too_large"]
+    reason: Literal["not_listed", "top_k_only", "too_large", "too_many_rows", "over_budget"]
 
 
 class Receipt(TypedDict):
@@ -406,6 +410,8 @@ class Receipt(TypedDict):
     input_hmac_sha256: str
     sent: list[SentField]
     withheld: list[Withheld]
+    #: An upper bound on the information the sent fields carry about the input, in bits.
+    bits: int
 
 
 # The result types are final: nothing extends them, so a type checker may tell them apart by

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
 
@@ -46,8 +47,11 @@ def test_top_k_only_policy_is_enforced_and_the_receipt_says_what_left(page: Page
     # The person sees the one-line summary of the receipt in the sandbox.
     line = sandbox_frame(page).locator("#receipt").inner_text()
     sent_bytes = sum(f["bytes"] for f in receipt["sent"])
+    # The bound: 3 entries × (log2 of 10 classes + a raw score's 32 bits) + log2(3 + 1) entries.
+    assert receipt["bits"] == math.ceil(3 * (math.log2(10) + 32) + 2)
     assert line == (
-        f"Sent to server: 3 scores ({sent_bytes} bytes); your file: 0 bytes; kept in this browser: logits, probabilities"
+        f"Sent to server: 3 scores ({sent_bytes} bytes); your file: 0 bytes; at most {receipt['bits']} bits derived "
+        "from your file were sent; kept in this browser: logits, probabilities"
     )
 
     # Within the session the same file hashes the same, another file differently.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::budget::Precision;
 use crate::{Detection, EngineError, OutputTensor, StepResult, TopK};
 
 /// Rounding beyond 15 decimals is no rounding at all for an f64.
@@ -31,9 +32,16 @@ pub struct Disclosure {
     /// Every number derived from the model (output values, top-k scores) is rounded to this
     /// many decimals.
     pub decimals: Option<u32>,
-    /// No raw output with more elements than this leaves.
+    /// No raw output, derived result or ranking with more elements than this leaves.
     pub max_output_elements: Option<usize>,
-    /// What an output over `max_output_elements` does to the run.
+    /// How many rows a ranking may cover. By default, the input's own: one per picture, one
+    /// per CSV row, the first dim of a tensor. A model that emits more rows than its input
+    /// has (one per pixel, say) cannot spread the input over them.
+    pub max_rows: Option<usize>,
+    /// An upper bound on the bits of information a result may carry about its input
+    /// (see `budget.rs` for how the bound is computed).
+    pub max_bits: Option<u64>,
+    /// What a field over `max_output_elements`, `max_rows` or `max_bits` does to the run.
     pub on_violation: OnViolation,
 }
 
@@ -75,6 +83,10 @@ pub enum WithheldReason {
     TopKOnly,
     /// It has more elements than `max_output_elements`.
     TooLarge,
+    /// Ranked rows past the rows that may leave (`max_rows`, or the input's rows).
+    TooManyRows,
+    /// Letting it leave would carry more than `max_bits`.
+    OverBudget,
 }
 
 /// An output the policy kept in the browser; its name and size, never its values.
@@ -94,6 +106,8 @@ pub(crate) struct Disclosed {
     pub postprocessed: Vec<StepResult>,
     pub detections: Option<Vec<Detection>>,
     pub withheld: Vec<Withheld>,
+    /// The upper bound on what all of it carries about the input, in bits (rounded up).
+    pub bits: u64,
 }
 
 /// A result computed from raw outputs (post-processing steps, decoded detections). It reveals
@@ -109,7 +123,9 @@ pub(crate) struct Derived<T> {
 /// How many numbers a derived result carries, for `max_output_elements` and the receipt.
 pub(crate) trait Numbers {
     fn numbers(&self) -> usize;
-    fn round_to(&mut self, decimals: u32);
+    /// Rounds every number; false when one is too large to carry that many decimals.
+    fn round_to(&mut self, decimals: u32) -> bool;
+    fn bits(&self, precision: &Precision) -> f64;
 }
 
 impl Numbers for Vec<StepResult> {
@@ -124,19 +140,17 @@ impl Numbers for Vec<StepResult> {
             .sum()
     }
 
-    fn round_to(&mut self, decimals: u32) {
-        for step in self {
-            match step {
-                StepResult::Softmax { values } | StepResult::Sigmoid { values } => {
-                    values.data.iter_mut().for_each(|v| *v = round(*v, decimals))
-                }
-                StepResult::Argmax { classes }
-                | StepResult::TopK { classes }
-                | StepResult::Threshold { classes, .. } => {
-                    classes.iter_mut().for_each(|c| c.score = round(c.score, decimals))
-                }
+    fn round_to(&mut self, decimals: u32) -> bool {
+        self.iter_mut().all(|step| match step {
+            StepResult::Softmax { values } | StepResult::Sigmoid { values } => round_all(&mut values.data, decimals),
+            StepResult::Argmax { classes } | StepResult::TopK { classes } | StepResult::Threshold { classes, .. } => {
+                classes.iter_mut().all(|c| round_in_place(&mut c.score, decimals))
             }
-        }
+        })
+    }
+
+    fn bits(&self, precision: &Precision) -> f64 {
+        precision.steps(self)
     }
 }
 
@@ -145,25 +159,33 @@ impl Numbers for Vec<Detection> {
         self.iter().map(|d| 1 + d.bbox.len() + 2 * d.keypoints.len()).sum()
     }
 
-    fn round_to(&mut self, decimals: u32) {
-        for d in self {
-            d.score = round(d.score, decimals);
-            d.bbox.iter_mut().for_each(|v| *v = round(*v, decimals));
-            d.keypoints.iter_mut().flatten().for_each(|v| *v = round(*v, decimals));
-        }
+    fn round_to(&mut self, decimals: u32) -> bool {
+        self.iter_mut().all(|d| {
+            round_in_place(&mut d.score, decimals)
+                && round_all(&mut d.bbox, decimals)
+                && d.keypoints.iter_mut().all(|k| round_all(k, decimals))
+        })
+    }
+
+    fn bits(&self, precision: &Precision) -> f64 {
+        precision.detections(self)
     }
 }
 
 impl Disclosure {
-    /// Applies the policy to a computed result. `outputs` holds every output of the model.
+    /// Applies the policy to a computed result. `outputs` holds every output of the model;
+    /// `facts` says what the bound in bits needs (its `decimals` is the policy's, set here).
     pub(crate) fn apply(
         &self,
         outputs: BTreeMap<String, OutputTensor>,
         top_k: Option<Vec<TopK>>,
         steps: Option<Derived<Vec<StepResult>>>,
         detections: Option<Derived<Vec<Detection>>>,
+        facts: Precision,
     ) -> Result<Disclosed, EngineError> {
         self.check(&outputs)?;
+        let rows = self.max_rows.unwrap_or(facts.rows);
+        let precision = Precision { decimals: self.decimals, rows, ..facts };
         let mut withheld = Vec::new();
         let postprocessed = self.derived(DerivedField::Postprocessed, steps, &mut withheld)?.unwrap_or_default();
         let detections = self.derived(DerivedField::Detections, detections, &mut withheld)?;
@@ -175,18 +197,21 @@ impl Disclosure {
                 Some(reason) => withheld.push(Withheld { output: name, elements, reason }),
                 None => {
                     if let Some(decimals) = self.decimals {
-                        tensor.data.iter_mut().for_each(|v| *v = round(*v, decimals));
+                        if !round_all(&mut tensor.data, decimals) {
+                            return Err(EngineError::DisclosureUnroundable {
+                                field: format!("output {name:?}"),
+                                decimals,
+                            });
+                        }
                     }
                     kept.insert(name, tensor);
                 }
             }
         }
-        let top_k = top_k.map(|mut ranked| {
-            if let Some(decimals) = self.decimals {
-                ranked.iter_mut().for_each(|t| t.score = round(t.score, decimals));
-            }
-            ranked
-        });
+        let top_k = match top_k {
+            Some(ranked) => self.ranking(ranked, rows, &mut withheld)?,
+            None => None,
+        };
         if kept.is_empty() && top_k.is_none() && postprocessed.is_empty() && detections.is_none() {
             return Err(EngineError::DisclosureEmpty {
                 withheld: withheld
@@ -202,7 +227,81 @@ impl Disclosure {
                 },
             });
         }
-        Ok(Disclosed { outputs: kept, top_k, postprocessed, detections, withheld })
+        let mut disclosed = Disclosed { outputs: kept, top_k, postprocessed, detections, withheld, bits: 0 };
+        self.within_budget(&mut disclosed, &precision)?;
+        Ok(disclosed)
+    }
+
+    /// The ranking, cut to the rows that may leave and checked against the size ceiling.
+    fn ranking(
+        &self,
+        mut ranked: Vec<TopK>,
+        rows: usize,
+        withheld: &mut Vec<Withheld>,
+    ) -> Result<Option<Vec<TopK>>, EngineError> {
+        let beyond = ranked.iter().filter(|t| t.row >= rows).count();
+        if beyond > 0 {
+            if self.on_violation == OnViolation::Error {
+                return Err(EngineError::DisclosureRows { allowed: rows });
+            }
+            ranked.retain(|t| t.row < rows);
+            withheld.push(Withheld { output: "top_k".into(), elements: beyond, reason: WithheldReason::TooManyRows });
+        }
+        if let Some(limit) = self.max_output_elements.filter(|&limit| ranked.len() > limit) {
+            if self.on_violation == OnViolation::Error {
+                return Err(EngineError::DisclosureViolation { output: "top_k".into(), elements: ranked.len(), limit });
+            }
+            withheld.push(Withheld {
+                output: "top_k".into(),
+                elements: ranked.len(),
+                reason: WithheldReason::TooLarge,
+            });
+            return Ok(None);
+        }
+        if let Some(decimals) = self.decimals {
+            if !ranked.iter_mut().all(|t| round_in_place(&mut t.score, decimals)) {
+                return Err(EngineError::DisclosureUnroundable { field: "top_k".into(), decimals });
+            }
+        }
+        Ok(Some(ranked))
+    }
+
+    /// Computes the bound in bits and holds it to `max_bits`: raw outputs are withheld, the
+    /// largest first, while the policy says withhold; past that, the run fails.
+    fn within_budget(&self, disclosed: &mut Disclosed, precision: &Precision) -> Result<(), EngineError> {
+        let bits = |d: &Disclosed| -> f64 {
+            d.outputs.values().map(|t| precision.output(t)).sum::<f64>()
+                + d.top_k.as_deref().map_or(0.0, |r| precision.top_k(r))
+                + d.postprocessed.bits(precision)
+                + d.detections.as_ref().map_or(0.0, |x| x.bits(precision))
+        };
+        let Some(max_bits) = self.max_bits else {
+            disclosed.bits = bits(disclosed).ceil() as u64;
+            return Ok(());
+        };
+        while bits(disclosed) > max_bits as f64
+            && self.on_violation == OnViolation::Withhold
+            && disclosed.outputs.len() > 1
+        {
+            let largest = disclosed
+                .outputs
+                .iter()
+                .max_by(|a, b| precision.output(a.1).total_cmp(&precision.output(b.1)))
+                .map(|(name, _)| name.clone())
+                .expect("outputs is not empty");
+            let tensor = disclosed.outputs.remove(&largest).expect("a kept output");
+            disclosed.withheld.push(Withheld {
+                output: largest,
+                elements: tensor.data.len(),
+                reason: WithheldReason::OverBudget,
+            });
+        }
+        let total = bits(disclosed).ceil() as u64;
+        if total > max_bits {
+            return Err(EngineError::DisclosureOverBudget { bits: total, max_bits });
+        }
+        disclosed.bits = total;
+        Ok(())
     }
 
     /// Whether a raw output or derived result named `name`, of `elements` numbers, stays in
@@ -241,7 +340,9 @@ impl Disclosure {
             return Ok(None);
         }
         if let Some(decimals) = self.decimals {
-            value.round_to(decimals);
+            if !value.round_to(decimals) {
+                return Err(EngineError::DisclosureUnroundable { field: field.name().into(), decimals });
+            }
         }
         Ok(Some(value))
     }
@@ -277,24 +378,37 @@ impl WithheldReason {
             Self::NotListed => "not in disclosure.outputs (or, for a derived result, disclosure.derived)",
             Self::TopKOnly => "disclosure.top_k_only",
             Self::TooLarge => "over disclosure.max_output_elements",
+            Self::TooManyRows => "ranked rows past disclosure.max_rows (by default, the input's rows)",
+            Self::OverBudget => "over disclosure.max_bits",
         }
     }
 }
 
-/// Rounds half away from zero to `decimals` places. Values too large to carry that many
-/// decimals in an f64 are already that coarse, and are returned as they are.
-fn round(value: f64, decimals: u32) -> f64 {
+/// Rounds half away from zero to `decimals` places, or None for a value too large to carry
+/// that many decimals in an f64: passing it on unrounded would leave more than the policy
+/// says, so the caller fails the run instead.
+fn round(value: f64, decimals: u32) -> Option<f64> {
     let scale = 10f64.powi(decimals as i32);
     let scaled = value * scale;
     if !scaled.is_finite() || scaled.abs() >= 2f64.powi(52) {
-        return value;
+        return None;
     }
-    scaled.round() / scale
+    Some(scaled.round() / scale)
+}
+
+fn round_in_place(value: &mut f64, decimals: u32) -> bool {
+    round(*value, decimals).map(|r| *value = r).is_some()
+}
+
+fn round_all(values: &mut [f64], decimals: u32) -> bool {
+    values.iter_mut().all(|v| round_in_place(v, decimals))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FACTS: Precision = Precision { decimals: None, probability_scores: false, classes: 10, rows: 1 };
 
     fn tensor(n: usize) -> OutputTensor {
         OutputTensor { shape: vec![n], dtype: "float32".into(), data: (0..n).map(|i| i as f64 / 3.0).collect() }
@@ -310,7 +424,7 @@ mod tests {
 
     #[test]
     fn no_policy_lets_everything_leave_unchanged() {
-        let d = Disclosure::default().apply(outputs(), ranked(), None, None).unwrap();
+        let d = Disclosure::default().apply(outputs(), ranked(), None, None, FACTS).unwrap();
         assert_eq!(d.outputs, outputs());
         assert_eq!(d.top_k, ranked());
         assert!(d.withheld.is_empty());
@@ -319,7 +433,7 @@ mod tests {
     #[test]
     fn unlisted_outputs_are_withheld_and_named() {
         let policy = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Default::default() };
-        let d = policy.apply(outputs(), None, None, None).unwrap();
+        let d = policy.apply(outputs(), None, None, None, FACTS).unwrap();
         assert_eq!(d.outputs.keys().collect::<Vec<_>>(), ["probabilities"]);
         assert_eq!(d.withheld, [Withheld { output: "logits".into(), elements: 10, reason: WithheldReason::NotListed }]);
     }
@@ -327,7 +441,7 @@ mod tests {
     #[test]
     fn top_k_only_withholds_every_raw_output() {
         let policy = Disclosure { top_k_only: true, ..Default::default() };
-        let d = policy.apply(outputs(), ranked(), None, None).unwrap();
+        let d = policy.apply(outputs(), ranked(), None, None, FACTS).unwrap();
         assert!(d.outputs.is_empty());
         assert_eq!(d.withheld.len(), 2);
         assert!(d.withheld.iter().all(|w| w.reason == WithheldReason::TopKOnly));
@@ -336,7 +450,7 @@ mod tests {
     #[test]
     fn top_k_only_without_a_ranking_is_an_error_not_an_empty_result() {
         let policy = Disclosure { top_k_only: true, ..Default::default() };
-        let err = policy.apply(outputs(), None, None, None).unwrap_err();
+        let err = policy.apply(outputs(), None, None, None, FACTS).unwrap_err();
         assert_eq!(err.code(), "disclosure_empty");
         assert!(err.to_string().contains("postprocess.top_k"), "{err}");
     }
@@ -344,22 +458,78 @@ mod tests {
     #[test]
     fn rounding_applies_to_outputs_and_scores() {
         let policy = Disclosure { decimals: Some(2), ..Default::default() };
-        let d = policy.apply(outputs(), ranked(), None, None).unwrap();
+        let d = policy.apply(outputs(), ranked(), None, None, FACTS).unwrap();
         assert_eq!(d.outputs["probabilities"].data, [0.0, 0.33]);
         assert_eq!(d.top_k.unwrap()[0].score, 0.12);
     }
 
     #[test]
-    fn rounding_leaves_huge_and_non_finite_values_alone() {
-        assert_eq!(round(1e300, 3), 1e300);
-        assert!(round(f64::NAN, 3).is_nan());
-        assert_eq!(round(-2.5, 0), -3.0);
+    fn a_value_that_cannot_be_rounded_fails_the_run_instead_of_leaving_unrounded() {
+        assert_eq!(round(1e300, 3), None);
+        assert_eq!(round(f64::NAN, 3), None);
+        assert_eq!(round(-2.5, 0), Some(-3.0));
+        let huge = BTreeMap::from([(
+            "x".to_string(),
+            OutputTensor { shape: vec![1], dtype: "float32".into(), data: vec![1e15] },
+        )]);
+        let policy = Disclosure { decimals: Some(2), ..Default::default() };
+        assert_eq!(policy.apply(huge, None, None, None, FACTS).unwrap_err().code(), "disclosure_unroundable");
+    }
+
+    fn rows_ranked(rows: usize) -> Option<Vec<TopK>> {
+        Some((0..rows).map(|row| TopK { row, index: row % 10, label: None, score: 0.5 }).collect())
+    }
+
+    #[test]
+    fn a_ranking_covers_only_the_rows_the_input_has() {
+        let policy = Disclosure { top_k_only: true, ..Default::default() };
+        // One picture, one row: a model that ranks 1,024 rows (one per pixel) gets one out.
+        let d = policy.apply(outputs(), rows_ranked(1024), None, None, FACTS).unwrap();
+        assert_eq!(d.top_k.unwrap().len(), 1);
+        assert!(d.withheld.contains(&Withheld {
+            output: "top_k".into(),
+            elements: 1023,
+            reason: WithheldReason::TooManyRows
+        }));
+        let strict = Disclosure { top_k_only: true, on_violation: OnViolation::Error, ..Default::default() };
+        assert_eq!(
+            strict.apply(outputs(), rows_ranked(1024), None, None, FACTS).unwrap_err().code(),
+            "disclosure_rows"
+        );
+        let app_set = Disclosure { top_k_only: true, max_rows: Some(4), ..Default::default() };
+        assert_eq!(app_set.apply(outputs(), rows_ranked(1024), None, None, FACTS).unwrap().top_k.unwrap().len(), 4);
+    }
+
+    #[test]
+    fn ranked_entries_count_against_max_output_elements() {
+        let policy = Disclosure {
+            max_rows: Some(100),
+            max_output_elements: Some(5),
+            on_violation: OnViolation::Error,
+            ..Default::default()
+        };
+        assert_eq!(
+            policy.apply(outputs(), rows_ranked(6), None, None, FACTS).unwrap_err().code(),
+            "disclosure_violation"
+        );
+    }
+
+    #[test]
+    fn max_bits_withholds_the_largest_outputs_then_fails() {
+        // logits: 10 × 32 bits, probabilities: 2 × 32 bits.
+        let policy = Disclosure { max_bits: Some(100), ..Default::default() };
+        let d = policy.apply(outputs(), None, None, None, FACTS).unwrap();
+        assert_eq!(d.outputs.keys().collect::<Vec<_>>(), ["probabilities"]);
+        assert_eq!(d.bits, 64);
+        assert_eq!(d.withheld[0].reason, WithheldReason::OverBudget);
+        let tight = Disclosure { max_bits: Some(10), ..Default::default() };
+        assert_eq!(tight.apply(outputs(), None, None, None, FACTS).unwrap_err().code(), "disclosure_over_budget");
     }
 
     #[test]
     fn too_large_output_is_withheld_by_default() {
         let policy = Disclosure { max_output_elements: Some(5), ..Default::default() };
-        let d = policy.apply(outputs(), None, None, None).unwrap();
+        let d = policy.apply(outputs(), None, None, None, FACTS).unwrap();
         assert_eq!(d.outputs.keys().collect::<Vec<_>>(), ["probabilities"]);
         assert_eq!(d.withheld[0].reason, WithheldReason::TooLarge);
     }
@@ -368,7 +538,7 @@ mod tests {
     fn too_large_output_fails_the_run_when_the_policy_says_error() {
         let policy =
             Disclosure { max_output_elements: Some(5), on_violation: OnViolation::Error, ..Default::default() };
-        let err = policy.apply(outputs(), None, None, None).unwrap_err();
+        let err = policy.apply(outputs(), None, None, None, FACTS).unwrap_err();
         assert_eq!(err, EngineError::DisclosureViolation { output: "logits".into(), elements: 10, limit: 5 });
         assert_eq!(err.code(), "disclosure_violation");
     }
@@ -376,7 +546,7 @@ mod tests {
     #[test]
     fn everything_withheld_is_an_error_that_says_why() {
         let policy = Disclosure { outputs: Some(vec![]), ..Default::default() };
-        let err = policy.apply(outputs(), None, None, None).unwrap_err();
+        let err = policy.apply(outputs(), None, None, None, FACTS).unwrap_err();
         assert_eq!(err.code(), "disclosure_empty");
         assert!(err.to_string().contains("\"logits\" (not in disclosure.outputs"), "{err}");
     }
@@ -384,7 +554,7 @@ mod tests {
     #[test]
     fn naming_an_output_the_model_lacks_is_an_error() {
         let policy = Disclosure { outputs: Some(vec!["probs".into()]), ..Default::default() };
-        let err = policy.apply(outputs(), None, None, None).unwrap_err();
+        let err = policy.apply(outputs(), None, None, None, FACTS).unwrap_err();
         assert_eq!(err.code(), "invalid_request");
         assert!(err.to_string().contains("\"probabilities\""), "{err}");
     }
@@ -392,7 +562,7 @@ mod tests {
     #[test]
     fn decimals_past_f64_precision_are_rejected() {
         let policy = Disclosure { decimals: Some(16), ..Default::default() };
-        assert_eq!(policy.apply(outputs(), None, None, None).unwrap_err().code(), "invalid_request");
+        assert_eq!(policy.apply(outputs(), None, None, None, FACTS).unwrap_err().code(), "invalid_request");
     }
 
     #[test]
@@ -411,22 +581,22 @@ mod tests {
     fn derived_results_follow_their_sources() {
         // A softmax over "logits" reveals the logits: not listed, not sent.
         let listed = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Disclosure::default() };
-        let d = listed.apply(outputs(), None, softmax_step(), None).unwrap();
+        let d = listed.apply(outputs(), None, softmax_step(), None, FACTS).unwrap();
         assert!(d.postprocessed.is_empty());
         let step = d.withheld.iter().find(|w| w.output == "postprocessed").expect("the step is listed as withheld");
         assert_eq!((step.elements, step.reason), (10, WithheldReason::NotListed));
         // top_k_only withholds them too; rounding reaches them when they leave.
         let only = Disclosure { top_k_only: true, ..Disclosure::default() };
-        assert!(only.apply(outputs(), ranked(), softmax_step(), None).unwrap().postprocessed.is_empty());
+        assert!(only.apply(outputs(), ranked(), softmax_step(), None, FACTS).unwrap().postprocessed.is_empty());
         let rounded = Disclosure { decimals: Some(1), ..Disclosure::default() };
-        let d = rounded.apply(outputs(), None, softmax_step(), None).unwrap();
+        let d = rounded.apply(outputs(), None, softmax_step(), None, FACTS).unwrap();
         let StepResult::Softmax { values } = &d.postprocessed[0] else { panic!("{d:?}") };
         assert_eq!(values.data[1], 0.3);
         // Too many numbers: withheld, or an error when the policy says so.
         let small = Disclosure { max_output_elements: Some(5), ..Disclosure::default() };
-        assert!(small.apply(outputs(), ranked(), softmax_step(), None).unwrap().postprocessed.is_empty());
+        assert!(small.apply(outputs(), ranked(), softmax_step(), None, FACTS).unwrap().postprocessed.is_empty());
         let strict = Disclosure { on_violation: OnViolation::Error, ..small };
-        let err = strict.apply(outputs(), ranked(), softmax_step(), None).unwrap_err();
+        let err = strict.apply(outputs(), ranked(), softmax_step(), None, FACTS).unwrap_err();
         assert_eq!(err.code(), "disclosure_violation");
     }
 
@@ -443,7 +613,7 @@ mod tests {
             max_output_elements: Some(7),
             ..Disclosure::default()
         };
-        let d = policy.apply(outputs(), None, softmax_step(), detections()).unwrap();
+        let d = policy.apply(outputs(), None, softmax_step(), detections(), FACTS).unwrap();
         assert!(d.outputs.is_empty(), "raw outputs stay: {d:?}");
         assert_eq!(d.detections.as_ref().map(Vec::len), Some(1));
         // The softmax is not listed in `derived`, so it stays although its sources' rule is moot.
@@ -452,7 +622,7 @@ mod tests {
         assert!(stayed.contains(&("postprocessed", WithheldReason::NotListed)), "{stayed:?}");
         // The size limit still holds for what `derived` lets leave: one face is 7 numbers.
         let tight = Disclosure { max_output_elements: Some(6), ..policy };
-        let d = tight.apply(outputs(), None, None, detections()).unwrap_err();
+        let d = tight.apply(outputs(), None, None, detections(), FACTS).unwrap_err();
         assert_eq!(d.code(), "disclosure_empty");
     }
 
@@ -460,7 +630,7 @@ mod tests {
     fn derived_and_top_k_only_contradict() {
         let policy =
             Disclosure { top_k_only: true, derived: Some(vec![DerivedField::Detections]), ..Disclosure::default() };
-        assert_eq!(policy.apply(outputs(), ranked(), None, detections()).unwrap_err().code(), "invalid_request");
+        assert_eq!(policy.apply(outputs(), ranked(), None, detections(), FACTS).unwrap_err().code(), "invalid_request");
         assert!(serde_json::from_str::<Disclosure>(r#"{"derived": ["outputs"]}"#).is_err());
     }
 }

@@ -86,6 +86,24 @@ pub enum EngineError {
     )]
     DisclosureViolation { output: String, elements: usize, limit: usize },
 
+    #[error(
+        "the ranking covers more rows than the {allowed} that may leave (one per input sample, or \
+         disclosure.max_rows), and the policy says on_violation = \"error\": nothing was sent"
+    )]
+    DisclosureRows { allowed: usize },
+
+    #[error(
+        "{field} holds a value too large to round to {decimals} decimals, and an unrounded value would carry more \
+         than the policy allows: nothing was sent. Lower disclosure.decimals, or check the model's outputs"
+    )]
+    DisclosureUnroundable { field: String, decimals: u32 },
+
+    #[error(
+        "the result would carry up to {bits} bits about the input, over disclosure.max_bits = {max_bits}: nothing \
+         was sent. Send less (top_k, fewer outputs, disclosure.decimals) or raise max_bits"
+    )]
+    DisclosureOverBudget { bits: u64, max_bits: u64 },
+
     #[error("the disclosure policy withholds every output, so nothing could be sent: {withheld}; {hint}")]
     DisclosureEmpty { withheld: String, hint: &'static str },
 
@@ -121,6 +139,9 @@ impl EngineError {
             Self::Inference(_) => "inference",
             Self::DisclosureViolation { .. } => "disclosure_violation",
             Self::DisclosureEmpty { .. } => "disclosure_empty",
+            Self::DisclosureRows { .. } => "disclosure_rows",
+            Self::DisclosureUnroundable { .. } => "disclosure_unroundable",
+            Self::DisclosureOverBudget { .. } => "disclosure_over_budget",
             Self::Randomness(_) => "randomness",
         }
     }

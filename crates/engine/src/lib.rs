@@ -6,6 +6,7 @@
 //! a trait, see [`Clock`].
 
 mod binary_trees;
+mod budget;
 mod capabilities;
 mod clock;
 mod disclosure;

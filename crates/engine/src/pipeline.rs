@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use tract_onnx::prelude::{DatumType, Tensor};
 
+use crate::budget::Precision;
 use crate::disclosure::Derived;
 use crate::postprocess::Frame;
 use crate::preprocess::upright_size;
@@ -61,6 +62,9 @@ impl Session {
         let t0 = clock.now_ms();
         let inputs = self.input_tensors(&request.input, file)?;
         let inputs = self.model.cast_inputs(inputs)?;
+        // The input's samples: one per picture, one per CSV row, a tensor's first dim. A
+        // ranking may cover no more rows than this (disclosure.max_rows aside).
+        let rows = inputs.iter().map(|t| t.shape().first().copied().unwrap_or(1)).max().unwrap_or(1);
         let t1 = clock.now_ms();
         let plan = self.model.plan_for(&inputs)?;
         let t_plan = clock.now_ms();
@@ -71,6 +75,7 @@ impl Session {
         for (name, tensor) in &raw {
             outputs.insert(name.clone(), OutputTensor::from_tract(name, tensor)?);
         }
+        let mut facts = Precision { decimals: None, probability_scores: false, classes: 1, rows };
         let (top_k, steps) = match &request.postprocess {
             Some(post) => {
                 let name = post.output.clone().unwrap_or_else(|| raw[0].0.clone());
@@ -80,6 +85,8 @@ impl Session {
                         raw.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", ")
                     ))
                 })?;
+                facts.classes = scored.shape.last().copied().unwrap_or(1);
+                facts.probability_scores = post.softmax;
                 let steps = post.run_steps(&name, scored)?;
                 (post.rank(&name, scored)?, (!steps.is_empty()).then(|| Derived { value: steps, sources: vec![name] }))
             }
@@ -93,7 +100,8 @@ impl Session {
             None => None,
         };
         // The policy is the last step: nothing below this line sees a withheld value.
-        let disclosed = request.disclosure.clone().unwrap_or_default().apply(outputs, top_k, steps, detections)?;
+        let disclosed =
+            request.disclosure.clone().unwrap_or_default().apply(outputs, top_k, steps, detections, facts)?;
         let t3 = clock.now_ms();
         let timings_ms =
             Timings { preprocess: t1 - t0, plan: t_plan - t1, inference: t2 - t_plan, postprocess: t3 - t2 };

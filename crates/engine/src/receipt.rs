@@ -81,6 +81,9 @@ pub struct Receipt {
     /// What the disclosure policy kept in the browser; `elements` counts numbers, as
     /// `max_output_elements` does.
     pub withheld: Vec<Withheld>,
+    /// An upper bound on the information the sent fields carry about the input, in bits
+    /// (how it is computed: `budget.rs`, docs/disclosure.md).
+    pub bits: u64,
 }
 
 /// One field of the result as it left: `outputs` (with the output's name; `elements` counts
@@ -150,6 +153,7 @@ impl Receipt {
             input_hmac_sha256,
             sent,
             withheld: disclosed.withheld.clone(),
+            bits: disclosed.bits,
         })
     }
 }
@@ -224,8 +228,10 @@ mod tests {
             postprocessed: vec![],
             detections: None,
             withheld: vec![],
+            bits: 70,
         };
         let receipt = Receipt::new("ab", &file_input(), "cd".into(), &disclosed, &Timings::default()).unwrap();
+        assert_eq!(receipt.bits, 70);
         let sizes: Vec<_> = receipt.sent.iter().map(|f| (f.field.as_str(), f.name.as_deref(), f.elements)).collect();
         assert_eq!(sizes, [("outputs", Some("p"), 2), ("top_k", None, 1), ("timings_ms", None, 4)]);
         assert_eq!(receipt.sent[0].bytes, serde_json::to_string(&tensor).unwrap().len());

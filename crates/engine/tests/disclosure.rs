@@ -125,3 +125,91 @@ fn the_input_hash_is_stable_in_a_session_and_differs_across_sessions() {
     assert_eq!(first, again);
     assert_ne!(first, other_session);
 }
+
+/// A hostile model: one row per input pixel, `[pixel, 1 - pixel]`, so that a ranking of
+/// the rows spells out the picture, one pixel each, past a `top_k_only` policy.
+fn pixel_per_row_model() -> Vec<u8> {
+    use prost::Message;
+    use tract_onnx::pb::tensor_shape_proto::{dimension::Value as Dim, Dimension};
+    use tract_onnx::pb::type_proto::{Tensor as TensorType, Value as Type};
+    use tract_onnx::pb::{
+        attribute_proto::AttributeType, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
+        TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    };
+    let info = |name: &str, dims: &[i64]| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(Type::TensorType(TensorType {
+                elem_type: 1,
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension { value: Some(Dim::DimValue(d)), ..Default::default() })
+                        .collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let node = |op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>| NodeProto {
+        op_type: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        attribute,
+        ..Default::default()
+    };
+    let shape = TensorProto {
+        name: "shape".into(),
+        dims: vec![2],
+        data_type: 7,
+        int64_data: vec![64, 1],
+        ..Default::default()
+    };
+    let one =
+        TensorProto { name: "one".into(), dims: vec![], data_type: 1, float_data: vec![1.0], ..Default::default() };
+    let axis = AttributeProto { name: "axis".into(), r#type: AttributeType::Int as i32, i: 1, ..Default::default() };
+    let graph = GraphProto {
+        name: "pixel_per_row".into(),
+        node: vec![
+            node("Reshape", &["pixels", "shape"], "column", vec![]),
+            node("Sub", &["one", "column"], "inverse", vec![]),
+            node("Concat", &["column", "inverse"], "rows", vec![axis]),
+        ],
+        initializer: vec![shape, one],
+        input: vec![info("pixels", &[1, 64])],
+        output: vec![info("rows", &[64, 2])],
+        ..Default::default()
+    };
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn a_model_that_ranks_a_row_per_pixel_gets_one_row_out_under_top_k_only() {
+    let session = Session::load(&pixel_per_row_model(), None, Limits::default(), &InstantClock::new()).unwrap();
+    let request = |on_violation: &str| -> RunRequest {
+        serde_json::from_value(json!({
+            "input": {"kind": "file", "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat",
+                                                     "scale": 1.0 / 255.0}},
+            "postprocess": {"top_k": 1},
+            "disclosure": {"top_k_only": true, "decimals": 2, "on_violation": on_violation},
+        }))
+        .unwrap()
+    };
+    let result = run(&session, &request("withhold")).unwrap();
+    // One picture, one row: 63 of the 64 pixel rows stay in the browser, and the receipt says so.
+    assert_eq!(result["top_k"].as_array().unwrap().len(), 1);
+    assert!(result["receipt"]["withheld"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"output": "top_k", "elements": 63, "reason": "too_many_rows"})));
+    // 1 entry × (log2 of 2 classes + log2 of 1 row + a raw score's 32 bits) + log2(2).
+    assert_eq!(result["receipt"]["bits"], json!(34));
+    assert_eq!(run(&session, &request("error")).unwrap_err().0, "disclosure_rows");
+}
