@@ -8,7 +8,7 @@
 import { DropCounter } from "./drops";
 import {
   PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, type UiSettings, cleanBatchItem, cleanResult,
-  parseSandboxToHost, pickTheme, withinBound,
+  labelsFromRequest, parseSandboxToHost, pickTheme, withinBound,
 } from "./protocol";
 
 // Injected by build.mjs: the sandbox document, whose CSP hashes are computed at build time.
@@ -45,6 +45,8 @@ let modelSha: string | null = null;
 let configKey: string | null = null;
 let runId = 0;
 const requestKeys = new Map<number, string>();
+// The request of each run, to hold its answer's labels to the request's.
+const requests = new Map<number, RunRequest>();
 let currentKey: string | null = null;
 const drops = new DropCounter("host");
 let requireIsolation = false;
@@ -261,6 +263,27 @@ function validArgs(a: unknown): a is Args {
   );
 }
 
+/**
+ * The host runs only as its own app's component: framed by a page of its own origin, which
+ * is also the app origin Streamlit named. Framed by another site (which would drive it with
+ * forged render messages and read its answers), or told of another app origin, it refuses.
+ * Reading `parent.location` throws across origins, which is the check: it works in every
+ * engine, unlike `location.ancestorOrigins`, which Firefox lacks.
+ */
+function embeddedInOwnApp(): boolean {
+  try {
+    return window.parent !== window && window.parent.location.origin === location.origin && appOrigin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
+const NOT_EMBEDDED: EngineErrorInfo = {
+  code: "not_embedded",
+  message: "this component frame runs only inside its own Streamlit app (same origin); it was opened by another page, " +
+    "so it does nothing",
+};
+
 function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boolean): void {
   if (!validArgs(args)) {
     fail({ code: "version_mismatch", message: "the component's Python and browser parts do not match; reinstall streamlit-secure-context" });
@@ -309,6 +332,7 @@ function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boo
     configKey = key;
     runId += 1;
     requestKeys.set(runId, args.request_key);
+    requests.set(runId, args.request);
     toSandbox({
       v: PROTOCOL_VERSION, type: "configure", runId, modelSha256: args.model.sha256, request: args.request, limits: args.limits,
       accept: args.accept, timeoutMs: args.timeout_ms, batch,
@@ -316,7 +340,10 @@ function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boo
   }
 }
 
+const embedded = embeddedInOwnApp();
+
 window.addEventListener("message", (event) => {
+  if (!embedded) return drops.drop("foreign");
   if (event.source === window.parent && event.origin === appOrigin) {
     const data = event.data as { type?: unknown; args?: unknown; theme?: unknown; disabled?: unknown } | null;
     if (data?.type === "streamlit:render") onRender(data.args, data.theme, data.disabled === true);
@@ -340,6 +367,7 @@ window.addEventListener("message", (event) => {
     case "result":
       // Only answers to runs this host started reach Python.
       if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
+      if (!labelsFromRequest(msg.result, requests.get(msg.runId) as RunRequest)) return drops.drop("malformed");
       // The Worker's own isolation decides: the host can be isolated while the sandbox is not.
       if (requireIsolation && !msg.result.cross_origin_isolated) {
         fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
@@ -350,6 +378,8 @@ window.addEventListener("message", (event) => {
       break;
     case "batch": {
       if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
+      const request = requests.get(msg.runId) as RunRequest;
+      if (!msg.items.every((item) => item.status === "error" || labelsFromRequest(item, request))) return drops.drop("malformed");
       // Every item passed the same checks as a single result (parseSandboxToHost); isolation too.
       if (requireIsolation && msg.items.some((item) => item.status === "ok" && !item.cross_origin_isolated)) {
         fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
@@ -372,5 +402,9 @@ window.addEventListener("message", (event) => {
   }
 });
 
-toStreamlit("streamlit:componentReady", { apiVersion: 1 });
-setStatus("Starting…");
+if (embedded) {
+  toStreamlit("streamlit:componentReady", { apiVersion: 1 });
+  setStatus("Starting…");
+} else {
+  setStatus(`Error (${NOT_EMBEDDED.code}): ${NOT_EMBEDDED.message}`, "error");
+}

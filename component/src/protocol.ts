@@ -21,7 +21,13 @@ type Obj = Record<string, unknown>;
 
 export interface EngineErrorInfo {
   code: string;
+  /** What the app is told: under a file input, nothing of the file (`file_safe_message`). */
   message: string;
+  /**
+   * Worker -> sandbox only: the full message, where `message` had to leave the file out, for
+   * the person to read in the sandbox. Never sent on to the host.
+   */
+  detail?: string;
 }
 
 export interface OutputTensor {
@@ -228,14 +234,31 @@ export function wantsFile(request: RunRequest): boolean {
 const isRequest = (x: unknown): x is RunRequest =>
   isObj(x) && isObj(x.input) && (x.input.kind === "tensor" || x.input.kind === "file" || x.input.kind === "multiple");
 
-export function isError(x: unknown): x is EngineErrorInfo {
-  return isObj(x) && hasKeys(x, ["code", "message"]) && isStr(x.code) && isStr(x.message);
+export function isError(x: unknown, withDetail = false): x is EngineErrorInfo {
+  return isObj(x) && hasKeys(x, ["code", "message"], withDetail ? ["detail"] : []) && isStr(x.code) && isStr(x.message) &&
+    (x.detail === undefined || isStr(x.detail));
 }
+
+/** What of an error may leave the sandbox: its code and its file-free message. */
+export const publicError = (e: EngineErrorInfo): EngineErrorInfo => ({ code: e.code, message: e.message });
+
+/**
+ * The dtypes an output can have, as the engine names them (`docs/supported-models.md`, "Model
+ * outputs"; `python/tests/test_docs.py` holds this list to it).
+ */
+export const OUTPUT_DTYPES = [
+  "bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+];
+/** The stages a result's `timings_ms` has, exactly (`ssc_engine::Timings`). */
+export const TIMING_KEYS = ["preprocess", "plan", "inference", "postprocess"];
+/** The longest name (an output's) or label a result may carry. */
+const MAX_NAME = 256;
+const isName = (x: unknown): x is string => isStr(x) && x.length > 0 && x.length <= MAX_NAME;
 
 function isOutput(x: unknown): x is OutputTensor {
   if (!isObj(x) || !hasKeys(x, ["shape", "dtype", "data"])) return false;
   const { shape, dtype, data } = x;
-  if (!Array.isArray(shape) || !shape.every(isInt) || !isStr(dtype) || !Array.isArray(data)) return false;
+  if (!Array.isArray(shape) || !shape.every(isInt) || !OUTPUT_DTYPES.includes(dtype as string) || !Array.isArray(data)) return false;
   // NaN and infinities survive as numbers inside the worker, but not as JSON; reject here.
   return data.length === shape.reduce((a: number, b: number) => a * b, 1) && data.every(isNum);
 }
@@ -243,7 +266,7 @@ function isOutput(x: unknown): x is OutputTensor {
 function isTopK(x: unknown): x is TopK {
   return (
     isObj(x) && hasKeys(x, ["row", "index", "label", "score"]) && isInt(x.row) && isInt(x.index) &&
-    (x.label === null || isStr(x.label)) && isNum(x.score)
+    (x.label === null || isName(x.label)) && isNum(x.score)
   );
 }
 
@@ -280,14 +303,14 @@ const UNNAMED_FIELDS = ["top_k", "postprocessed", "detections", "timings_ms"];
 function isSentField(x: unknown): x is SentField {
   return (
     isObj(x) && hasKeys(x, ["field", "name", "elements", "bytes"]) &&
-    (x.field === "outputs" ? isStr(x.name) : UNNAMED_FIELDS.includes(x.field as string) && x.name === null) &&
+    (x.field === "outputs" ? isName(x.name) : UNNAMED_FIELDS.includes(x.field as string) && x.name === null) &&
     isInt(x.elements) && isInt(x.bytes)
   );
 }
 
 function isWithheld(x: unknown): x is Withheld {
   return (
-    isObj(x) && hasKeys(x, ["output", "elements", "reason"]) && isStr(x.output) && isInt(x.elements) &&
+    isObj(x) && hasKeys(x, ["output", "elements", "reason"]) && isName(x.output) && isInt(x.elements) &&
     ["not_listed", "top_k_only", "too_large", "too_many_rows", "over_budget"].includes(x.reason as string)
   );
 }
@@ -322,13 +345,28 @@ export function isResult(x: unknown): x is InferenceResult {
     isObj(x) &&
     hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "receipt", "cross_origin_isolated"], ["top_k", "postprocessed", "detections"]) &&
     x.status === "ok" && isSha(x.model_sha256) &&
-    isObj(x.outputs) && Object.values(x.outputs).every(isOutput) &&
+    isObj(x.outputs) && Object.keys(x.outputs).every(isName) && Object.values(x.outputs).every(isOutput) &&
     (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
     (x.postprocessed === undefined || (Array.isArray(x.postprocessed) && x.postprocessed.every(isStepResult))) &&
     (x.detections === undefined || (Array.isArray(x.detections) && x.detections.every(isDetection))) &&
-    isObj(x.timings_ms) && Object.values(x.timings_ms).every(isNum) && typeof x.cross_origin_isolated === "boolean" &&
+    isObj(x.timings_ms) && hasKeys(x.timings_ms, TIMING_KEYS) && Object.values(x.timings_ms).every(isNum) &&
+    typeof x.cross_origin_isolated === "boolean" &&
     isReceipt(x.receipt) && receiptMatches(x as unknown as InferenceResult)
   );
+}
+
+/**
+ * Labels come from the request, not from the engine: a ranked class's label is one the app
+ * listed in `postprocess.labels`, or none. Anything else in a label field is data riding out.
+ */
+export function labelsFromRequest(r: InferenceResult, request: RunRequest): boolean {
+  const post = request.postprocess as { labels?: unknown } | undefined;
+  const allowed = new Set(Array.isArray(post?.labels) ? post.labels.filter(isStr) : []);
+  const classes = [
+    ...(r.top_k ?? []),
+    ...(r.postprocessed ?? []).flatMap((s) => ("classes" in s ? s.classes : [])),
+  ];
+  return classes.every((c) => c.label === null || allowed.has(c.label));
 }
 
 function isBatchItem(x: unknown): x is BatchItem {
@@ -365,13 +403,13 @@ export function pickTheme(x: unknown): Theme | null {
 }
 
 
-/** The `result` and `error` messages, alike from the worker and from the sandbox. */
-function parseOutcome<T>(m: Obj): T | null {
+/** The `result` and `error` messages, alike from the worker and from the sandbox (only the worker's errors carry a `detail`). */
+function parseOutcome<T>(m: Obj, withDetail = false): T | null {
   switch (m.type) {
     case "result":
       return hasKeys(m, ["v", "type", "runId", "result"]) && isInt(m.runId) && isResult(m.result) ? (m as T) : null;
     case "error":
-      return hasKeys(m, ["v", "type", "runId", "error"]) && (m.runId === null || isInt(m.runId)) && isError(m.error)
+      return hasKeys(m, ["v", "type", "runId", "error"]) && (m.runId === null || isInt(m.runId)) && isError(m.error, withDetail)
         ? (m as T) : null;
     default:
       return null;
@@ -451,7 +489,7 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
       return hasKeys(m, ["v", "type", "runId", "bitmap", "width", "height"]) && isInt(m.runId) && m.bitmap instanceof ImageBitmap &&
         isInt(m.width) && isInt(m.height) ? (m as WorkerToSandbox) : null;
     default:
-      return parseOutcome<WorkerToSandbox>(m);
+      return parseOutcome<WorkerToSandbox>(m, true);
   }
 }
 
@@ -473,7 +511,7 @@ function cleanStep(s: StepResult): StepResult {
 
 /** A batch item copied field by field, like `cleanResult`. */
 export function cleanBatchItem(item: BatchItem): BatchItem {
-  if (item.status === "error") return { status: "error", error: { code: item.error.code, message: item.error.message } };
+  if (item.status === "error") return { status: "error", error: publicError(item.error) };
   return cleanResult(item);
 }
 
@@ -489,8 +527,9 @@ export function cleanResult(r: InferenceResult): InferenceResult {
     withheld: r.receipt.withheld.map(({ output, elements, reason }) => ({ output, elements, reason })),
     bits: r.receipt.bits,
   };
+  const timings = Object.fromEntries(TIMING_KEYS.map((k) => [k, r.timings_ms[k]]));
   const clean: InferenceResult = {
-    status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: { ...r.timings_ms }, receipt,
+    status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: timings, receipt,
     cross_origin_isolated: r.cross_origin_isolated,
   };
   if (r.top_k) clean.top_k = cleanClasses(r.top_k);

@@ -6,7 +6,7 @@
  */
 import {
   MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type BatchItem, type EngineErrorInfo, type HostToSandbox, type RunRequest, type SandboxToHost,
-  type SandboxToWorker, type UiSettings, cleanBatchItem, cleanResult, parseHostToSandbox, parseWorkerToSandbox, wantsFile, withinBound,
+  type SandboxToWorker, type UiSettings, cleanBatchItem, cleanResult, publicError, parseHostToSandbox, parseWorkerToSandbox, wantsFile, withinBound,
 } from "./protocol";
 import { DropCounter } from "./drops";
 import { applyTheme } from "./theme";
@@ -110,10 +110,10 @@ function reportHeight(): void {
 const running = () => job !== null && job.items.length < job.inputs.length;
 
 function fail(runId: number | null, error: EngineErrorInfo): void {
-  showOutcome(`Error (${error.code}): ${error.message}`, "error");
+  showOutcome(`Error (${error.code}): ${error.detail ?? error.message}`, "error");
   clearResultView();
   setStatus("Failed", "error");
-  toHost({ v: PROTOCOL_VERSION, type: "error", runId, error });
+  toHost({ v: PROTOCOL_VERSION, type: "error", runId, error: publicError(error) });
 }
 
 /** The picker's label, help, hints and whether it can be used now. */
@@ -312,7 +312,8 @@ function complete(item: BatchItem): void {
   const prefix = job.batch ? `File ${index + 1}: ` : "";
   if (item.status === "ok") showResult(item, job.preview, prefix);
   else {
-    showOutcome(`${prefix}Error (${item.error.code}): ${item.error.message}`, "error");
+    // The person reads the full message here; the app gets only the file-free one.
+    showOutcome(`${prefix}Error (${item.error.code}): ${item.error.detail ?? item.error.message}`, "error");
     clearResultView();
   }
   job.preview = null;
@@ -333,11 +334,21 @@ function answer(done: Job): void {
   if (!done.batch) {
     const item = done.items[0];
     if (item.status === "ok") {
+      const message: SandboxToHost = { v: PROTOCOL_VERSION, type: "result", runId: done.runId, result: cleanResult(item) };
+      // The host refuses messages over the bound: say so here and to the app, never drop it unseen.
+      if (!withinBound(message)) {
+        fail(done.runId, {
+          code: "result_too_large",
+          message: `this result exceeds the ${MAX_MESSAGE_BYTES >> 20} MiB a result may carry; send less of it ` +
+            "(security_config.disclosure: outputs, top_k_only or max_output_elements)",
+        });
+        return;
+      }
       setStatus("Done", "done");
-      toHost({ v: PROTOCOL_VERSION, type: "result", runId: done.runId, result: cleanResult(item) });
+      toHost(message);
     } else {
       setStatus("Failed", "error");
-      toHost({ v: PROTOCOL_VERSION, type: "error", runId: done.runId, error: item.error });
+      toHost({ v: PROTOCOL_VERSION, type: "error", runId: done.runId, error: publicError(item.error) });
     }
     return;
   }

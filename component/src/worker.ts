@@ -28,7 +28,7 @@ function reply(message: WorkerToSandbox): void {
 
 /** Engine errors arrive as {code, message}; anything else is a bug or a wasm trap. */
 function asError(e: unknown): EngineErrorInfo {
-  if (isError(e)) return e;
+  if (isError(e, true)) return e;
   return { code: "internal", message: `engine failure: ${e instanceof Error ? e.message : String(e)}` };
 }
 
@@ -107,7 +107,7 @@ scope.onmessage = async (event: MessageEvent) => {
             engine.checkInputSize(msg.file.size);
           } catch (e) {
             const error = asError(e);
-            throw { ...error, message: `${error.message}; it was not read` };
+            throw { ...error, message: `${error.message}; it was not read`, ...(error.detail ? { detail: `${error.detail}; it was not read` } : {}) };
           }
         }
         // The picked file is read here, off the sandbox's main thread, and handed to Rust.

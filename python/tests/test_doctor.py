@@ -371,3 +371,24 @@ def test_streamlit_version_against_what_the_apps_use(tmp_path: Path, monkeypatch
     assert (check.id, check.status) == ("streamlit_version", status)
     assert says in check.message
     assert bool(check.fix) == (status != "PASS")
+
+
+def test_code_sharing_the_apps_origin_is_named(tmp_path: Path) -> None:
+    from streamlit_secure_context.doctor.origin_checks import check_origin
+
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import streamlit as st\n"
+        "import streamlit.components.v1 as components\n"
+        "from streamlit_drawable_canvas import st_canvas\n"
+        "from streamlit_secure_context import streamlit_secure_context\n"
+        "components.html('<script>1</script>')\n"
+        "st.markdown('<b>x</b>', unsafe_allow_html=True)\n"
+        "st.markdown('plain', unsafe_allow_html=False)\n"
+    )
+    found = check_origin([app])
+    assert [(c.status, c.message.split(":")[1]) for c in found] == [("WARN", "3"), ("WARN", "5"), ("WARN", "6")], found
+    assert all("trusted base" in c.message and "docs/security.md" in c.fix for c in found)
+    clean = tmp_path / "clean.py"
+    clean.write_text("from streamlit_secure_context import streamlit_secure_context\n")
+    assert [c.status for c in check_origin([clean])] == ["PASS"]

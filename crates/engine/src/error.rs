@@ -148,6 +148,43 @@ impl EngineError {
 }
 
 impl EngineError {
+    /// The message as it may leave the browser when the input is the person's file: built only
+    /// from the request and the model, with no value, index, count, size or decoder detail of
+    /// the file. `None` when the full message already holds nothing of the file. The person
+    /// sees the full message in the sandbox; the app gets this one.
+    pub fn file_safe_message(&self) -> Option<String> {
+        Some(match self {
+            Self::InputTooLarge { limit, .. } => format!("the input file is over the limit of {limit} bytes"),
+            Self::ShapeMismatch { input, expected, .. } => {
+                format!("input {input:?} expects shape {expected}, and the file gives another shape")
+            }
+            Self::TensorTooLarge { limit, .. } => format!("the file makes a tensor over the limit of {limit} elements"),
+            Self::ValueOutOfRange { input, dtype, .. } => {
+                format!("input {input:?} has type {dtype}, which cannot hold every value of the file")
+            }
+            Self::ImageDecode(_) => "the file could not be decoded as an image (PNG, JPEG, WebP, BMP or GIF)".into(),
+            Self::ImageTooLarge { limit, .. } => format!("the image is over the limit of {limit} pixels"),
+            Self::Csv { .. } => "the file could not be read as a CSV of numbers: a cell is not a number, or the rows \
+                                 differ in length (the component shows the person where)"
+                .into(),
+            Self::Preprocess(_) => "the file does not fit the model's input".into(),
+            Self::Postprocess(_) => "post-processing failed on this file's result".into(),
+            Self::Inference(_) => "inference failed on this file".into(),
+            Self::NonFiniteOutput { output, .. } => format!(
+                "output {output:?} holds NaN or infinite values, which a result cannot carry; they usually mean the \
+                 input is outside what the model expects (check scale, mean/std and layout)"
+            ),
+            Self::DisclosureViolation { output, limit, .. } => format!(
+                "{output:?} is over disclosure.max_output_elements = {limit}, and the policy says on_violation = \
+                 \"error\": nothing was sent"
+            ),
+            Self::DisclosureOverBudget { max_bits, .. } => format!(
+                "the result would carry more than disclosure.max_bits = {max_bits} bits about the input: nothing was sent"
+            ),
+            _ => return None,
+        })
+    }
+
     /// A model-level failure the engine itself explains, with nothing of tract's behind it.
     pub(crate) fn unsupported(reason: impl Into<String>) -> Self {
         Self::ModelUnsupported { reason: reason.into(), detail: None }

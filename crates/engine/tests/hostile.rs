@@ -219,3 +219,28 @@ fn tfjs_error_says_how_to_convert() {
     let err = load(br#"{"format": "graph-model"}"#, Limits::default()).unwrap_err();
     assert!(err.to_string().contains("tensorflowjs_converter") && err.to_string().contains("tf2onnx"), "{err}");
 }
+
+/// A CSV cell of 7.3 for an int64 input: the full message quotes the value and where it is,
+/// for the person in the sandbox; the message an app gets for a file names neither.
+#[test]
+fn a_files_error_has_a_message_without_the_files_values() {
+    let dtypes = model("tests/models/dtypes.onnx");
+    let csv_for_i64 = InputSpec::File {
+        name: Some("in_i64".into()),
+        preprocess: serde_json::from_str::<Preprocess>(r#"{"kind": "csv", "header": false}"#)
+            .unwrap(),
+    };
+    let InputSpec::Multiple { inputs } = dtypes_request(tensor("in_i64", vec![1, 3], vec![0.0; 3], None)) else {
+        unreachable!()
+    };
+    let inputs = inputs.into_iter().map(|i| match &i {
+        InputSpec::Tensor(t) if t.name.as_deref() == Some("in_i64") => csv_for_i64.clone(),
+        _ => i,
+    });
+    let err = run(&dtypes, InputSpec::Multiple { inputs: inputs.collect() }, Some(b"1,7.3,0\n")).unwrap_err();
+    assert_eq!(err.code(), "value_out_of_range");
+    assert!(err.to_string().contains("7.3"), "{err}");
+    let safe = err.file_safe_message().expect("a value of the file is in the full message");
+    assert!(!safe.contains('7') && !safe.contains("index"), "{safe}");
+    assert!(safe.contains("\"in_i64\"") && safe.contains("int64"), "{safe}");
+}

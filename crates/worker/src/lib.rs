@@ -31,14 +31,29 @@ impl Clock for PerformanceClock {
     }
 }
 
+#[derive(Serialize)]
+struct ErrorDto {
+    code: &'static str,
+    message: String,
+    /// The full message, for the person in the sandbox only, when `message` had to leave
+    /// something of their file out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
 /// An engine error as the `{code, message}` object the protocol carries.
 fn to_js_error(error: EngineError) -> JsValue {
-    #[derive(Serialize)]
-    struct ErrorDto {
-        code: &'static str,
-        message: String,
-    }
-    to_js(&ErrorDto { code: error.code(), message: error.to_string() }).unwrap_or_else(|e| e)
+    to_js(&ErrorDto { code: error.code(), message: error.to_string(), detail: None }).unwrap_or_else(|e| e)
+}
+
+/// An error of a run on the person's file: the message says nothing of the file, and the
+/// full one travels beside it for the sandbox to show (it never sends `detail` on).
+fn to_js_file_error(error: EngineError) -> JsValue {
+    let dto = match error.file_safe_message() {
+        Some(message) => ErrorDto { code: error.code(), message, detail: Some(error.to_string()) },
+        None => ErrorDto { code: error.code(), message: error.to_string(), detail: None },
+    };
+    to_js(&dto).unwrap_or_else(|e| e)
 }
 
 /// Plain JSON-compatible objects (no `Map`), which survive `postMessage` and validation.
@@ -74,7 +89,7 @@ impl Engine {
     /// can check a picked file before reading it (the engine's own check needs the bytes).
     #[wasm_bindgen(js_name = checkInputSize)]
     pub fn check_input_size(&self, size: f64) -> Result<(), JsValue> {
-        self.session.limits().check_input_bytes(size as usize).map_err(to_js_error)
+        self.session.limits().check_input_bytes(size as usize).map_err(to_js_file_error)
     }
 
     /// The model's sha256, inputs and outputs.
@@ -105,7 +120,8 @@ impl Engine {
                 }
             }
         }
-        let result = self.session.run(&request, file.as_deref(), &self.clock).map_err(to_js_error)?;
+        let on_error = if file.is_some() { to_js_file_error } else { to_js_error };
+        let result = self.session.run(&request, file.as_deref(), &self.clock).map_err(on_error)?;
         let text = serde_json::to_string(&result).map_err(|e| JsValue::from_str(&e.to_string()))?;
         js_sys::JSON::parse(&text)
     }

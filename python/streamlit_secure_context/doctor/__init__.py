@@ -17,6 +17,7 @@ from .asset_checks import check_assets, load_manifest
 from .config_checks import check_config
 from .http_checks import check_url
 from .model_checks import check_models
+from .origin_checks import check_origin
 from .report import Check, as_json, as_text, ok
 from .version_checks import check_streamlit
 
@@ -40,6 +41,7 @@ def run_checks(url: str | None, config: Path, apps: list[Path], cafile: str | No
     manifest = load_manifest(FRONTEND)
     checks += check_assets(FRONTEND, manifest)
     checks += check_models(apps)
+    checks += check_origin(apps)
     if url:
         checks += check_url(url, manifest, cafile)
     return checks
