@@ -132,3 +132,12 @@ def test_the_settings_the_page_lists_are_the_ones_python_accepts(cli):
     assert listed["security_config.disclosure"] == _params.DISCLOSURE_KEYS
     assert listed["security_config.disclosure.on_violation"] == set(_params.ON_VIOLATION)
     assert listed["security_config.limits"] == _params.LIMIT_KEYS
+
+
+def test_the_output_dtypes_the_host_accepts_are_the_engines(cli):
+    """protocol.ts's OUTPUT_DTYPES, which results are validated against, is the engine's list."""
+    caps = json.loads(subprocess.run([cli, "support"], capture_output=True, text=True, check=True).stdout)
+    protocol = (ROOT / "component" / "src" / "protocol.ts").read_text()
+    listed = re.search(r"export const OUTPUT_DTYPES = \[(.*?)\];", protocol, flags=re.S)
+    assert listed, "OUTPUT_DTYPES not found in protocol.ts"
+    assert re.findall(r'"(\w+)"', listed[1]) == caps["output_dtypes"]

@@ -74,7 +74,7 @@ def test_hostile_image_files_each_fail_clearly_and_the_next_file_runs(page: Page
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
     cases = [(bomb, "image_too_large", "the image is over the limit of", "8000x8000 = 64000000 pixels"),
-             (truncated, "image_decode", "could not be decoded as an image", None),
+             (truncated, "image_decode", "could not be decoded as an image", "the image could not be decoded: "),
              (empty, "preprocess", "the file does not fit the model's input", "the file is empty")]
     open_case(page, probe_server, "hostile")
     last = expect_digit(page, None, 3)

@@ -52,7 +52,9 @@ def framer(probe_server: StreamlitServer) -> Iterator[str]:
     server.shutdown()
 
 
-def test_a_foreign_page_framing_the_host_gets_nothing_to_drive(page: Page, framer: str) -> None:
+def test_a_foreign_page_framing_the_host_gets_nothing_to_drive(page: Page, probe_server: StreamlitServer, framer: str) -> None:
+    # Streamlit serves a component's files once a session has declared it.
+    open_case(page, probe_server, "image")
     page.goto(framer)
     host = page.frame_locator("#c")
     status = host.locator("#host-status")
