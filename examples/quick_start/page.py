@@ -66,6 +66,8 @@ st.write("Try `examples/data/patients.csv`: one row of 30 tumour measurements pe
 result = streamlit_secure_context(
     CANCER,
     inference_params={"source": "file", "preprocess": {"kind": "csv", "header": True}},
+    # A picked file's raw outputs leave only when named: the probabilities, not the logits.
+    security_config={"disclosure": {"outputs": ["probabilities"]}},
     key="csv",
 )
 with st.container(key="csv_result"):

@@ -256,13 +256,24 @@ def _non_negative_int(what: str, value: Any, maximum: int | None = None) -> int:
 def build_disclosure(security_config: Mapping[str, Any] | None, request: Mapping[str, Any]) -> dict[str, Any] | None:
     """Validates ``security_config["disclosure"]``: what of a result may leave the browser.
 
-    None (no policy) lets every output leave at full precision. The engine enforces the policy
+    None (no policy) is the engine's default: for a picked file, only what ``postprocess``
+    computes leaves (the minimum necessary); for numbers the app supplied, every output. The
+    engine enforces the policy
     in the browser; here it is checked against the request, so that a policy that could never
     let anything through fails in the app author's traceback.
     """
     security_config = _optional_dict("security_config", security_config, SECURITY_KEYS)
     policy = _optional_dict("security_config.disclosure", (security_config or {}).get("disclosure"), DISCLOSURE_KEYS)
     if policy is None:
+        post = request.get("postprocess") or {}
+        # The engine's default for a picked file is the minimum necessary: what postprocess
+        # computes. A request that computes nothing would send nothing; say so here.
+        if _reads_a_file(request.get("input") or {}) and not (post.get("top_k") or post.get("steps") or post.get("detection")):
+            raise ValueError(
+                "a picked file's raw outputs leave the browser only when the app names them: add "
+                'security_config={"disclosure": {"outputs": ["<output name>", ...]}}, or ask for a ranking '
+                '(inference_params["postprocess"]["top_k"]) or detections'
+            )
         return None
     what = "security_config.disclosure"
     clean: dict[str, Any] = {}
@@ -314,6 +325,12 @@ def build_disclosure(security_config: Mapping[str, Any] | None, request: Mapping
             f"{what}.outputs is empty, no postprocess.top_k is requested and derived lists nothing: nothing could leave"
         )
     return clean
+
+
+def _reads_a_file(spec: Mapping[str, Any]) -> bool:
+    if spec.get("kind") == "multiple":
+        return any(_reads_a_file(s) for s in spec.get("inputs", []))
+    return spec.get("kind") == "file"
 
 
 def timeout_ms(timeout: float) -> int:

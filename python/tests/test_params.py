@@ -106,9 +106,21 @@ RANKED = {"postprocess": {"top_k": 3}}
 DETECTING = {"postprocess": {"detection": {"boxes": "regressors"}}}
 
 
-def test_no_disclosure_policy_keeps_todays_behaviour():
+def test_no_disclosure_policy_leaves_the_default_to_the_engine():
     assert build_disclosure(None, RANKED) is None
     assert build_disclosure({"limits": {"max_input_bytes": 10}}, RANKED) is None
+    # Numbers the app supplied: every output comes back, no policy needed.
+    assert build_disclosure(None, {"input": {"kind": "tensor", "data": [1.0]}}) is None
+
+
+@pytest.mark.parametrize("inputs", [
+    {"kind": "file", "preprocess": {"kind": "csv"}},
+    {"kind": "multiple", "inputs": [{"kind": "tensor", "name": "a", "data": [1.0]}, {"kind": "file", "preprocess": {"kind": "csv"}}]},
+])
+def test_a_file_request_that_asks_for_nothing_must_name_the_outputs_that_may_leave(inputs):
+    with pytest.raises(ValueError, match=r'raw outputs leave the browser only when the app names them.*"outputs"'):
+        build_disclosure(None, {"input": inputs})
+    assert build_disclosure({"disclosure": {"outputs": ["probabilities"]}}, {"input": inputs}) == {"outputs": ["probabilities"]}
 
 
 def test_disclosure_policy_is_passed_to_the_engine_as_declared():

@@ -9,7 +9,7 @@ from streamlit_secure_context import streamlit_secure_context
 from streamlit_secure_context._params import build_request, build_ui
 
 MODEL = Path(__file__).resolve().parents[2] / "examples" / "models" / "digits_mlp.onnx"
-IMAGE = {"source": "file", "preprocess": {"kind": "image", "size": [8, 8]}}
+IMAGE = {"source": "file", "preprocess": {"kind": "image", "size": [8, 8]}, "postprocess": {"top_k": 1}}
 BATCH = {**IMAGE, "source": "files"}
 
 

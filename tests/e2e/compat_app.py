@@ -16,6 +16,7 @@ MODEL = Path(__file__).resolve().parent / "breast_cancer_logreg.onnx"
 result = streamlit_secure_context(
     MODEL,
     inference_params={"source": "file", "accept": [".csv"], "preprocess": {"kind": "csv", "header": True}},
+    security_config={"disclosure": {"outputs": ["probabilities"]}},
     key="compat",
 )
 st.code(json.dumps({"streamlit": st.__version__, "result": result}), language="json")

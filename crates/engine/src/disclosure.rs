@@ -10,13 +10,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Precision;
-use crate::{Detection, EngineError, OutputTensor, StepResult, TopK};
+use crate::{Detection, EngineError, OutputTensor, RunRequest, StepResult, TopK};
 
 /// Rounding beyond 15 decimals is no rounding at all for an f64.
 pub const MAX_DECIMALS: u32 = 15;
 
-/// What may leave the browser. The default (no policy declared) lets every output leave at
-/// full precision, as before policies existed.
+/// What may leave the browser. `Disclosure::default()` lets every output leave at full
+/// precision; a request without a policy gets [`Disclosure::default_for`], which for a
+/// picked file is the minimum necessary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Disclosure {
@@ -173,6 +174,26 @@ impl Numbers for Vec<Detection> {
 }
 
 impl Disclosure {
+    /// The policy of a request that declares none. For the person's file, the minimum
+    /// necessary (HIPAA's rule, applied by default): only what the request's post-processing
+    /// asks for leaves (the ranking, the steps, the detections), and a raw output only when
+    /// the app names it in `outputs`. For numbers the app supplied itself, everything.
+    pub fn default_for(request: &RunRequest) -> Self {
+        if !request.input.reads_a_file() {
+            return Self::default();
+        }
+        let post = request.postprocess.as_ref();
+        let derived = [
+            (DerivedField::Postprocessed, post.is_some_and(|p| !p.steps.is_empty())),
+            (DerivedField::Detections, post.is_some_and(|p| p.detection.is_some())),
+        ];
+        Self {
+            outputs: Some(vec![]),
+            derived: Some(derived.into_iter().filter(|(_, asked)| *asked).map(|(field, _)| field).collect()),
+            ..Self::default()
+        }
+    }
+
     /// Applies the policy to a computed result. `outputs` holds every output of the model;
     /// `facts` says what the bound in bits needs (its `decimals` is the policy's, set here).
     pub(crate) fn apply(
@@ -375,7 +396,10 @@ impl Disclosure {
 impl WithheldReason {
     fn explain(self) -> &'static str {
         match self {
-            Self::NotListed => "not in disclosure.outputs (or, for a derived result, disclosure.derived)",
+            Self::NotListed => {
+                "not in disclosure.outputs (or, for a derived result, disclosure.derived); for a picked file, no raw \
+                 output leaves unless the app names it there"
+            }
             Self::TopKOnly => "disclosure.top_k_only",
             Self::TooLarge => "over disclosure.max_output_elements",
             Self::TooManyRows => "ranked rows past disclosure.max_rows (by default, the input's rows)",

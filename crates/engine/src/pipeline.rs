@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use tract_onnx::prelude::{DatumType, Tensor};
 
 use crate::budget::Precision;
-use crate::disclosure::Derived;
+use crate::disclosure::{Derived, Disclosure};
 use crate::postprocess::Frame;
 use crate::preprocess::upright_size;
 use crate::receipt::ReceiptKey;
@@ -100,8 +100,11 @@ impl Session {
             None => None,
         };
         // The policy is the last step: nothing below this line sees a withheld value.
-        let disclosed =
-            request.disclosure.clone().unwrap_or_default().apply(outputs, top_k, steps, detections, facts)?;
+        let disclosed = request
+            .disclosure
+            .clone()
+            .unwrap_or_else(|| Disclosure::default_for(request))
+            .apply(outputs, top_k, steps, detections, facts)?;
         let t3 = clock.now_ms();
         let timings_ms =
             Timings { preprocess: t1 - t0, plan: t_plan - t1, inference: t2 - t_plan, postprocess: t3 - t2 };

@@ -37,6 +37,17 @@ pub enum InputSpec {
     Multiple { inputs: Vec<InputSpec> },
 }
 
+impl InputSpec {
+    /// Whether the input is (or includes) the person's file.
+    pub fn reads_a_file(&self) -> bool {
+        match self {
+            Self::Tensor(_) => false,
+            Self::File { .. } => true,
+            Self::Multiple { inputs } => inputs.iter().any(Self::reads_a_file),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
     pub sha256: String,

@@ -38,13 +38,35 @@ fn run(session: &Session, request: &RunRequest) -> Result<Value, (&'static str, 
 }
 
 #[test]
-fn without_a_policy_everything_leaves_and_the_receipt_lists_it() {
+fn without_a_policy_a_files_result_is_the_minimum_necessary() {
+    // Only what the request's post-processing asks for leaves: the ranking, not the tensors.
     let result = run(&digits(), &image_request(Value::Null)).unwrap();
+    assert_eq!(result["outputs"], json!({}));
+    assert_eq!(result["top_k"].as_array().unwrap().len(), 3);
+    let receipt = &result["receipt"];
+    assert_eq!(receipt["input_kind"], "file");
+    assert_eq!(
+        receipt["withheld"],
+        json!([{"output": "logits", "elements": 10, "reason": "not_listed"},
+               {"output": "probabilities", "elements": 10, "reason": "not_listed"}])
+    );
+    // A file request that asks for nothing derived, with no policy, sends nothing: an error that says what to name.
+    let bare: RunRequest = serde_json::from_value(json!({
+        "input": {"kind": "file", "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat"}}
+    }))
+    .unwrap();
+    let (code, message) = run(&digits(), &bare).unwrap_err();
+    assert_eq!(code, "disclosure_empty");
+    assert!(message.contains("disclosure.outputs"), "{message}");
+}
+
+#[test]
+fn named_outputs_leave_and_the_receipt_lists_exactly_what_left() {
+    let result = run(&digits(), &image_request(json!({"outputs": ["logits", "probabilities"]}))).unwrap();
     let outputs = result["outputs"].as_object().unwrap();
     assert_eq!(outputs.keys().collect::<Vec<_>>(), ["logits", "probabilities"]);
     let receipt = &result["receipt"];
     assert_eq!(receipt["model_sha256"], result["model_sha256"]);
-    assert_eq!(receipt["input_kind"], "file");
     let sent: Vec<(&str, Value, u64)> = receipt["sent"]
         .as_array()
         .unwrap()
@@ -64,6 +86,14 @@ fn without_a_policy_everything_leaves_and_the_receipt_lists_it() {
     let logits_bytes = serde_json::to_string(&result["outputs"]["logits"]).unwrap().len() as u64;
     assert_eq!(receipt["sent"][0]["bytes"].as_u64().unwrap(), logits_bytes);
     assert_eq!(receipt["withheld"], json!([]));
+}
+
+#[test]
+fn without_a_policy_numbers_the_app_supplied_get_every_output_back() {
+    let request: RunRequest =
+        serde_json::from_value(json!({"input": {"kind": "tensor", "shape": [1, 64], "data": vec![0.5; 64]}})).unwrap();
+    let result = serde_json::to_value(digits().run(&request, None, &InstantClock::new()).unwrap()).unwrap();
+    assert_eq!(result["outputs"].as_object().unwrap().len(), 2);
 }
 
 #[test]

@@ -227,8 +227,7 @@ fn a_files_error_has_a_message_without_the_files_values() {
     let dtypes = model("tests/models/dtypes.onnx");
     let csv_for_i64 = InputSpec::File {
         name: Some("in_i64".into()),
-        preprocess: serde_json::from_str::<Preprocess>(r#"{"kind": "csv", "header": false}"#)
-            .unwrap(),
+        preprocess: serde_json::from_str::<Preprocess>(r#"{"kind": "csv", "header": false}"#).unwrap(),
     };
     let InputSpec::Multiple { inputs } = dtypes_request(tensor("in_i64", vec![1, 3], vec![0.0; 3], None)) else {
         unreachable!()

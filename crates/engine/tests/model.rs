@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use ssc_engine::{InputSpec, InstantClock, Limits, NamedTensor, Postprocess, RunRequest, Session};
+use ssc_engine::{Disclosure, InputSpec, InstantClock, Limits, NamedTensor, Postprocess, RunRequest, Session};
 
 fn digits_bytes() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/digits_mlp.onnx")).unwrap()
@@ -190,7 +190,7 @@ fn image_pixels_feed_a_uint8_model_exactly_or_not_at_all() {
     let request = |preprocess: &str| RunRequest {
         input: InputSpec::File { name: None, preprocess: serde_json::from_str(preprocess).unwrap() },
         postprocess: None,
-        disclosure: None,
+        disclosure: Some(Disclosure { outputs: Some(vec!["total".into()]), ..Default::default() }),
     };
     let clock = InstantClock::new();
     let raw = r#"{"kind": "image", "size": [2, 2], "layout": "nhwc", "scale": 1, "dtype": "uint8"}"#;

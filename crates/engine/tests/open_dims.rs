@@ -150,7 +150,8 @@ fn an_image_request_that_cannot_fix_the_size_names_the_input_and_the_setting() {
     assert!(message.contains("preprocess.size") && message.contains("\"x\""), "{message}");
     // With the size set, the same file runs.
     let sized: RunRequest = serde_json::from_value(serde_json::json!({
-        "input": {"kind": "file", "preprocess": {"kind": "image", "layout": "nchw", "size": [6, 4]}}
+        "input": {"kind": "file", "preprocess": {"kind": "image", "layout": "nchw", "size": [6, 4]}},
+        "disclosure": {"outputs": ["y"]}
     }))
     .unwrap();
     let result = session.run(&sized, Some(&png), &InstantClock::new()).unwrap();
