@@ -67,7 +67,8 @@ export interface SentField {
 /** An output the disclosure policy kept in the browser: its name and size, never its values. */
 export interface Withheld {
   output: string;
-  elements: number;
+  /** Its size where the model fixes it for the input's shape; null where the data decides it. */
+  elements: number | null;
   reason: "not_listed" | "top_k_only" | "too_large" | "too_many_rows" | "over_budget";
 }
 
@@ -310,7 +311,7 @@ function isSentField(x: unknown): x is SentField {
 
 function isWithheld(x: unknown): x is Withheld {
   return (
-    isObj(x) && hasKeys(x, ["output", "elements", "reason"]) && isName(x.output) && isInt(x.elements) &&
+    isObj(x) && hasKeys(x, ["output", "elements", "reason"]) && isName(x.output) && (x.elements === null || isInt(x.elements)) &&
     ["not_listed", "top_k_only", "too_large", "too_many_rows", "over_budget"].includes(x.reason as string)
   );
 }

@@ -394,8 +394,9 @@ class Withheld(TypedDict):
     """An output the disclosure policy kept in the browser: its name and size, never its values."""
 
     output: str
-    #: The number of values it holds.
-    elements: int
+    #: The number of values it holds, where the model fixes it for the input's shape; ``None``
+    #: where the input's values decide it (a detector's boxes), since that count is withheld too.
+    elements: int | None
     reason: Literal["not_listed", "top_k_only", "too_large", "too_many_rows", "over_budget"]
 
 

@@ -95,9 +95,16 @@ pub enum WithheldReason {
 #[serde(deny_unknown_fields)]
 pub struct Withheld {
     pub output: String,
-    pub elements: usize,
+    /// Its size where the model fixes it for the input's shape; `None` where the data decides
+    /// it (the boxes a detector finds): a count the policy withholds with the values.
+    pub elements: Option<usize>,
     pub reason: WithheldReason,
 }
+
+/// The element count of each raw output that the model fixes for the input's shape (from the
+/// optimized plan's output facts), as opposed to one the input's values decide.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct StaticSizes(pub BTreeMap<String, usize>);
 
 /// The part of a result that the policy lets leave, and what it kept back.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +210,7 @@ impl Disclosure {
         steps: Option<Derived<Vec<StepResult>>>,
         detections: Option<Derived<Vec<Detection>>>,
         facts: Precision,
+        sizes: &StaticSizes,
     ) -> Result<Disclosed, EngineError> {
         self.check(&outputs)?;
         let rows = self.max_rows.unwrap_or(facts.rows);
@@ -215,8 +223,13 @@ impl Disclosure {
             let elements = tensor.data.len();
             let listed = self.outputs.as_ref().is_none_or(|allowed| allowed.contains(&name));
             match self.verdict(&name, elements, listed)? {
-                Some(reason) => withheld.push(Withheld { output: name, elements, reason }),
+                Some(reason) => withheld.push(Withheld { elements: sizes.0.get(&name).copied(), output: name, reason }),
                 None => {
+                    // Only what leaves must be finite: a withheld output's NaNs (and their count) stay.
+                    let count = tensor.data.iter().filter(|v| !v.is_finite()).count();
+                    if count > 0 {
+                        return Err(EngineError::NonFiniteOutput { output: name, count });
+                    }
                     if let Some(decimals) = self.decimals {
                         if !round_all(&mut tensor.data, decimals) {
                             return Err(EngineError::DisclosureUnroundable {
@@ -249,7 +262,7 @@ impl Disclosure {
             });
         }
         let mut disclosed = Disclosed { outputs: kept, top_k, postprocessed, detections, withheld, bits: 0 };
-        self.within_budget(&mut disclosed, &precision)?;
+        self.within_budget(&mut disclosed, &precision, sizes)?;
         Ok(disclosed)
     }
 
@@ -266,7 +279,11 @@ impl Disclosure {
                 return Err(EngineError::DisclosureRows { allowed: rows });
             }
             ranked.retain(|t| t.row < rows);
-            withheld.push(Withheld { output: "top_k".into(), elements: beyond, reason: WithheldReason::TooManyRows });
+            withheld.push(Withheld {
+                output: "top_k".into(),
+                elements: Some(beyond),
+                reason: WithheldReason::TooManyRows,
+            });
         }
         if let Some(limit) = self.max_output_elements.filter(|&limit| ranked.len() > limit) {
             if self.on_violation == OnViolation::Error {
@@ -274,7 +291,7 @@ impl Disclosure {
             }
             withheld.push(Withheld {
                 output: "top_k".into(),
-                elements: ranked.len(),
+                elements: Some(ranked.len()),
                 reason: WithheldReason::TooLarge,
             });
             return Ok(None);
@@ -289,7 +306,12 @@ impl Disclosure {
 
     /// Computes the bound in bits and holds it to `max_bits`: raw outputs are withheld, the
     /// largest first, while the policy says withhold; past that, the run fails.
-    fn within_budget(&self, disclosed: &mut Disclosed, precision: &Precision) -> Result<(), EngineError> {
+    fn within_budget(
+        &self,
+        disclosed: &mut Disclosed,
+        precision: &Precision,
+        sizes: &StaticSizes,
+    ) -> Result<(), EngineError> {
         let bits = |d: &Disclosed| -> f64 {
             d.outputs.values().map(|t| precision.output(t)).sum::<f64>()
                 + d.top_k.as_deref().map_or(0.0, |r| precision.top_k(r))
@@ -312,8 +334,8 @@ impl Disclosure {
                 .expect("outputs is not empty");
             let tensor = disclosed.outputs.remove(&largest).expect("a kept output");
             disclosed.withheld.push(Withheld {
+                elements: sizes.0.get(&largest).copied().filter(|&n| n == tensor.data.len()),
                 output: largest,
-                elements: tensor.data.len(),
                 reason: WithheldReason::OverBudget,
             });
         }
@@ -357,7 +379,8 @@ impl Disclosure {
             None => self.outputs.as_ref().is_none_or(|allowed| sources.iter().all(|s| allowed.contains(s))),
         };
         if let Some(reason) = self.verdict(field.name(), elements, listed)? {
-            withheld.push(Withheld { output: field.name().to_string(), elements, reason });
+            // How many boxes or classes a derived result holds can depend on the input: not reported.
+            withheld.push(Withheld { output: field.name().to_string(), elements: None, reason });
             return Ok(None);
         }
         if let Some(decimals) = self.decimals {
@@ -432,6 +455,10 @@ fn round_all(values: &mut [f64], decimals: u32) -> bool {
 mod tests {
     use super::*;
 
+    fn sizes() -> StaticSizes {
+        StaticSizes(BTreeMap::from([("logits".to_string(), 10), ("probabilities".to_string(), 2)]))
+    }
+
     const FACTS: Precision = Precision { decimals: None, probability_scores: false, classes: 10, rows: 1 };
 
     fn tensor(n: usize) -> OutputTensor {
@@ -448,7 +475,7 @@ mod tests {
 
     #[test]
     fn no_policy_lets_everything_leave_unchanged() {
-        let d = Disclosure::default().apply(outputs(), ranked(), None, None, FACTS).unwrap();
+        let d = Disclosure::default().apply(outputs(), ranked(), None, None, FACTS, &sizes()).unwrap();
         assert_eq!(d.outputs, outputs());
         assert_eq!(d.top_k, ranked());
         assert!(d.withheld.is_empty());
@@ -457,15 +484,18 @@ mod tests {
     #[test]
     fn unlisted_outputs_are_withheld_and_named() {
         let policy = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Default::default() };
-        let d = policy.apply(outputs(), None, None, None, FACTS).unwrap();
+        let d = policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap();
         assert_eq!(d.outputs.keys().collect::<Vec<_>>(), ["probabilities"]);
-        assert_eq!(d.withheld, [Withheld { output: "logits".into(), elements: 10, reason: WithheldReason::NotListed }]);
+        assert_eq!(
+            d.withheld,
+            [Withheld { output: "logits".into(), elements: Some(10), reason: WithheldReason::NotListed }]
+        );
     }
 
     #[test]
     fn top_k_only_withholds_every_raw_output() {
         let policy = Disclosure { top_k_only: true, ..Default::default() };
-        let d = policy.apply(outputs(), ranked(), None, None, FACTS).unwrap();
+        let d = policy.apply(outputs(), ranked(), None, None, FACTS, &sizes()).unwrap();
         assert!(d.outputs.is_empty());
         assert_eq!(d.withheld.len(), 2);
         assert!(d.withheld.iter().all(|w| w.reason == WithheldReason::TopKOnly));
@@ -474,7 +504,7 @@ mod tests {
     #[test]
     fn top_k_only_without_a_ranking_is_an_error_not_an_empty_result() {
         let policy = Disclosure { top_k_only: true, ..Default::default() };
-        let err = policy.apply(outputs(), None, None, None, FACTS).unwrap_err();
+        let err = policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap_err();
         assert_eq!(err.code(), "disclosure_empty");
         assert!(err.to_string().contains("postprocess.top_k"), "{err}");
     }
@@ -482,7 +512,7 @@ mod tests {
     #[test]
     fn rounding_applies_to_outputs_and_scores() {
         let policy = Disclosure { decimals: Some(2), ..Default::default() };
-        let d = policy.apply(outputs(), ranked(), None, None, FACTS).unwrap();
+        let d = policy.apply(outputs(), ranked(), None, None, FACTS, &sizes()).unwrap();
         assert_eq!(d.outputs["probabilities"].data, [0.0, 0.33]);
         assert_eq!(d.top_k.unwrap()[0].score, 0.12);
     }
@@ -497,7 +527,7 @@ mod tests {
             OutputTensor { shape: vec![1], dtype: "float32".into(), data: vec![1e15] },
         )]);
         let policy = Disclosure { decimals: Some(2), ..Default::default() };
-        assert_eq!(policy.apply(huge, None, None, None, FACTS).unwrap_err().code(), "disclosure_unroundable");
+        assert_eq!(policy.apply(huge, None, None, None, FACTS, &sizes()).unwrap_err().code(), "disclosure_unroundable");
     }
 
     fn rows_ranked(rows: usize) -> Option<Vec<TopK>> {
@@ -508,20 +538,23 @@ mod tests {
     fn a_ranking_covers_only_the_rows_the_input_has() {
         let policy = Disclosure { top_k_only: true, ..Default::default() };
         // One picture, one row: a model that ranks 1,024 rows (one per pixel) gets one out.
-        let d = policy.apply(outputs(), rows_ranked(1024), None, None, FACTS).unwrap();
+        let d = policy.apply(outputs(), rows_ranked(1024), None, None, FACTS, &sizes()).unwrap();
         assert_eq!(d.top_k.unwrap().len(), 1);
         assert!(d.withheld.contains(&Withheld {
             output: "top_k".into(),
-            elements: 1023,
+            elements: Some(1023),
             reason: WithheldReason::TooManyRows
         }));
         let strict = Disclosure { top_k_only: true, on_violation: OnViolation::Error, ..Default::default() };
         assert_eq!(
-            strict.apply(outputs(), rows_ranked(1024), None, None, FACTS).unwrap_err().code(),
+            strict.apply(outputs(), rows_ranked(1024), None, None, FACTS, &sizes()).unwrap_err().code(),
             "disclosure_rows"
         );
         let app_set = Disclosure { top_k_only: true, max_rows: Some(4), ..Default::default() };
-        assert_eq!(app_set.apply(outputs(), rows_ranked(1024), None, None, FACTS).unwrap().top_k.unwrap().len(), 4);
+        assert_eq!(
+            app_set.apply(outputs(), rows_ranked(1024), None, None, FACTS, &sizes()).unwrap().top_k.unwrap().len(),
+            4
+        );
     }
 
     #[test]
@@ -533,7 +566,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            policy.apply(outputs(), rows_ranked(6), None, None, FACTS).unwrap_err().code(),
+            policy.apply(outputs(), rows_ranked(6), None, None, FACTS, &sizes()).unwrap_err().code(),
             "disclosure_violation"
         );
     }
@@ -542,18 +575,21 @@ mod tests {
     fn max_bits_withholds_the_largest_outputs_then_fails() {
         // logits: 10 × 32 bits, probabilities: 2 × 32 bits.
         let policy = Disclosure { max_bits: Some(100), ..Default::default() };
-        let d = policy.apply(outputs(), None, None, None, FACTS).unwrap();
+        let d = policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap();
         assert_eq!(d.outputs.keys().collect::<Vec<_>>(), ["probabilities"]);
         assert_eq!(d.bits, 64);
         assert_eq!(d.withheld[0].reason, WithheldReason::OverBudget);
         let tight = Disclosure { max_bits: Some(10), ..Default::default() };
-        assert_eq!(tight.apply(outputs(), None, None, None, FACTS).unwrap_err().code(), "disclosure_over_budget");
+        assert_eq!(
+            tight.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap_err().code(),
+            "disclosure_over_budget"
+        );
     }
 
     #[test]
     fn too_large_output_is_withheld_by_default() {
         let policy = Disclosure { max_output_elements: Some(5), ..Default::default() };
-        let d = policy.apply(outputs(), None, None, None, FACTS).unwrap();
+        let d = policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap();
         assert_eq!(d.outputs.keys().collect::<Vec<_>>(), ["probabilities"]);
         assert_eq!(d.withheld[0].reason, WithheldReason::TooLarge);
     }
@@ -562,7 +598,7 @@ mod tests {
     fn too_large_output_fails_the_run_when_the_policy_says_error() {
         let policy =
             Disclosure { max_output_elements: Some(5), on_violation: OnViolation::Error, ..Default::default() };
-        let err = policy.apply(outputs(), None, None, None, FACTS).unwrap_err();
+        let err = policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap_err();
         assert_eq!(err, EngineError::DisclosureViolation { output: "logits".into(), elements: 10, limit: 5 });
         assert_eq!(err.code(), "disclosure_violation");
     }
@@ -570,7 +606,7 @@ mod tests {
     #[test]
     fn everything_withheld_is_an_error_that_says_why() {
         let policy = Disclosure { outputs: Some(vec![]), ..Default::default() };
-        let err = policy.apply(outputs(), None, None, None, FACTS).unwrap_err();
+        let err = policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap_err();
         assert_eq!(err.code(), "disclosure_empty");
         assert!(err.to_string().contains("\"logits\" (not in disclosure.outputs"), "{err}");
     }
@@ -578,7 +614,7 @@ mod tests {
     #[test]
     fn naming_an_output_the_model_lacks_is_an_error() {
         let policy = Disclosure { outputs: Some(vec!["probs".into()]), ..Default::default() };
-        let err = policy.apply(outputs(), None, None, None, FACTS).unwrap_err();
+        let err = policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap_err();
         assert_eq!(err.code(), "invalid_request");
         assert!(err.to_string().contains("\"probabilities\""), "{err}");
     }
@@ -586,7 +622,7 @@ mod tests {
     #[test]
     fn decimals_past_f64_precision_are_rejected() {
         let policy = Disclosure { decimals: Some(16), ..Default::default() };
-        assert_eq!(policy.apply(outputs(), None, None, None, FACTS).unwrap_err().code(), "invalid_request");
+        assert_eq!(policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap_err().code(), "invalid_request");
     }
 
     #[test]
@@ -602,25 +638,51 @@ mod tests {
     }
 
     #[test]
+    fn only_outputs_that_leave_must_be_finite() {
+        let mut with_nan = outputs();
+        with_nan.get_mut("logits").unwrap().data[3] = f64::NAN;
+        let named = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Disclosure::default() };
+        let d = named.apply(with_nan.clone(), None, None, None, FACTS, &sizes()).unwrap();
+        assert_eq!(d.withheld[0].output, "logits");
+        let err = Disclosure::default().apply(with_nan, None, None, None, FACTS, &sizes()).unwrap_err();
+        assert_eq!(err.code(), "non_finite_output");
+    }
+
+    #[test]
+    fn a_withheld_size_is_reported_only_where_the_model_fixes_it() {
+        let named = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Disclosure::default() };
+        let d = named.apply(outputs(), None, None, None, FACTS, &StaticSizes::default()).unwrap();
+        assert_eq!(d.withheld[0].elements, None);
+    }
+
+    #[test]
     fn derived_results_follow_their_sources() {
         // A softmax over "logits" reveals the logits: not listed, not sent.
         let listed = Disclosure { outputs: Some(vec!["probabilities".into()]), ..Disclosure::default() };
-        let d = listed.apply(outputs(), None, softmax_step(), None, FACTS).unwrap();
+        let d = listed.apply(outputs(), None, softmax_step(), None, FACTS, &sizes()).unwrap();
         assert!(d.postprocessed.is_empty());
         let step = d.withheld.iter().find(|w| w.output == "postprocessed").expect("the step is listed as withheld");
-        assert_eq!((step.elements, step.reason), (10, WithheldReason::NotListed));
+        assert_eq!((step.elements, step.reason), (None, WithheldReason::NotListed));
         // top_k_only withholds them too; rounding reaches them when they leave.
         let only = Disclosure { top_k_only: true, ..Disclosure::default() };
-        assert!(only.apply(outputs(), ranked(), softmax_step(), None, FACTS).unwrap().postprocessed.is_empty());
+        assert!(only
+            .apply(outputs(), ranked(), softmax_step(), None, FACTS, &sizes())
+            .unwrap()
+            .postprocessed
+            .is_empty());
         let rounded = Disclosure { decimals: Some(1), ..Disclosure::default() };
-        let d = rounded.apply(outputs(), None, softmax_step(), None, FACTS).unwrap();
+        let d = rounded.apply(outputs(), None, softmax_step(), None, FACTS, &sizes()).unwrap();
         let StepResult::Softmax { values } = &d.postprocessed[0] else { panic!("{d:?}") };
         assert_eq!(values.data[1], 0.3);
         // Too many numbers: withheld, or an error when the policy says so.
         let small = Disclosure { max_output_elements: Some(5), ..Disclosure::default() };
-        assert!(small.apply(outputs(), ranked(), softmax_step(), None, FACTS).unwrap().postprocessed.is_empty());
+        assert!(small
+            .apply(outputs(), ranked(), softmax_step(), None, FACTS, &sizes())
+            .unwrap()
+            .postprocessed
+            .is_empty());
         let strict = Disclosure { on_violation: OnViolation::Error, ..small };
-        let err = strict.apply(outputs(), ranked(), softmax_step(), None, FACTS).unwrap_err();
+        let err = strict.apply(outputs(), ranked(), softmax_step(), None, FACTS, &sizes()).unwrap_err();
         assert_eq!(err.code(), "disclosure_violation");
     }
 
@@ -637,7 +699,7 @@ mod tests {
             max_output_elements: Some(7),
             ..Disclosure::default()
         };
-        let d = policy.apply(outputs(), None, softmax_step(), detections(), FACTS).unwrap();
+        let d = policy.apply(outputs(), None, softmax_step(), detections(), FACTS, &sizes()).unwrap();
         assert!(d.outputs.is_empty(), "raw outputs stay: {d:?}");
         assert_eq!(d.detections.as_ref().map(Vec::len), Some(1));
         // The softmax is not listed in `derived`, so it stays although its sources' rule is moot.
@@ -646,7 +708,7 @@ mod tests {
         assert!(stayed.contains(&("postprocessed", WithheldReason::NotListed)), "{stayed:?}");
         // The size limit still holds for what `derived` lets leave: one face is 7 numbers.
         let tight = Disclosure { max_output_elements: Some(6), ..policy };
-        let d = tight.apply(outputs(), None, None, detections(), FACTS).unwrap_err();
+        let d = tight.apply(outputs(), None, None, detections(), FACTS, &sizes()).unwrap_err();
         assert_eq!(d.code(), "disclosure_empty");
     }
 
@@ -654,7 +716,10 @@ mod tests {
     fn derived_and_top_k_only_contradict() {
         let policy =
             Disclosure { top_k_only: true, derived: Some(vec![DerivedField::Detections]), ..Disclosure::default() };
-        assert_eq!(policy.apply(outputs(), ranked(), None, detections(), FACTS).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            policy.apply(outputs(), ranked(), None, detections(), FACTS, &sizes()).unwrap_err().code(),
+            "invalid_request"
+        );
         assert!(serde_json::from_str::<Disclosure>(r#"{"derived": ["outputs"]}"#).is_err());
     }
 }

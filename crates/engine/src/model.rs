@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
+use crate::disclosure::StaticSizes;
 use crate::error::{chain, untypable};
 use crate::tensor::dtype_name;
 use crate::{binary_trees, onnx_ops, shape_casts};
@@ -164,6 +165,18 @@ impl Model {
     pub fn execute(&self, plan: &Plan, inputs: TVec<TValue>) -> Result<Vec<(String, Tensor)>, EngineError> {
         let results = plan.run(inputs).map_err(|e| EngineError::Inference(chain(&e)))?;
         Ok(self.outputs.iter().map(|o| o.name.clone()).zip(results.into_iter().map(|v| v.into_tensor())).collect())
+    }
+
+    /// The element count of each output that the plan fixes for its input shapes; an output
+    /// whose size the input's values decide (a detector's boxes after NMS) has none.
+    pub(crate) fn static_sizes(&self, plan: &Plan) -> StaticSizes {
+        let model = plan.model();
+        let outlets = model.output_outlets().map(<[OutletId]>::to_vec).unwrap_or_default();
+        let sizes = outlets.iter().zip(&self.outputs).filter_map(|(&outlet, info)| {
+            let shape = model.outlet_fact(outlet).ok()?.shape.as_concrete()?.to_vec();
+            Some((info.name.clone(), shape.iter().product()))
+        });
+        StaticSizes(sizes.collect())
     }
 
     /// The optimized plan for these input shapes: built on the first call per shape, then cached.

@@ -67,6 +67,7 @@ impl Session {
         let rows = inputs.iter().map(|t| t.shape().first().copied().unwrap_or(1)).max().unwrap_or(1);
         let t1 = clock.now_ms();
         let plan = self.model.plan_for(&inputs)?;
+        let sizes = self.model.static_sizes(&plan);
         let t_plan = clock.now_ms();
         let raw = self.model.execute(&plan, inputs)?;
         let t2 = clock.now_ms();
@@ -104,7 +105,7 @@ impl Session {
             .disclosure
             .clone()
             .unwrap_or_else(|| Disclosure::default_for(request))
-            .apply(outputs, top_k, steps, detections, facts)?;
+            .apply(outputs, top_k, steps, detections, facts, &sizes)?;
         let t3 = clock.now_ms();
         let timings_ms =
             Timings { preprocess: t1 - t0, plan: t_plan - t1, inference: t2 - t_plan, postprocess: t3 - t2 };
