@@ -10,6 +10,7 @@ see every byte; this file proves the same product works for a person in each eng
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -26,6 +27,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 import webdriver_browsers
 from conftest import CHROMIUM, COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame, sandbox_frame
+from egress import find
+from test_egress_canary import make_canary
 from test_pipeline import DATA, assert_outputs_match, digit_pixels, reference
 
 TIMEOUT_S = 90  # WebKit compiles the 13 MB engine more slowly than Chromium does
@@ -207,6 +210,38 @@ def test_the_sandbox_has_an_opaque_origin_and_no_network(journey: Journey, probe
         facts.rtc = typeof RTCPeerConnection;
         return facts;""")
     assert facts == {"origin": "null", "fetch": "blocked", "socket": "blocked", "rtc": "undefined"}, facts
+
+
+@pytest.fixture(scope="module")
+def recording_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StreamlitServer, Path]]:
+    record = tmp_path_factory.mktemp("record") / "sent.log"
+    record.touch()
+    server = StreamlitServer(ROOT / "tests" / "e2e" / "recording_probe_app.py", env={**os.environ, "SSC_RECORD": str(record)})
+    yield server, record
+    server.stop()
+
+
+def test_no_canary_reaches_the_server_from_any_engine(journey: Journey, recording_server: tuple[StreamlitServer, Path],
+                                                      tmp_path: Path) -> None:
+    """A fresh canary in a CSV header cell, a CSV value the model reads, a PNG text chunk and
+    both file names; every byte the browser sent to the server is searched for it, raw and
+    encoded (egress.find). The sandbox has no network, so the server is the only way out."""
+    server, record = recording_server
+    canary = make_canary(tmp_path)
+    start = record.stat().st_size
+    results = []
+    for case, path in (("csv", canary.csv), ("image", canary.png)):
+        journey.open(f"{server.url}/?case={case}")
+        journey.pick([path])
+        results.append(journey.wait_result())
+    assert [r["status"] for r in results] == ["ok", "ok"], results
+    time.sleep(1)  # the last component value's WebSocket message
+    sent = record.read_bytes()[start:]
+    # The capture saw the page's traffic: each result's receipt hash went up the WebSocket.
+    for result in results:
+        assert result["receipt"]["input_hmac_sha256"].encode() in sent
+    for secret in canary.secrets():
+        assert not find(secret, sent), f"{journey.name}: {secret!r} reached the server"
 
 
 def installed_versions() -> dict[str, str]:
