@@ -69,3 +69,24 @@ def test_inside_its_own_app_the_host_runs(page: Page, probe_server: StreamlitSer
     open_case(page, probe_server, "image")
     sandbox_frame(page).locator("#pick").wait_for(state="visible", timeout=60_000)
     assert "not_embedded" not in host_frame(page).locator("#host-status").inner_text()
+
+
+def test_same_origin_code_can_reach_the_host_frame_the_documented_limit(page: Page, probe_server: StreamlitServer) -> None:
+    """What docs/security.md says, shown: any script in the app's origin (another component,
+    components.html, unsafe HTML) reaches into the host frame and could swap the sandbox for a
+    look-alike picker. It still cannot read the real sandbox, an opaque origin. If this test
+    starts failing, the boundary moved: update docs/security.md ("The trust boundary")."""
+    open_case(page, probe_server, "image")
+    sandbox_frame(page).locator("#pick").wait_for(state="visible", timeout=60_000)
+    reach = page.evaluate("""() => {
+        const host = document.querySelector('iframe[title="streamlit_secure_context._component.streamlit_secure_context"]');
+        const doc = host.contentWindow.document;              // same origin: allowed
+        const sandbox = doc.getElementById("sandbox");
+        let sandboxDoc;
+        try { sandboxDoc = sandbox.contentWindow.document ? "readable" : "none"; } catch (e) { sandboxDoc = "blocked"; }
+        const fake = doc.createElement("input");              // a look-alike picker could go here
+        fake.type = "file"; fake.id = "look-alike"; doc.body.appendChild(fake);
+        return { hostReadable: doc.getElementById("host-status") !== null, sandboxDoc,
+                 injected: doc.getElementById("look-alike") !== null };
+    }""")
+    assert reach == {"hostReadable": True, "sandboxDoc": "blocked", "injected": True}
