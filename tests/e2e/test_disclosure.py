@@ -116,6 +116,14 @@ def test_host_drops_results_with_anything_the_receipt_does_not_declare(page: Pag
         {**result, "outputs": {**result["outputs"], "pixels": {"shape": [1], "dtype": "float32", "data": [1.0]}}},
         # A receipt that lists fewer values than travel.
         {**result, "top_k": result["top_k"] + [result["top_k"][0]]},
+        # A label the request never listed: data riding out in a label field.
+        {**result, "top_k": [{**result["top_k"][0], "label": "PHI 1234"}, *result["top_k"][1:]]},
+        # A timings key the engine never writes: data riding out in a key.
+        {**result, "timings_ms": {**result["timings_ms"], "PHI 1234": 1.0}},
+        # A dtype no engine output has.
+        {**result, "outputs": {**result["outputs"], "logits": {**result["outputs"]["logits"], "dtype": "PHI 1234"}}},
+        # The bound in bits the receipt must carry.
+        {**result, "receipt": {k: v for k, v in result["receipt"].items() if k != "bits"}},
     ]
     shown = json.dumps(result)
     for res in undeclared:
