@@ -162,6 +162,10 @@ if case == "upload":
     st.stop()
 if case == "hostile":
     model, params = HOSTILE[st.radio("variant", list(HOSTILE))]()
+elif case == "zoo":
+    # A real exported model from the zoo's cache, on seeded inputs written beside it by the test.
+    model = Path(st.query_params["model"])
+    params = {"inputs": json.loads(Path(st.query_params["inputs"]).read_text())}
 elif case == "rerun":
     # The app changes the request and the limits after the person picked a file: the kept file
     # must run again under each, with no new pick.
