@@ -69,6 +69,8 @@ ZOO = [
     Wheel("silero-vad", "6.2.3", [
         Entry("silero_vad/data/silero_vad.onnx", "voice activity (Silero, If on the sample rate)", SILERO_INPUTS,
               {"sr": 16000}),
+        Entry("silero_vad/data/silero_vad.onnx", "voice activity (Silero at 8 kHz: the If's other branch)",
+              {"input": [1, 256], "state": [2, 1, 128], "sr": []}, {"sr": 8000}),
         Entry("silero_vad/data/silero_vad_16k_op15.onnx", "voice activity (Silero, opset 15)", SILERO_INPUTS, {"sr": 16000}),
         Entry("silero_vad/data/silero_vad_half.onnx", "voice activity (Silero, float16 weights)", SILERO_INPUTS,
               {"sr": 16000}),

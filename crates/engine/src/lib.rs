@@ -11,6 +11,7 @@ mod capabilities;
 mod clock;
 mod disclosure;
 mod error;
+mod fold_if;
 mod format;
 mod inspect;
 mod limits;

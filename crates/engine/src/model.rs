@@ -9,7 +9,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 use crate::disclosure::StaticSizes;
 use crate::error::{chain, untypable};
 use crate::tensor::dtype_name;
-use crate::{binary_trees, onnx_ops, shape_casts};
+use crate::{binary_trees, fold_if, onnx_ops, shape_casts};
 use crate::{sniff, EngineError, Limits, ModelFormat};
 
 /// A model input or output as declared by the model file.
@@ -31,8 +31,9 @@ enum Graph {
     /// whose shape arithmetic cannot be proved for every size (a Reshape to a fixed width, two
     /// upsampled branches concatenated), or whose inner annotations contradict the symbols.
     /// It is typed per input shape at plan time, the way onnxruntime does it; plans are cached
-    /// per shape all the same.
-    PerShape(InferenceModel),
+    /// per shape all the same. `If`s the shapes and settings fix are folded first (`fold_if.rs`),
+    /// from the rewritten protobuf kept here.
+    PerShape { inference: InferenceModel, proto: Option<Box<tract_onnx::pb::ModelProto>> },
 }
 
 /// A loaded, verified model, ready to run on any input shape it accepts.
@@ -49,7 +50,8 @@ pub struct Model {
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
     limits: Limits,
-    plans: Mutex<HashMap<Vec<Vec<usize>>, Plan>>,
+    /// By input shapes, and for a graph with folded Ifs, the values of its settings.
+    plans: Mutex<HashMap<(Vec<Vec<usize>>, Vec<String>), Plan>>,
 }
 
 impl std::fmt::Debug for Model {
@@ -90,7 +92,7 @@ impl Model {
                     describe(typed, typed.output_outlets(), Naming::Label)?,
                 )
             }
-            Graph::PerShape(inference) => describe_inference(inference)?,
+            Graph::PerShape { inference, .. } => describe_inference(inference)?,
         };
         Ok(Self { sha256, graph, input_dtypes, inputs, outputs, limits: *limits, plans: Mutex::new(HashMap::new()) })
     }
@@ -182,15 +184,31 @@ impl Model {
     /// The optimized plan for these input shapes: built on the first call per shape, then cached.
     /// Kept apart from [`Model::execute`] so that building it is timed apart from inference.
     pub fn plan_for(&self, inputs: &[TValue]) -> Result<Plan, EngineError> {
-        let key: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+        // A graph whose Ifs are folded has a plan per value of its settings (rank-0 inputs) too.
+        let settings: Vec<(String, Tensor)> = match &self.graph {
+            Graph::PerShape { proto: Some(_), .. } => inputs
+                .iter()
+                .zip(&self.inputs)
+                .filter(|(t, _)| t.rank() == 0)
+                .map(|(t, info)| (info.name.clone(), t.clone().into_tensor()))
+                .collect(),
+            _ => vec![],
+        };
+        let key = (shapes, settings.iter().map(|(n, t)| format!("{n}={t:?}")).collect::<Vec<_>>());
         let mut plans = self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(plan) = plans.get(&key) {
             return Ok(plan.clone());
         }
-        let symbols = self.bind_symbols(&key)?;
+        let symbols = self.bind_symbols(&key.0)?;
         let optimized = match &self.graph {
             Graph::Typed(typed) => typed.set_symbols(&symbols).and_then(|m| m.into_optimized()),
-            Graph::PerShape(inference) => self.concrete(inference, &key).and_then(|m| m.into_optimized()),
+            Graph::PerShape { inference, proto: None } => {
+                self.concrete(inference, &key.0).and_then(|m| m.into_optimized())
+            }
+            Graph::PerShape { proto: Some(proto), .. } => {
+                self.folded(proto, &key.0, settings.into_iter().collect()).and_then(|m| m.into_optimized())
+            }
         }
         .map_err(|e| untypable(&e))?;
         self.check_intermediates(&optimized)?;
@@ -215,6 +233,27 @@ impl Model {
             }
         }
         Ok(())
+    }
+
+    /// The protobuf with the Ifs these shapes and settings fix folded, as an inference graph
+    /// with every input fact made concrete.
+    fn folded(
+        &self,
+        proto: &tract_onnx::pb::ModelProto,
+        shapes: &[Vec<usize>],
+        settings: HashMap<String, Tensor>,
+    ) -> TractResult<InferenceModel> {
+        let onnx = tract_onnx::onnx();
+        let facts = self
+            .inputs
+            .iter()
+            .zip(shapes)
+            .zip(&self.input_dtypes)
+            .map(|((info, shape), dt)| (info.name.clone(), (*dt, shape.clone())))
+            .collect();
+        let mut proto = proto.clone();
+        fold_if::fold(&onnx, &mut proto, &facts, &settings)?;
+        self.concrete(&onnx.model_for_proto_model(&proto)?, shapes)
     }
 
     /// An inference graph with every input fact made concrete, for [`Graph::PerShape`].
@@ -243,7 +282,7 @@ impl Model {
                     let fact = typed.input_fact(ix).map_err(|e| EngineError::Inference(chain(&e)))?;
                     fact.shape.iter().map(|d| Some(d.clone())).collect()
                 }
-                Graph::PerShape(_) => info.shape.iter().map(|d| d.parse::<i64>().ok().map(TDim::Val)).collect(),
+                Graph::PerShape { .. } => info.shape.iter().map(|d| d.parse::<i64>().ok().map(TDim::Val)).collect(),
             };
             if declared.len() != actual.len() {
                 return Err(mismatch());
@@ -279,9 +318,14 @@ fn load_onnx(format: ModelFormat, bytes: &[u8]) -> Result<Graph, EngineError> {
     let inference = onnx.model_for_proto_model(&proto).map_err(|e| EngineError::ModelInvalid(chain(&e)))?;
     match inference.clone().into_typed().and_then(|m| m.into_decluttered()) {
         Ok(typed) => Ok(Graph::Typed(typed)),
-        Err(_) if has_open_input_dims(&inference) => Ok(Graph::PerShape(inference)),
+        Err(_) if has_if(&proto) => Ok(Graph::PerShape { inference, proto: Some(Box::new(proto)) }),
+        Err(_) if has_open_input_dims(&inference) => Ok(Graph::PerShape { inference, proto: None }),
         Err(e) => Err(untypable(&e)),
     }
+}
+
+fn has_if(proto: &tract_onnx::pb::ModelProto) -> bool {
+    proto.graph.as_ref().is_some_and(|g| g.node.iter().any(|n| n.op_type == "If" && n.domain.is_empty()))
 }
 
 fn has_open_input_dims(inference: &InferenceModel) -> bool {
