@@ -164,3 +164,77 @@ fn a_shape_against_a_declared_number_is_a_shape_mismatch() {
     let err = session.run(&tensor(vec![1, 4, 2, 2]), None, &InstantClock::new()).unwrap_err();
     assert_eq!(err.code(), "shape_mismatch", "{err}");
 }
+
+/// `y = If(mode == 1, then: x, else: Concat(x, x))`: the branches give outputs of different
+/// shapes, which tract cannot type as one node; `mode` is a setting (a rank-0 input) the
+/// request fixes, so the engine folds the If into the branch taken.
+fn if_on_a_setting_model() -> Vec<u8> {
+    use tract_onnx::pb::TensorProto;
+    let node = |op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>| NodeProto {
+        op_type: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        attribute,
+        ..Default::default()
+    };
+    let branch = |name: &str, nodes: Vec<NodeProto>, output: &str| AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Graph as i32,
+        g: Some(GraphProto {
+            name: name.into(),
+            node: nodes,
+            output: vec![ValueInfoProto { name: output.into(), ..Default::default() }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let axis = AttributeProto { name: "axis".into(), r#type: AttributeType::Int as i32, i: 0, ..Default::default() };
+    let one = TensorProto { name: "one".into(), dims: vec![], data_type: 7, int64_data: vec![1], ..Default::default() };
+    let mut mode = value_info("mode", vec![]);
+    if let Some(Type::TensorType(t)) = mode.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+        t.elem_type = 7; // int64
+    }
+    let graph = GraphProto {
+        name: "if_on_a_setting".into(),
+        node: vec![
+            node("Equal", &["mode", "one"], "cond", vec![]),
+            node(
+                "If",
+                &["cond"],
+                "y",
+                vec![
+                    branch("then_branch", vec![node("Identity", &["x"], "same", vec![])], "same"),
+                    branch("else_branch", vec![node("Concat", &["x", "x"], "twice", vec![axis])], "twice"),
+                ],
+            ),
+        ],
+        initializer: vec![one],
+        input: vec![value_info("x", vec![param("n")]), mode],
+        output: vec![value_info("y", vec![None])],
+        ..Default::default()
+    };
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn an_if_on_a_setting_the_request_fixes_is_folded_into_its_branch() {
+    let session = load(&if_on_a_setting_model());
+    let clock = InstantClock::new();
+    for (mode, expected) in
+        [(1.0, vec![1.0, 2.0, 3.0]), (2.0, vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]), (1.0, vec![1.0, 2.0, 3.0])]
+    {
+        let request: RunRequest = serde_json::from_value(serde_json::json!({"input": {"kind": "multiple", "inputs": [
+            {"kind": "tensor", "name": "x", "shape": [3], "data": [1.0, 2.0, 3.0]},
+            {"kind": "tensor", "name": "mode", "shape": [], "data": [mode]},
+        ]}}))
+        .unwrap();
+        let result = session.run(&request, None, &clock).unwrap_or_else(|e| panic!("mode {mode}: {e}"));
+        assert_eq!(result.outputs["y"].data, expected, "mode {mode}");
+    }
+}
