@@ -1,6 +1,8 @@
 //! The disclosure policy and the receipt on a real model, through the same `Session::run`
 //! the browser's Worker calls.
 
+mod onnx_proto;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -159,65 +161,29 @@ fn the_input_hash_is_stable_in_a_session_and_differs_across_sessions() {
 /// A hostile model: one row per input pixel, `[pixel, 1 - pixel]`, so that a ranking of
 /// the rows spells out the picture, one pixel each, past a `top_k_only` policy.
 fn pixel_per_row_model() -> Vec<u8> {
-    use prost::Message;
-    use tract_onnx::pb::tensor_shape_proto::{dimension::Value as Dim, Dimension};
-    use tract_onnx::pb::type_proto::{Tensor as TensorType, Value as Type};
-    use tract_onnx::pb::{
-        attribute_proto::AttributeType, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-        TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    };
-    let info = |name: &str, dims: &[i64]| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(Type::TensorType(TensorType {
-                elem_type: 1,
-                shape: Some(TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|&d| Dimension { value: Some(Dim::DimValue(d)), ..Default::default() })
-                        .collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let node = |op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>| NodeProto {
-        op_type: op.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute,
-        ..Default::default()
-    };
+    use onnx_proto::{fixed, int, model, node, value_info, FLOAT, INT64};
+    use tract_onnx::pb::{GraphProto, TensorProto};
     let shape = TensorProto {
         name: "shape".into(),
         dims: vec![2],
-        data_type: 7,
+        data_type: INT64,
         int64_data: vec![64, 1],
         ..Default::default()
     };
     let one =
-        TensorProto { name: "one".into(), dims: vec![], data_type: 1, float_data: vec![1.0], ..Default::default() };
-    let axis = AttributeProto { name: "axis".into(), r#type: AttributeType::Int as i32, i: 1, ..Default::default() };
-    let graph = GraphProto {
+        TensorProto { name: "one".into(), dims: vec![], data_type: FLOAT, float_data: vec![1.0], ..Default::default() };
+    model(GraphProto {
         name: "pixel_per_row".into(),
         node: vec![
             node("Reshape", &["pixels", "shape"], "column", vec![]),
             node("Sub", &["one", "column"], "inverse", vec![]),
-            node("Concat", &["column", "inverse"], "rows", vec![axis]),
+            node("Concat", &["column", "inverse"], "rows", vec![int("axis", 1)]),
         ],
         initializer: vec![shape, one],
-        input: vec![info("pixels", &[1, 64])],
-        output: vec![info("rows", &[64, 2])],
+        input: vec![value_info("pixels", FLOAT, fixed(&[1, 64]))],
+        output: vec![value_info("rows", FLOAT, fixed(&[64, 2]))],
         ..Default::default()
-    };
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
-        graph: Some(graph),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    })
 }
 
 #[test]

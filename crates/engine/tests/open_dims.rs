@@ -2,69 +2,27 @@
 //! run makes the dims concrete from the request, and a request that cannot fix one gets a
 //! typed error that names the input, its dims and the setting to add.
 
-use prost::Message;
+mod onnx_proto;
+
+use onnx_proto::{graph_attribute, int, ints, model, node, value_info, FLOAT, INT64};
 use ssc_engine::{InputSpec, InstantClock, Limits, NamedTensor, RunRequest, Session};
 use tract_onnx::pb::tensor_shape_proto::dimension::Value;
-use tract_onnx::pb::tensor_shape_proto::Dimension;
-use tract_onnx::pb::type_proto::{Tensor as TensorType, Value as Type};
-use tract_onnx::pb::{
-    attribute_proto::AttributeType, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    TensorShapeProto, TypeProto, ValueInfoProto,
-};
-
-const FLOAT: i32 = 1;
-
-fn value_info(name: &str, dims: Vec<Option<Value>>) -> ValueInfoProto {
-    let dim = dims.into_iter().map(|value| Dimension { value, ..Default::default() }).collect();
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(Type::TensorType(TensorType { elem_type: FLOAT, shape: Some(TensorShapeProto { dim }) })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, values: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: AttributeType::Ints as i32,
-        ints: values.to_vec(),
-        ..Default::default()
-    }
-}
+use tract_onnx::pb::{GraphProto, TensorProto, ValueInfoProto};
 
 /// `y = ReduceMean(x, axes=[2, 3], keepdims=0)`: an image model whose input is [`batch`, 3, `h`, `w`].
 fn mean_model(batch: Option<Value>, h: Option<Value>, w: Option<Value>) -> Vec<u8> {
-    let node = NodeProto {
-        op_type: "ReduceMean".into(),
-        input: vec!["x".into()],
-        output: vec!["y".into()],
-        attribute: vec![
-            ints("axes", &[2, 3]),
-            AttributeProto { name: "keepdims".into(), r#type: AttributeType::Int as i32, i: 0, ..Default::default() },
-        ],
-        ..Default::default()
-    };
-    let graph = GraphProto {
+    model(GraphProto {
         name: "mean".into(),
-        node: vec![node],
-        input: vec![value_info("x", vec![batch, Some(Value::DimValue(3)), h, w])],
+        node: vec![node("ReduceMean", &["x"], "y", vec![ints("axes", &[2, 3]), int("keepdims", 0)])],
+        input: vec![value_info("x", FLOAT, vec![batch, Some(Value::DimValue(3)), h, w])],
         // The output's annotation uses the exporter's names too, as Paddle2ONNX writes them.
         output: vec![value_info(
             "y",
+            FLOAT,
             vec![Some(Value::DimParam("p2o.DynamicDimension.0".into())), Some(Value::DimValue(3))],
         )],
         ..Default::default()
-    };
-    let model = ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
-        graph: Some(graph),
-        ..Default::default()
-    };
-    model.encode_to_vec()
+    })
 }
 
 fn param(name: &str) -> Option<Value> {
@@ -169,32 +127,20 @@ fn a_shape_against_a_declared_number_is_a_shape_mismatch() {
 /// shapes, which tract cannot type as one node; `mode` is a setting (a rank-0 input) the
 /// request fixes, so the engine folds the If into the branch taken.
 fn if_on_a_setting_model() -> Vec<u8> {
-    use tract_onnx::pb::TensorProto;
-    let node = |op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>| NodeProto {
-        op_type: op.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute,
-        ..Default::default()
+    let branch = |name: &str, nodes, output: &str| {
+        graph_attribute(
+            name,
+            GraphProto {
+                name: name.into(),
+                node: nodes,
+                output: vec![ValueInfoProto { name: output.into(), ..Default::default() }],
+                ..Default::default()
+            },
+        )
     };
-    let branch = |name: &str, nodes: Vec<NodeProto>, output: &str| AttributeProto {
-        name: name.into(),
-        r#type: AttributeType::Graph as i32,
-        g: Some(GraphProto {
-            name: name.into(),
-            node: nodes,
-            output: vec![ValueInfoProto { name: output.into(), ..Default::default() }],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let axis = AttributeProto { name: "axis".into(), r#type: AttributeType::Int as i32, i: 0, ..Default::default() };
-    let one = TensorProto { name: "one".into(), dims: vec![], data_type: 7, int64_data: vec![1], ..Default::default() };
-    let mut mode = value_info("mode", vec![]);
-    if let Some(Type::TensorType(t)) = mode.r#type.as_mut().and_then(|t| t.value.as_mut()) {
-        t.elem_type = 7; // int64
-    }
-    let graph = GraphProto {
+    let one =
+        TensorProto { name: "one".into(), dims: vec![], data_type: INT64, int64_data: vec![1], ..Default::default() };
+    model(GraphProto {
         name: "if_on_a_setting".into(),
         node: vec![
             node("Equal", &["mode", "one"], "cond", vec![]),
@@ -204,22 +150,15 @@ fn if_on_a_setting_model() -> Vec<u8> {
                 "y",
                 vec![
                     branch("then_branch", vec![node("Identity", &["x"], "same", vec![])], "same"),
-                    branch("else_branch", vec![node("Concat", &["x", "x"], "twice", vec![axis])], "twice"),
+                    branch("else_branch", vec![node("Concat", &["x", "x"], "twice", vec![int("axis", 0)])], "twice"),
                 ],
             ),
         ],
         initializer: vec![one],
-        input: vec![value_info("x", vec![param("n")]), mode],
-        output: vec![value_info("y", vec![None])],
+        input: vec![value_info("x", FLOAT, vec![param("n")]), value_info("mode", INT64, vec![])],
+        output: vec![value_info("y", FLOAT, vec![None])],
         ..Default::default()
-    };
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
-        graph: Some(graph),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    })
 }
 
 #[test]
