@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use ssc_engine::{
-    Detection, DetectionPostprocess, Disclosure, InputSpec, InstantClock, Limits, Postprocess, Preprocess, RunRequest,
-    Session,
+    Detection, DetectionPostprocess, Disclosure, InputSpec, InstantClock, Limits, NamedTensor, Postprocess, Preprocess,
+    RunRequest, Session,
 };
 
 fn repo() -> PathBuf {
@@ -272,9 +272,38 @@ fn corrupted_models_never_reach_a_panic() {
 
 #[test]
 fn unsupported_ops_are_listed_before_loading() {
-    let err = load_error(&model("selfie_segmentation.tflite"));
+    let err = load_error(&with_unknown_custom_op());
     assert_eq!(err.code(), "unsupported_ops");
-    assert!(err.to_string().contains("custom op \"Convolution2DTransposeBias\""), "{err}");
+    assert!(err.to_string().contains("custom op \"Convolution2DTransposeBiaZ\""), "{err}");
+}
+
+/// The selfie segmentation model with its custom operator renamed to one nobody implements
+/// (the name's last letter changed in place, so the flatbuffer stays valid).
+fn with_unknown_custom_op() -> Vec<u8> {
+    let mut bytes = model("selfie_segmentation.tflite");
+    let name = b"Convolution2DTransposeBias";
+    let at = bytes.windows(name.len()).position(|w| w == name).expect("the custom op's name");
+    bytes[at + name.len() - 1] = b'Z';
+    bytes
+}
+
+#[test]
+fn mediapipes_transposed_convolution_with_bias_is_rewritten_and_runs() {
+    let session = load(&model("selfie_segmentation.tflite"));
+    let request = RunRequest {
+        input: InputSpec::Tensor(NamedTensor {
+            name: None,
+            shape: vec![1, 256, 256, 3],
+            data: vec![0.5; 256 * 256 * 3],
+            dtype: None,
+        }),
+        postprocess: None,
+        disclosure: None,
+    };
+    let result = session.run(&request, None, &InstantClock::new()).unwrap();
+    let mask = result.outputs.values().next().unwrap();
+    assert_eq!(mask.shape, vec![1, 256, 256, 1]);
+    assert!(mask.data.iter().all(|v| (0.0..=1.0).contains(v)), "a sigmoid mask");
 }
 
 #[test]

@@ -48,6 +48,8 @@ pub(crate) fn builtin_support() -> (Vec<String>, Vec<(String, &'static str)>) {
     let mut loaded: Vec<String> = support::LOADED_BY_TRACT.iter().map(name).collect();
     let mut rewritten: Vec<(String, &'static str)> =
         rewrite::REWRITTEN.iter().map(|(c, how)| (name(c), *how)).collect();
+    let (custom, how) = rewrite::CUSTOM_REWRITTEN;
+    rewritten.push((graph::OpKind::Custom(custom.into()).name(), how));
     loaded.sort();
     rewritten.sort();
     (loaded, rewritten)

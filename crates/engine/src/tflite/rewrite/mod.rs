@@ -43,6 +43,9 @@ pub(super) const REWRITTEN: &[(B, &str)] = &[
     (B::UNPACK, "always"),
 ];
 
+/// The custom operator rewritten into builtins, and when.
+pub(super) const CUSTOM_REWRITTEN: (&str, &str) = transpose_conv::MEDIAPIPE_OP;
+
 pub(super) fn rewrite(graph: &mut Graph) -> Result<(), TfliteError> {
     strip_float_quantization(graph);
     densify::fold_constants(graph)?;

@@ -2,33 +2,102 @@
 //! pixels, padded so the result has the declared output shape, with the kernel flipped
 //! spatially: the textbook identity, in ops tract-tflite loads (RESHAPE, CONCATENATION, PAD,
 //! SLICE, CONV_2D).
+//!
+//! MediaPipe's custom `Convolution2DTransposeBias` is the same operator with its bias (its
+//! segmentation models use it): its options are TFLite's `TfLiteTransposeConvParams` as raw
+//! bytes (padding, stride width, stride height, little-endian int32s), its inputs the input,
+//! the weights and the bias.
 
 use tract_tflite::tflite::{ActivationFunctionType, BuiltinOperator as B, Padding, TensorType};
 
 use super::{f32_bytes, i32_bytes, reshape};
-use crate::tflite::graph::{Graph, Op, Options};
+use crate::tflite::graph::{Graph, Op, OpKind, Options};
 use crate::tflite::TfliteError;
 
-pub(super) fn expand<'a>(graph: &mut Graph<'a>, op: Op<'a>) -> Result<Vec<Op<'a>>, TfliteError> {
-    if !op.is(B::TRANSPOSE_CONV) {
-        return Ok(vec![op]);
-    }
-    let unsupported = |why: &str| Err(TfliteError::Unsupported(format!("TRANSPOSE_CONV {why}")));
+/// The custom operator rewritten here, and when.
+pub(super) const MEDIAPIPE_OP: (&str, &str) =
+    ("Convolution2DTransposeBias", "MediaPipe's transposed convolution with bias: as TRANSPOSE_CONV");
+
+/// A transposed convolution, from either spelling.
+struct TransposeConv {
+    weights: i32,
+    x: i32,
+    /// -1 when there is none.
+    bias: i32,
+    y: i32,
+    padding: Padding,
+    stride_h: i32,
+    stride_w: i32,
+    activation: ActivationFunctionType,
+}
+
+fn unsupported<T>(why: &str) -> Result<T, TfliteError> {
+    Err(TfliteError::Unsupported(format!("TRANSPOSE_CONV {why}")))
+}
+
+fn from_builtin(op: &Op) -> Result<TransposeConv, TfliteError> {
     let Options::Source(src) = op.options else { return unsupported("without options") };
     let Some(o) = src.builtin_options_as_transpose_conv_options() else { return unsupported("without options") };
     let (weights, x) = match op.inputs[..] {
         [_, w, x] | [_, w, x, _] => (w, x),
         _ => return unsupported("with other than 3 or 4 inputs"),
     };
-    let bias = op.inputs.get(3).copied().unwrap_or(-1);
-    let activation = o.fused_activation_function();
+    Ok(TransposeConv {
+        weights,
+        x,
+        bias: op.inputs.get(3).copied().unwrap_or(-1),
+        y: op.outputs[0],
+        padding: o.padding(),
+        stride_h: o.stride_h(),
+        stride_w: o.stride_w(),
+        activation: o.fused_activation_function(),
+    })
+}
+
+fn from_mediapipe(op: &Op) -> Result<TransposeConv, TfliteError> {
+    let invalid = |why: &str| Err(TfliteError::Invalid(format!("{} {why}", MEDIAPIPE_OP.0)));
+    let Options::Source(src) = op.options else { return invalid("without options") };
+    let Some(raw) = src.custom_options() else { return invalid("without options") };
+    let raw = raw.bytes();
+    let field = |i: usize| raw.get(4 * i..4 * i + 4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let (Some(padding), Some(stride_w), Some(stride_h)) = (field(0), field(1), field(2)) else {
+        return invalid("with options shorter than padding and strides");
+    };
+    let padding = match padding {
+        1 => Padding::SAME,
+        2 => Padding::VALID,
+        _ => return invalid("with a padding that is neither SAME nor VALID"),
+    };
+    let [x, weights, bias] = op.inputs[..] else { return invalid("with other than 3 inputs") };
+    Ok(TransposeConv {
+        weights,
+        x,
+        bias,
+        y: op.outputs[0],
+        padding,
+        stride_h,
+        stride_w,
+        activation: ActivationFunctionType::NONE,
+    })
+}
+
+pub(super) fn expand<'a>(graph: &mut Graph<'a>, op: Op<'a>) -> Result<Vec<Op<'a>>, TfliteError> {
+    let conv = match &op.kind {
+        OpKind::Builtin(B::TRANSPOSE_CONV) => from_builtin(&op)?,
+        OpKind::Custom(name) if name == MEDIAPIPE_OP.0 => from_mediapipe(&op)?,
+        _ => return Ok(vec![op]),
+    };
+    build(graph, conv)
+}
+
+fn build<'a>(graph: &mut Graph<'a>, conv: TransposeConv) -> Result<Vec<Op<'a>>, TfliteError> {
+    let TransposeConv { weights, x, bias, y, padding, stride_h: sh, stride_w: sw, activation } = conv;
     if !matches!(
         activation,
         ActivationFunctionType::NONE | ActivationFunctionType::RELU | ActivationFunctionType::RELU6
     ) {
         return unsupported("with a fused activation other than RELU or RELU6");
     }
-    let y = op.outputs[0];
     let (Some(kernel), &[n, h, w, c], &[_, out_h, out_w, _]) =
         (graph.constant(weights).map(<[u8]>::to_vec), &graph.tensor(x).shape[..], &graph.tensor(y).shape[..])
     else {
@@ -38,7 +107,6 @@ pub(super) fn expand<'a>(graph: &mut Graph<'a>, op: Op<'a>) -> Result<Vec<Op<'a>
         return unsupported("on non-float tensors");
     }
     let [o_ch, kh, kw, i_ch] = graph.tensor(weights).shape[..] else { return unsupported("needs a rank-4 kernel") };
-    let (sh, sw) = (o.stride_h(), o.stride_w());
     if i_ch != c
         || !(1..=64).contains(&sh)
         || !(1..=64).contains(&sw)
@@ -47,7 +115,7 @@ pub(super) fn expand<'a>(graph: &mut Graph<'a>, op: Op<'a>) -> Result<Vec<Op<'a>
         return Err(TfliteError::Invalid("TRANSPOSE_CONV kernel, strides and input disagree".into()));
     }
     // Padding as TFLite computes it, from the forward convolution output -> input.
-    let pad_before = |out: i32, k: i32, s: i32| match o.padding() {
+    let pad_before = |out: i32, k: i32, s: i32| match padding {
         Padding::SAME => (((out + s - 1) / s - 1) * s + k - out).max(0) / 2,
         _ => 0,
     };
