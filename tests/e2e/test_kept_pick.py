@@ -42,7 +42,7 @@ def test_a_rerun_that_changes_the_request_reruns_the_kept_file(page: Page, probe
     choose(page, "3")
     second = wait_result(page, previous=json.dumps(first))
     assert second["status"] == "ok", second
-    assert [t["label"] for t in second["top_k"]] == ["digit 3", *[t["label"] for t in second["top_k"][1:]]]
+    assert second["top_k"][0]["label"] == "digit 3"
     assert len(second["top_k"]) == 3
     assert second["receipt"]["input_hmac_sha256"] == first["receipt"]["input_hmac_sha256"]  # the same file, not a new pick
 

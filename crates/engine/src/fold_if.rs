@@ -124,22 +124,24 @@ fn evaluate(
 ) -> TractResult<bool> {
     let graph = proto.graph.as_ref().context("no graph")?;
     let inputs: Vec<ValueInfoProto> = graph.input.iter().filter(|i| needed.inputs.contains(&i.name)).cloned().collect();
+    let nodes: Vec<NodeProto> =
+        graph.node.iter().enumerate().filter(|(ix, _)| needed.nodes.contains(ix)).map(|(_, n)| n.clone()).collect();
+    // Only the weights the condition's nodes read: the model's others can be hundreds of MB.
+    let read: HashSet<&str> = nodes.iter().flat_map(|n| n.input.iter().map(String::as_str)).collect();
+    let initializer = graph.initializer.iter().filter(|t| read.contains(t.name.as_str())).cloned().collect();
     let sub = ModelProto {
         graph: Some(GraphProto {
             name: "condition".into(),
-            node: graph
-                .node
-                .iter()
-                .enumerate()
-                .filter(|(ix, _)| needed.nodes.contains(ix))
-                .map(|(_, n)| n.clone())
-                .collect(),
-            initializer: graph.initializer.clone(),
+            node: nodes,
+            initializer,
             input: inputs.clone(),
             output: vec![ValueInfoProto { name: cond.to_string(), ..Default::default() }],
             ..Default::default()
         }),
-        ..proto.clone()
+        ir_version: proto.ir_version,
+        opset_import: proto.opset_import.clone(),
+        functions: proto.functions.clone(),
+        ..Default::default()
     };
     let mut model = onnx.model_for_proto_model(&sub)?;
     let mut values = tvec![];
