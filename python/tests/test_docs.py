@@ -141,3 +141,19 @@ def test_the_output_dtypes_the_host_accepts_are_the_engines(cli):
     listed = re.search(r"export const OUTPUT_DTYPES = \[(.*?)\];", protocol, flags=re.S)
     assert listed, "OUTPUT_DTYPES not found in protocol.ts"
     assert re.findall(r'"(\w+)"', listed[1]) == caps["output_dtypes"]
+
+
+def test_every_readme_privacy_claim_names_a_test_that_exists_and_that_security_md_cites():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Privacy claims", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| (?!claim |---)(.+?) \| `([^`]+)` \|$", section, flags=re.M)
+    assert len(rows) >= 10, section
+    security = (DOCS / "security.md").read_text()
+    for claim, ref in rows:
+        file, _, name = ref.partition("::")
+        [path] = [p for p in (ROOT / "tests/e2e", ROOT / "crates/engine/tests") if (p / file).is_file()] or [None]
+        assert path is not None, f"{claim!r}: no test file {file}"
+        if name:
+            assert re.search(rf"^(def|fn) {re.escape(name)}\(", (path / file).read_text(), flags=re.M), f"{claim!r}: no {ref}"
+        # The claim is docs/security.md's, where the same test backs it.
+        assert (name or file) in security, f"{claim!r}: docs/security.md does not cite {ref}"

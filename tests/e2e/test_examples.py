@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FrameLocator, Page, expect
 
 from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, sandbox_frame
 
@@ -64,6 +64,14 @@ def table(page: Page, name: str) -> list[list[str]]:
     return [row.locator("td, th").all_inner_texts() for row in rows.all()]
 
 
+def bits_sent(sandbox: FrameLocator) -> int:
+    """The finite bound in bits the sandbox's receipt line states for a single file's result."""
+    receipt = sandbox.locator("#receipt").inner_text()
+    found = re.search(r"your file: 0 bytes; at most (\d+) bits? derived from your file (?:was|were) sent", receipt)
+    assert found, receipt
+    return int(found[1])
+
+
 def metric(page: Page, name: str) -> str:
     return page.locator(f".st-key-{name}_result [data-testid=stMetricValue]").inner_text()
 
@@ -82,6 +90,7 @@ def test_risk_score_shows_onnxruntimes_probabilities_per_patient(page: Page, dem
     flagged = int((expected[:, 0] >= 0.5).sum())
     assert metric(page, "risk_score") == f"{flagged} of {len(features)}"
     assert "Kept in your browser: logits." in page.locator(".st-key-risk_score_result").inner_text()
+    assert bits_sent(sandbox_frame(page)) > 0
 
 
 def test_digit_classifier_names_the_digit_of_every_sample_scan(page: Page, demo_server: StreamlitServer) -> None:
@@ -93,6 +102,7 @@ def test_digit_classifier_names_the_digit_of_every_sample_scan(page: Page, demo_
         # The top-3 table follows the message in the same script run.
         expect(result.locator("tbody tr").first.locator("td").first).to_have_text(name)
         assert len(table(page, "digit_classifier")) == 3
+        assert bits_sent(sandbox_frame(page)) > 0
 
 
 def test_face_detection_shows_one_face_at_the_reference_box(page: Page, demo_server: StreamlitServer) -> None:
@@ -110,6 +120,19 @@ def test_face_detection_shows_one_face_at_the_reference_box(page: Page, demo_ser
     np.testing.assert_allclose([float(v) for v in box], expected["box"], atol=BOX_TOLERANCE_PX)
     kept = page.locator(".st-key-face_detection_result").inner_text()
     assert "Kept in your browser: classificators, regressors." in kept
+    assert bits_sent(sandbox_frame(page)) > 0
+
+
+def test_quick_starts_pickers_state_a_bound_in_bits(page: Page, demo_server: StreamlitServer) -> None:
+    page.goto(demo_server.url)
+    # Components in page order: the tensor from Python, then the image and the CSV pickers.
+    for nth, file, done in [(1, DATA / "digit_3.png", page.locator(".st-key-image_result").get_by_text("Predicted digit: 3")),
+                            (2, DATA / "patients.csv", page.locator(".st-key-csv_result [data-testid=stDataFrame]"))]:
+        sandbox = page.frame_locator(COMPONENT_IFRAME).nth(nth).frame_locator("#sandbox")
+        sandbox.locator("#pick").wait_for(state="visible", timeout=60_000)
+        sandbox.locator("#file").set_input_files(str(file))
+        done.wait_for(timeout=60_000)
+        assert bits_sent(sandbox) > 0
 
 
 def test_batch_shows_one_row_per_file_in_the_order_picked(page: Page, demo_server: StreamlitServer) -> None:

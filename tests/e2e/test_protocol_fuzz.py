@@ -207,7 +207,9 @@ def test_hostile_messages_are_dropped_counted_and_harmless(page: Page, probe_ser
     # oversized), from itself and from an intruder frame (foreign).
     from_sandbox = malformed(rng, TO_HOST, 150)
     forged = [{"v": 1, "type": "result", "runId": 999, "result": RESULT},
-              {"v": 1, "type": "error", "runId": 998, "error": {"code": "x", "message": CANARY}}]
+              {"v": 1, "type": "error", "runId": 998, "error": {"code": "x", "message": CANARY}},
+              # A file's full error (`detail`) is for the person's eyes in the sandbox, never for Python.
+              {"v": 1, "type": "error", "runId": None, "error": {"code": "x", "message": "y", "detail": CANARY}}]
     sandbox.evaluate(POST_TO_PARENT, from_sandbox + forged)
     oversized_to_host = sandbox.evaluate(OVERSIZED, "parent")
     foreign_to_host = [copy.deepcopy(m) for m in TO_HOST]
