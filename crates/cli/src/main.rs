@@ -23,7 +23,8 @@ use ssc_engine::{EngineError, InputSpec, InstantClock, Limits, NamedTensor, RunR
           ssc run model.onnx --config '{\"input\": {\"kind\": \"tensor\", \"shape\": [1, 4], \"data\": [1, 2, 3, 4]}}'\n  \
           ssc run model.onnx --input scan.png --config @request.json\n  \
           ssc bench model.onnx --runs 100\n  \
-          ssc support --markdown          # every operator, dtype and setting the engine accepts\n\n\
+          ssc support --markdown          # every operator, dtype and setting the engine accepts\n  \
+          ssc schema                      # the request, result and error-code formats as JSON Schema\n\n\
         Errors print as `error: [code] message` and exit with status 1; the code is the one \
         Python sees in `result[\"error\"][\"code\"]`."
 )]
@@ -82,6 +83,16 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Check a request (and --limits) without a model: the engine's rules that need no model
+    /// or file. Prints `ok`, or the error as `run` would.
+    Check {
+        /// The request as JSON, or @path to a JSON file, as for `run`.
+        #[arg(long)]
+        config: String,
+    },
+    /// Print the JSON Schema of requests, disclosure policies, limits, results and error codes
+    /// (the Python package's schema.json is this output).
+    Schema,
 }
 
 /// Failures of the CLI itself (files, arguments), beside the engine's own errors.
@@ -232,6 +243,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             } else {
                 print_json(&caps);
             }
+        }
+        Command::Schema => print_json(&ssc_engine::schema()),
+        Command::Check { config } => {
+            limits.validate()?;
+            parse_config(&config)?.validate()?;
+            print_text("ok");
         }
         Command::Bench { model, config, input, runs } => {
             let session = load(&model, limits, &clock)?;

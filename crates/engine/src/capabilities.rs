@@ -1,15 +1,15 @@
 //! What this engine accepts, read from the code that accepts it: tract-onnx's operator
 //! registry, the TFLite loader's tables, the dtypes the tensor conversions handle, and the
-//! names the request types deserialize. `ssc support` prints it and
+//! names the request types' schema accepts (`schema.rs`). `ssc support` prints it and
 //! docs/supported-models.md is that output, so the documentation cannot drift from the engine.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tract_onnx::prelude::{DatumType, Tensor};
 
 use crate::postprocess::{CoordinateOrder, DetectionPostprocess, Nms, NmsMethod, Postprocess, SsdAnchors, Step};
-use crate::preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess, Resize};
+use crate::preprocess::{Color, Layout, Preprocess, Resize};
+use crate::schema::{fields, values};
 use crate::tensor::{dtype_name, typed_tensor};
 use crate::{Disclosure, Limits, OnViolation, OutputTensor};
 
@@ -114,52 +114,57 @@ pub fn capabilities() -> Capabilities {
         .collect();
     let (tflite_builtins, rewritten) = crate::tflite::builtin_support();
     let tflite_rewritten = rewritten.into_iter().map(|(name, when)| Rewrite { name, when }).collect();
-    let input_dtypes = TENSOR_TYPES.iter().filter(|&&dt| typed_tensor("probe", &[1], &[0.0], dt).is_ok());
-    let output_dtypes = TENSOR_TYPES
-        .iter()
-        .filter(|&&dt| Tensor::zero_dt(dt, &[1]).is_ok_and(|zero| OutputTensor::from_tract("probe", &zero).is_ok()));
     Capabilities {
         onnx_operators,
         onnx_ml_operators,
         tflite_builtins,
         tflite_rewritten,
-        input_dtypes: input_dtypes.map(|&dt| dtype_name(dt)).collect(),
-        output_dtypes: output_dtypes.map(|&dt| dtype_name(dt)).collect(),
+        input_dtypes: input_dtypes(),
+        output_dtypes: output_dtypes(),
         request: request_settings(),
     }
 }
 
-fn request_settings() -> Vec<Setting> {
-    use Accepts::{Fields, Values};
-    let unknown = json!({ "\u{0}": 0 });
-    let setting = |setting, accepts, names| Setting { setting, accepts, names };
-    vec![
-        setting("preprocess.kind", Values, accepted::<Preprocess>(json!({ "kind": "\u{0}" }))),
-        setting("preprocess (kind image)", Fields, accepted::<ImagePreprocess>(unknown.clone())),
-        setting("preprocess.color", Values, accepted::<Color>(json!("\u{0}"))),
-        setting("preprocess.layout", Values, accepted::<Layout>(json!("\u{0}"))),
-        setting("preprocess.resize", Values, accepted::<Resize>(json!("\u{0}"))),
-        setting("preprocess (kind csv)", Fields, accepted::<CsvPreprocess>(unknown.clone())),
-        setting("postprocess", Fields, accepted::<Postprocess>(unknown.clone())),
-        setting("postprocess.steps[].op", Values, accepted::<Step>(json!({ "op": "\u{0}" }))),
-        setting("postprocess.detection", Fields, accepted::<DetectionPostprocess>(unknown.clone())),
-        setting("postprocess.detection.anchors", Fields, accepted::<SsdAnchors>(unknown.clone())),
-        setting("postprocess.detection.coordinate_order", Values, accepted::<CoordinateOrder>(json!("\u{0}"))),
-        setting("postprocess.detection.nms", Fields, accepted::<Nms>(unknown.clone())),
-        setting("postprocess.detection.nms.method", Values, accepted::<NmsMethod>(json!("\u{0}"))),
-        setting("security_config.disclosure", Fields, accepted::<Disclosure>(unknown.clone())),
-        setting("security_config.disclosure.on_violation", Values, accepted::<OnViolation>(json!("\u{0}"))),
-        setting("security_config.limits", Fields, accepted::<Limits>(unknown)),
-    ]
+/// The dtypes values can be converted to, probed one by one.
+pub(crate) fn input_dtypes() -> Vec<String> {
+    let accepted = TENSOR_TYPES.iter().filter(|&&dt| typed_tensor("probe", &[1], &[0.0], dt).is_ok());
+    accepted.map(|&dt| dtype_name(dt)).collect()
 }
 
-/// The names serde lists as expected when it rejects `probe` as a `T`: an enum's variants,
-/// or the fields of a struct that denies unknown ones. Read from the derive itself, so a new
-/// variant or field is listed without being written down a second time.
-fn accepted<T: DeserializeOwned>(probe: Value) -> Vec<String> {
-    let message = serde_json::from_value::<T>(probe).err().map(|e| e.to_string()).unwrap_or_default();
-    let Some((_, expected)) = message.split_once("expected") else { return Vec::new() };
-    expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
+/// The dtypes an output can be returned in, probed one by one.
+pub(crate) fn output_dtypes() -> Vec<String> {
+    let returned = TENSOR_TYPES
+        .iter()
+        .filter(|&&dt| Tensor::zero_dt(dt, &[1]).is_ok_and(|zero| OutputTensor::from_tract("probe", &zero).is_ok()));
+    returned.map(|&dt| dtype_name(dt)).collect()
+}
+
+/// A request's optional dtype field, for the schema: one of [`input_dtypes`], or null.
+pub(crate) fn input_dtypes_or_null() -> Vec<Value> {
+    input_dtypes().into_iter().map(Value::from).chain([Value::Null]).collect()
+}
+
+fn request_settings() -> Vec<Setting> {
+    use Accepts::{Fields, Values};
+    let setting = |setting, accepts, names| Setting { setting, accepts, names };
+    vec![
+        setting("preprocess.kind", Values, values::<Preprocess>(Some("kind"))),
+        setting("preprocess (kind image)", Fields, fields::<Preprocess>(Some(("kind", "image")))),
+        setting("preprocess.color", Values, values::<Color>(None)),
+        setting("preprocess.layout", Values, values::<Layout>(None)),
+        setting("preprocess.resize", Values, values::<Resize>(None)),
+        setting("preprocess (kind csv)", Fields, fields::<Preprocess>(Some(("kind", "csv")))),
+        setting("postprocess", Fields, fields::<Postprocess>(None)),
+        setting("postprocess.steps[].op", Values, values::<Step>(Some("op"))),
+        setting("postprocess.detection", Fields, fields::<DetectionPostprocess>(None)),
+        setting("postprocess.detection.anchors", Fields, fields::<SsdAnchors>(None)),
+        setting("postprocess.detection.coordinate_order", Values, values::<CoordinateOrder>(None)),
+        setting("postprocess.detection.nms", Fields, fields::<Nms>(None)),
+        setting("postprocess.detection.nms.method", Values, values::<NmsMethod>(None)),
+        setting("security_config.disclosure", Fields, fields::<Disclosure>(None)),
+        setting("security_config.disclosure.on_violation", Values, values::<OnViolation>(None)),
+        setting("security_config.limits", Fields, fields::<Limits>(None)),
+    ]
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Precision;
@@ -18,10 +19,11 @@ pub const MAX_DECIMALS: u32 = 15;
 /// What may leave the browser. `Disclosure::default()` lets every output leave at full
 /// precision; a request without a policy gets [`Disclosure::default_for`], which for a
 /// picked file is the minimum necessary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Disclosure {
     /// Raw outputs that may leave, by name; `None` allows every output, `[]` none.
+    #[schemars(inner(length(min = 1)), extend("uniqueItems" = true))]
     pub outputs: Option<Vec<String>>,
     /// Only the ranked classes (`top_k`) leave; every raw output is withheld.
     pub top_k_only: bool,
@@ -32,6 +34,7 @@ pub struct Disclosure {
     pub derived: Option<Vec<DerivedField>>,
     /// Every number derived from the model (output values, top-k scores) is rounded to this
     /// many decimals.
+    #[schemars(range(max = MAX_DECIMALS))]
     pub decimals: Option<u32>,
     /// No raw output, derived result or ranking with more elements than this leaves.
     pub max_output_elements: Option<usize>,
@@ -46,7 +49,7 @@ pub struct Disclosure {
     pub on_violation: OnViolation,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnViolation {
     /// The output is withheld and named in the receipt; the rest of the result leaves.
@@ -57,7 +60,7 @@ pub enum OnViolation {
 }
 
 /// A result field computed from raw outputs, as `Disclosure::derived` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DerivedField {
     Postprocessed,
@@ -65,7 +68,7 @@ pub enum DerivedField {
 }
 
 impl DerivedField {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Postprocessed => "postprocessed",
             Self::Detections => "detections",
@@ -74,7 +77,7 @@ impl DerivedField {
 }
 
 /// Why an output stayed in the browser.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WithheldReason {
     /// The policy's `outputs` (for a derived result: `derived`, or else the `outputs` of all
@@ -91,7 +94,7 @@ pub enum WithheldReason {
 }
 
 /// An output the policy kept in the browser; its name and size, never its values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Withheld {
     pub output: String,
@@ -394,16 +397,6 @@ impl Disclosure {
     /// A policy that names an output the model does not have is a mistake (a typo, or the
     /// wrong model), not a request to withhold everything: it fails loudly.
     fn check(&self, outputs: &BTreeMap<String, OutputTensor>) -> Result<(), EngineError> {
-        if let Some(decimals) = self.decimals.filter(|d| *d > MAX_DECIMALS) {
-            return Err(EngineError::InvalidRequest(format!(
-                "disclosure.decimals is {decimals}, over the maximum of {MAX_DECIMALS}"
-            )));
-        }
-        if self.top_k_only && self.derived.is_some() {
-            return Err(EngineError::InvalidRequest(
-                "disclosure.top_k_only withholds every derived result, so disclosure.derived cannot list any".into(),
-            ));
-        }
         for name in self.outputs.iter().flatten() {
             if !outputs.contains_key(name) {
                 return Err(EngineError::InvalidRequest(format!(
@@ -620,16 +613,11 @@ mod tests {
     }
 
     #[test]
-    fn decimals_past_f64_precision_are_rejected() {
-        let policy = Disclosure { decimals: Some(16), ..Default::default() };
-        assert_eq!(policy.apply(outputs(), None, None, None, FACTS, &sizes()).unwrap_err().code(), "invalid_request");
-    }
-
-    #[test]
     fn policy_json_is_strict() {
         let parsed: Disclosure =
             serde_json::from_str(r#"{"outputs": ["p"], "decimals": 3, "on_violation": "error"}"#).unwrap();
         assert_eq!(parsed.on_violation, OnViolation::Error);
+        assert!(serde_json::from_str::<Disclosure>(r#"{"derived": ["outputs"]}"#).is_err());
         assert!(serde_json::from_str::<Disclosure>(r#"{"output": ["p"]}"#).is_err());
     }
 
@@ -712,14 +700,4 @@ mod tests {
         assert_eq!(d.code(), "disclosure_empty");
     }
 
-    #[test]
-    fn derived_and_top_k_only_contradict() {
-        let policy =
-            Disclosure { top_k_only: true, derived: Some(vec![DerivedField::Detections]), ..Disclosure::default() };
-        assert_eq!(
-            policy.apply(outputs(), ranked(), None, detections(), FACTS, &sizes()).unwrap_err().code(),
-            "invalid_request"
-        );
-        assert!(serde_json::from_str::<Disclosure>(r#"{"derived": ["outputs"]}"#).is_err());
-    }
 }

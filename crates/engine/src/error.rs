@@ -1,4 +1,90 @@
+use schemars::JsonSchema;
+use serde::Serialize;
 use thiserror::Error;
+
+/// The codes an error carries, each named once: Python apps match on them, and
+/// `ssc schema` hands the list to Python and the component.
+macro_rules! codes {
+    ($(#[$meta:meta])* $enum:ident { $($(#[doc = $doc:literal])* $variant:ident => $name:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+        pub enum $enum {
+            $($(#[doc = $doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl $enum {
+            pub const ALL: &'static [$enum] = &[$($enum::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The codes of the engine's errors ([`EngineError::code`]).
+    ErrorCode {
+        ModelTooLarge => "model_too_large",
+        InputTooLarge => "input_too_large",
+        UnsupportedFormat => "unsupported_format",
+        Sha256Mismatch => "sha256_mismatch",
+        ModelInvalid => "model_invalid",
+        ModelUnsupported => "model_unsupported",
+        UnsupportedOps => "unsupported_ops",
+        InvalidRequest => "invalid_request",
+        UnknownInput => "unknown_input",
+        ShapeMismatch => "shape_mismatch",
+        DataLength => "data_length",
+        TensorTooLarge => "tensor_too_large",
+        UnsupportedDtype => "unsupported_dtype",
+        DtypeMismatch => "dtype_mismatch",
+        ValueOutOfRange => "value_out_of_range",
+        ImageDecode => "image_decode",
+        ImageTooLarge => "image_too_large",
+        Csv => "csv",
+        NonFiniteOutput => "non_finite_output",
+        Preprocess => "preprocess",
+        Postprocess => "postprocess",
+        Inference => "inference",
+        DisclosureViolation => "disclosure_violation",
+        DisclosureEmpty => "disclosure_empty",
+        DisclosureRows => "disclosure_rows",
+        DisclosureUnroundable => "disclosure_unroundable",
+        DisclosureOverBudget => "disclosure_over_budget",
+        Randomness => "randomness",
+    }
+}
+
+codes! {
+    /// The codes the component's frames raise themselves, around the engine.
+    ComponentErrorCode {
+        /// The host could not download the engine or the model.
+        FetchFailed => "fetch_failed",
+        /// The engine's WebAssembly could not be compiled in this browser.
+        EngineInvalid => "engine_invalid",
+        /// The page frames the host without being its own app.
+        NotEmbedded => "not_embedded",
+        /// `require_isolation` is set and the page (or its Worker) is not cross-origin isolated.
+        NotIsolated => "not_isolated",
+        /// A run reached the Worker before a model was loaded.
+        NotReady => "not_ready",
+        /// The result would exceed the bound a message may carry.
+        ResultTooLarge => "result_too_large",
+        /// The run took longer than the request's `timeout`; its Worker was stopped.
+        Timeout => "timeout",
+        /// More files were picked than `max_files` allows.
+        TooManyFiles => "too_many_files",
+        /// The component's Python and browser parts do not match (the render arguments are not this build's).
+        VersionMismatch => "version_mismatch",
+        /// The Worker stopped without an answer (out of memory, a crash).
+        WorkerFailed => "worker_failed",
+        /// A failure of the component itself, not of the model or the input.
+        Internal => "internal",
+    }
+}
 
 /// Everything that can go wrong between model bytes and a result.
 ///
@@ -114,35 +200,39 @@ pub enum EngineError {
 impl EngineError {
     /// A stable, machine-readable identifier for the kind of failure.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Self::ModelTooLarge { .. } => "model_too_large",
-            Self::InputTooLarge { .. } => "input_too_large",
-            Self::UnsupportedFormat(_) => "unsupported_format",
-            Self::Sha256Mismatch { .. } => "sha256_mismatch",
-            Self::ModelInvalid(_) => "model_invalid",
-            Self::ModelUnsupported { .. } => "model_unsupported",
-            Self::UnsupportedOps { .. } => "unsupported_ops",
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::UnknownInput { .. } => "unknown_input",
-            Self::ShapeMismatch { .. } => "shape_mismatch",
-            Self::DataLength { .. } => "data_length",
-            Self::TensorTooLarge { .. } => "tensor_too_large",
-            Self::UnsupportedDtype { .. } => "unsupported_dtype",
-            Self::DtypeMismatch { .. } => "dtype_mismatch",
-            Self::ValueOutOfRange { .. } => "value_out_of_range",
-            Self::ImageDecode(_) => "image_decode",
-            Self::ImageTooLarge { .. } => "image_too_large",
-            Self::Csv { .. } => "csv",
-            Self::NonFiniteOutput { .. } => "non_finite_output",
-            Self::Preprocess(_) => "preprocess",
-            Self::Postprocess(_) => "postprocess",
-            Self::Inference(_) => "inference",
-            Self::DisclosureViolation { .. } => "disclosure_violation",
-            Self::DisclosureEmpty { .. } => "disclosure_empty",
-            Self::DisclosureRows { .. } => "disclosure_rows",
-            Self::DisclosureUnroundable { .. } => "disclosure_unroundable",
-            Self::DisclosureOverBudget { .. } => "disclosure_over_budget",
-            Self::Randomness(_) => "randomness",
+            Self::ModelTooLarge { .. } => ErrorCode::ModelTooLarge,
+            Self::InputTooLarge { .. } => ErrorCode::InputTooLarge,
+            Self::UnsupportedFormat(_) => ErrorCode::UnsupportedFormat,
+            Self::Sha256Mismatch { .. } => ErrorCode::Sha256Mismatch,
+            Self::ModelInvalid(_) => ErrorCode::ModelInvalid,
+            Self::ModelUnsupported { .. } => ErrorCode::ModelUnsupported,
+            Self::UnsupportedOps { .. } => ErrorCode::UnsupportedOps,
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::UnknownInput { .. } => ErrorCode::UnknownInput,
+            Self::ShapeMismatch { .. } => ErrorCode::ShapeMismatch,
+            Self::DataLength { .. } => ErrorCode::DataLength,
+            Self::TensorTooLarge { .. } => ErrorCode::TensorTooLarge,
+            Self::UnsupportedDtype { .. } => ErrorCode::UnsupportedDtype,
+            Self::DtypeMismatch { .. } => ErrorCode::DtypeMismatch,
+            Self::ValueOutOfRange { .. } => ErrorCode::ValueOutOfRange,
+            Self::ImageDecode(_) => ErrorCode::ImageDecode,
+            Self::ImageTooLarge { .. } => ErrorCode::ImageTooLarge,
+            Self::Csv { .. } => ErrorCode::Csv,
+            Self::NonFiniteOutput { .. } => ErrorCode::NonFiniteOutput,
+            Self::Preprocess(_) => ErrorCode::Preprocess,
+            Self::Postprocess(_) => ErrorCode::Postprocess,
+            Self::Inference(_) => ErrorCode::Inference,
+            Self::DisclosureViolation { .. } => ErrorCode::DisclosureViolation,
+            Self::DisclosureEmpty { .. } => ErrorCode::DisclosureEmpty,
+            Self::DisclosureRows { .. } => ErrorCode::DisclosureRows,
+            Self::DisclosureUnroundable { .. } => ErrorCode::DisclosureUnroundable,
+            Self::DisclosureOverBudget { .. } => ErrorCode::DisclosureOverBudget,
+            Self::Randomness(_) => ErrorCode::Randomness,
         }
     }
 }

@@ -22,6 +22,8 @@ mod postprocess;
 mod preprocess;
 mod receipt;
 mod request;
+mod request_checks;
+mod schema;
 mod shape_casts;
 mod tensor;
 mod tflite;
@@ -29,7 +31,7 @@ mod tflite;
 pub use capabilities::{capabilities, Accepts, Capabilities, OperatorSupport, Rewrite, Setting};
 pub use clock::{Clock, InstantClock};
 pub use disclosure::{DerivedField, Disclosure, OnViolation, Withheld, WithheldReason, MAX_DECIMALS};
-pub use error::EngineError;
+pub use error::{ComponentErrorCode, EngineError, ErrorCode};
 pub use format::{sniff, ModelFormat};
 pub use inspect::{inspect, Inspection};
 pub use limits::Limits;
@@ -41,6 +43,7 @@ pub use postprocess::{
     StepResult, TopK,
 };
 pub use preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess, Resize};
-pub use receipt::{Receipt, SentField};
+pub use receipt::{InputKind, Receipt, ResultField, SentField};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
+pub use schema::{schema, MAX_UI_TEXT, PROTOCOL_VERSION};
 pub use tensor::{NamedTensor, OutputTensor};

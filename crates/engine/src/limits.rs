@@ -1,3 +1,4 @@
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
@@ -5,12 +6,16 @@ use crate::EngineError;
 /// Resource ceilings, checked before the work that would exceed them starts, so that a
 /// hostile or mistaken input ends in a typed error instead of an out-of-memory crash of the
 /// browser tab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
+    #[schemars(range(min = 1))]
     pub max_model_bytes: usize,
+    #[schemars(range(min = 1))]
     pub max_input_bytes: usize,
+    #[schemars(range(min = 1))]
     pub max_image_pixels: u64,
+    #[schemars(range(min = 1))]
     pub max_tensor_elements: usize,
 }
 

@@ -29,6 +29,7 @@ impl Session {
         limits: Limits,
         clock: &dyn Clock,
     ) -> Result<Self, EngineError> {
+        limits.validate()?;
         let start = clock.now_ms();
         let model = Model::load(bytes, expected_sha256, &limits)?;
         let load_ms = clock.now_ms() - start;
@@ -59,6 +60,7 @@ impl Session {
         file: Option<&[u8]>,
         clock: &dyn Clock,
     ) -> Result<InferenceResult, EngineError> {
+        request.validate()?;
         let t0 = clock.now_ms();
         let inputs = self.input_tensors(&request.input, file)?;
         let inputs = self.model.cast_inputs(inputs)?;
@@ -129,9 +131,6 @@ impl Session {
             InputSpec::Multiple { inputs } => inputs.iter().collect(),
             single => vec![single],
         };
-        if specs.iter().filter(|s| matches!(s, InputSpec::File { .. })).count() > 1 {
-            return Err(EngineError::InvalidRequest("at most one input can come from a file".into()));
-        }
         let model_inputs = self.model.inputs();
         let mut tensors: Vec<Option<Tensor>> = vec![None; model_inputs.len()];
         for spec in specs {
@@ -202,6 +201,7 @@ impl Session {
                     .map_err(|e| EngineError::Preprocess(crate::error::chain(&e)))?;
                 Ok((index, typed_tensor(&info.name, values.shape(), &data, target)?))
             }
+            // `RunRequest::validate` refuses nested inputs; an error all the same, never a panic.
             InputSpec::Multiple { .. } => {
                 Err(EngineError::InvalidRequest("an entry of input.inputs cannot itself be of kind multiple".into()))
             }

@@ -13,10 +13,12 @@
 //! input from a new one; across sessions hashes cannot be linked.
 
 use hmac::{Hmac, Mac};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::disclosure::Disclosed;
+use crate::request::SHA256_HEX;
 use crate::{EngineError, InputSpec, Timings, Withheld};
 
 /// The per-session secret of the input hash. Its `Debug` never shows the bytes.
@@ -66,15 +68,15 @@ impl std::fmt::Debug for ReceiptKey {
 }
 
 /// What left the browser with one result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// The sha256 of the model bytes the engine ran.
+    #[schemars(regex(pattern = SHA256_HEX))]
     pub model_sha256: String,
-    /// Where the input came from: `"file"` (the person's, which stays in the browser),
-    /// `"tensor"` (numbers the app supplied) or `"multiple"` (several inputs).
-    pub input_kind: String,
+    pub input_kind: InputKind,
     /// HMAC-SHA256 of the input under the session's secret key, hex.
+    #[schemars(regex(pattern = SHA256_HEX))]
     pub input_hmac_sha256: String,
     /// Every data field of the result, with its size.
     pub sent: Vec<SentField>,
@@ -89,13 +91,36 @@ pub struct Receipt {
 /// One field of the result as it left: `outputs` (with the output's name; `elements` counts
 /// its values), `top_k`, `postprocessed` or `detections` (`elements` counts their entries:
 /// classes, steps, detections) or `timings_ms` (its stages); and the bytes of its JSON encoding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SentField {
-    pub field: String,
+    pub field: ResultField,
     pub name: Option<String>,
     pub elements: usize,
     pub bytes: usize,
+}
+
+/// Where the input came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// The person's file, which stays in the browser.
+    File,
+    /// Numbers the app supplied.
+    Tensor,
+    /// Several inputs.
+    Multiple,
+}
+
+/// A data field of a result, as a receipt names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultField {
+    Outputs,
+    TopK,
+    Postprocessed,
+    Detections,
+    TimingsMs,
 }
 
 impl Receipt {
@@ -109,7 +134,7 @@ impl Receipt {
         let mut sent = Vec::new();
         for (name, tensor) in &disclosed.outputs {
             sent.push(SentField {
-                field: "outputs".into(),
+                field: ResultField::Outputs,
                 name: Some(name.clone()),
                 elements: tensor.data.len(),
                 bytes: json_bytes(tensor)?,
@@ -117,7 +142,7 @@ impl Receipt {
         }
         if let Some(ranked) = &disclosed.top_k {
             sent.push(SentField {
-                field: "top_k".into(),
+                field: ResultField::TopK,
                 name: None,
                 elements: ranked.len(),
                 bytes: json_bytes(ranked)?,
@@ -125,7 +150,7 @@ impl Receipt {
         }
         if !disclosed.postprocessed.is_empty() {
             sent.push(SentField {
-                field: "postprocessed".into(),
+                field: ResultField::Postprocessed,
                 name: None,
                 elements: disclosed.postprocessed.len(),
                 bytes: json_bytes(&disclosed.postprocessed)?,
@@ -133,7 +158,7 @@ impl Receipt {
         }
         if let Some(detections) = &disclosed.detections {
             sent.push(SentField {
-                field: "detections".into(),
+                field: ResultField::Detections,
                 name: None,
                 elements: detections.len(),
                 bytes: json_bytes(detections)?,
@@ -141,15 +166,14 @@ impl Receipt {
         }
         // One number per stage; counted from the struct so a new stage cannot go unlisted.
         let stages = serde_json::to_value(timings).ok().and_then(|v| v.as_object().map(|o| o.len())).unwrap_or(0);
-        sent.push(SentField { field: "timings_ms".into(), name: None, elements: stages, bytes: json_bytes(timings)? });
+        sent.push(SentField { field: ResultField::TimingsMs, name: None, elements: stages, bytes: json_bytes(timings)? });
         Ok(Self {
             model_sha256: model_sha256.to_string(),
             input_kind: match input {
-                InputSpec::File { .. } => "file",
-                InputSpec::Tensor(_) => "tensor",
-                InputSpec::Multiple { .. } => "multiple",
-            }
-            .to_string(),
+                InputSpec::File { .. } => InputKind::File,
+                InputSpec::Tensor(_) => InputKind::Tensor,
+                InputSpec::Multiple { .. } => InputKind::Multiple,
+            },
             input_hmac_sha256,
             sent,
             withheld: disclosed.withheld.clone(),
@@ -232,8 +256,11 @@ mod tests {
         };
         let receipt = Receipt::new("ab", &file_input(), "cd".into(), &disclosed, &Timings::default()).unwrap();
         assert_eq!(receipt.bits, 70);
-        let sizes: Vec<_> = receipt.sent.iter().map(|f| (f.field.as_str(), f.name.as_deref(), f.elements)).collect();
-        assert_eq!(sizes, [("outputs", Some("p"), 2), ("top_k", None, 1), ("timings_ms", None, 4)]);
+        let sizes: Vec<_> = receipt.sent.iter().map(|f| (f.field, f.name.as_deref(), f.elements)).collect();
+        assert_eq!(
+            sizes,
+            [(ResultField::Outputs, Some("p"), 2), (ResultField::TopK, None, 1), (ResultField::TimingsMs, None, 4)]
+        );
         assert_eq!(receipt.sent[0].bytes, serde_json::to_string(&tensor).unwrap().len());
         assert_eq!(receipt.sent[1].bytes, r#"[{"row":0,"index":0,"label":"a","score":0.5}]"#.len());
     }

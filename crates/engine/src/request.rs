@@ -3,13 +3,17 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{
     Detection, Disclosure, NamedTensor, OutputTensor, Postprocess, Preprocess, Receipt, StepResult, TensorInfo, TopK,
 };
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A sha256 as the engine writes it: 64 lowercase hex digits.
+pub const SHA256_HEX: &str = "^[0-9a-f]{64}$";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
     pub input: InputSpec,
@@ -21,8 +25,8 @@ pub struct RunRequest {
 }
 
 /// Where the model's input comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum InputSpec {
     /// Numbers the app supplied (not PHI).
     Tensor(NamedTensor),
@@ -56,7 +60,8 @@ pub struct ModelInfo {
     pub load_ms: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Timings {
     pub preprocess: f64,
     /// Building the optimized plan for this input shape: nonzero only on its first run.
@@ -65,17 +70,22 @@ pub struct Timings {
     pub postprocess: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InferenceResult {
+    #[schemars(extend("const" = "ok"))]
     pub status: String,
+    #[schemars(regex(pattern = SHA256_HEX))]
     pub model_sha256: String,
     pub outputs: BTreeMap<String, OutputTensor>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<TopK>")]
     pub top_k: Option<Vec<TopK>>,
     /// One entry per `postprocess.steps` step, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub postprocessed: Vec<StepResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<Detection>")]
     pub detections: Option<Vec<Detection>>,
     pub timings_ms: Timings,
     pub receipt: Receipt,

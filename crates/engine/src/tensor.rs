@@ -1,3 +1,4 @@
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::*;
 
@@ -5,7 +6,7 @@ use crate::{EngineError, Limits};
 
 /// An input tensor as it crosses the browser boundary: numbers in row-major order.
 /// Values are converted to the model input's own dtype, and must be representable in it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedTensor {
     /// The model input this feeds; `None` means the model's only input.
@@ -17,13 +18,16 @@ pub struct NamedTensor {
     /// The dtype the caller believes the input has (ONNX spelling, e.g. "int64"); checked
     /// against the model when given, so a caller's misunderstanding is an error, not a cast.
     #[serde(default)]
+    #[schemars(extend("enum" = crate::capabilities::input_dtypes_or_null()))]
     pub dtype: Option<String>,
 }
 
 /// An output tensor as it is returned to Python.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OutputTensor {
     pub shape: Vec<usize>,
+    #[schemars(extend("enum" = crate::capabilities::output_dtypes()))]
     pub dtype: String,
     /// Row-major values; f64 holds every integer dtype up to 2^53 and every float exactly.
     pub data: Vec<f64>,

@@ -52,13 +52,14 @@ fn without_a_policy_a_files_result_is_the_minimum_necessary() {
         json!([{"output": "logits", "elements": 10, "reason": "not_listed"},
                {"output": "probabilities", "elements": 10, "reason": "not_listed"}])
     );
-    // A file request that asks for nothing derived, with no policy, sends nothing: an error that says what to name.
+    // A file request that asks for nothing derived, with no policy, could send nothing: refused
+    // before it runs, saying what to name.
     let bare: RunRequest = serde_json::from_value(json!({
         "input": {"kind": "file", "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat"}}
     }))
     .unwrap();
     let (code, message) = run(&digits(), &bare).unwrap_err();
-    assert_eq!(code, "disclosure_empty");
+    assert_eq!(code, "invalid_request");
     assert!(message.contains("disclosure.outputs"), "{message}");
 }
 
@@ -139,11 +140,19 @@ fn an_oversized_output_is_withheld_or_fails_the_run_as_the_policy_says() {
 
 #[test]
 fn a_policy_that_lets_nothing_leave_is_an_error() {
+    // Known from the request alone: refused before the model runs.
     let mut request = image_request(json!({"outputs": []}));
     request.postprocess = None;
     let (code, message) = run(&digits(), &request).unwrap_err();
+    assert_eq!(code, "invalid_request");
+    assert!(message.contains("nothing could leave"), "{message}");
+    // Known only from the outputs (every one over the size limit): the run ends in an error
+    // that names each output kept back, and why.
+    let mut request = image_request(json!({"outputs": ["logits"], "max_output_elements": 5}));
+    request.postprocess = None;
+    let (code, message) = run(&digits(), &request).unwrap_err();
     assert_eq!(code, "disclosure_empty");
-    assert!(message.contains("\"logits\" (not in disclosure.outputs"), "{message}");
+    assert!(message.contains("\"logits\" (over disclosure.max_output_elements"), "{message}");
 }
 
 #[test]

@@ -98,7 +98,8 @@ fn the_declared_shape_names_each_open_dim_by_a_symbol() {
 fn an_image_request_that_cannot_fix_the_size_names_the_input_and_the_setting() {
     let session = load(&mean_model(Some(Value::DimValue(-1)), param("?"), param("?")));
     let request: RunRequest = serde_json::from_value(serde_json::json!({
-        "input": {"kind": "file", "preprocess": {"kind": "image", "layout": "nchw"}}
+        "input": {"kind": "file", "preprocess": {"kind": "image", "layout": "nchw"}},
+        "disclosure": {"outputs": ["y"]}
     }))
     .unwrap();
     let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/data/digit_3.png")).unwrap();

@@ -1,20 +1,25 @@
 //! SSD anchors generated from their options, as MediaPipe's SsdAnchorsCalculator does, so an
 //! app declares a detector's anchor layout instead of shipping thousands of coordinates.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SsdAnchors {
     /// `[width, height]` of the model input the anchors tile.
+    #[schemars(inner(range(min = 1)))]
     pub input_size: [u32; 2],
+    #[schemars(range(min = 1))]
     pub num_layers: usize,
     pub min_scale: f64,
     pub max_scale: f64,
     /// One stride per layer; consecutive layers with the same stride share one grid.
+    #[schemars(inner(range(min = 1)))]
     pub strides: Vec<u32>,
+    #[schemars(extend("items" = {"type": "number", "exclusiveMinimum": 0}))]
     pub aspect_ratios: Vec<f64>,
     /// Anchor centre within its grid cell, `[x, y]`.
     #[serde(default = "half")]
@@ -50,16 +55,8 @@ impl SsdAnchors {
     }
 
     pub(crate) fn generate(&self) -> Result<Vec<Anchor>, EngineError> {
-        let invalid = |m: &str| Err(EngineError::InvalidRequest(format!("postprocess.detection.anchors: {m}")));
-        if self.num_layers == 0 || self.strides.len() != self.num_layers {
-            return invalid("strides must hold one positive stride for each of num_layers (at least 1) layers");
-        }
-        if self.strides.contains(&0) || self.input_size.contains(&0) {
-            return invalid("strides and input_size must be positive");
-        }
-        if self.aspect_ratios.iter().any(|&r| r <= 0.0) {
-            return invalid("aspect_ratios must be positive");
-        }
+        // The layer loop below indexes `strides` by layer: never without the request's checks.
+        self.validate()?;
         let mut anchors = Vec::new();
         let mut layer = 0;
         while layer < self.num_layers {

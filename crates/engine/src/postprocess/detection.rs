@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::anchors::{Anchor, SsdAnchors};
@@ -10,14 +11,14 @@ use crate::{EngineError, OutputTensor};
 
 /// How the raw values of one anchor are laid out: `[x, y, w, h, kx, ky, …]` ("xy", MediaPipe's
 /// `reverse_output_order`) or `[y, x, h, w, ky, kx, …]` ("yx").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CoordinateOrder {
     Xy,
     Yx,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NmsMethod {
     /// Keep the best box, drop the ones that overlap it.
@@ -27,11 +28,12 @@ pub enum NmsMethod {
     Weighted,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Nms {
     pub method: NmsMethod,
     /// Boxes whose intersection over union with a kept box exceeds this are suppressed.
+    #[schemars(range(min = 0, max = 1))]
     pub iou_threshold: f64,
     #[serde(default = "default_max_detections")]
     pub max_detections: usize,
@@ -41,7 +43,7 @@ fn default_max_detections() -> usize {
     100
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DetectionPostprocess {
     /// The output holding, per anchor, the box (and keypoint) regressions.
@@ -51,6 +53,7 @@ pub struct DetectionPostprocess {
     pub anchors: SsdAnchors,
     pub coordinate_order: CoordinateOrder,
     /// Divisors of the raw x, y, w, h values (the model's input size for BlazeFace).
+    #[schemars(extend("items" = {"type": "number", "not": {"const": 0}}))]
     pub box_scale: [f64; 4],
     #[serde(default)]
     pub keypoints: usize,
@@ -61,6 +64,7 @@ pub struct DetectionPostprocess {
     pub sigmoid: bool,
     /// Raw scores are clamped to ±this before the sigmoid.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub score_clip: Option<f64>,
     /// Minimum score (after the sigmoid) of a detection.
     pub threshold: f64,
@@ -92,7 +96,8 @@ impl Frame {
 
 /// A detected object in the pixel coordinates of the image that was fed (or of the model
 /// input, for a tensor request).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Detection {
     pub score: f64,
     /// `[xmin, ymin, xmax, ymax]`.
@@ -109,18 +114,8 @@ impl DetectionPostprocess {
         outputs: &BTreeMap<String, OutputTensor>,
         frame: Frame,
     ) -> Result<Vec<Detection>, EngineError> {
-        if !(0.0..=1.0).contains(&self.nms.iou_threshold) {
-            return Err(EngineError::InvalidRequest(
-                "postprocess.detection.nms.iou_threshold must be in [0, 1]".into(),
-            ));
-        }
-        // `f64::clamp` panics when its bounds are inverted or NaN, so a bad clip must stop here.
-        if self.score_clip.is_some_and(|clip| !(clip >= 0.0)) {
-            return Err(EngineError::InvalidRequest("postprocess.detection.score_clip must be a number >= 0".into()));
-        }
-        if self.box_scale.contains(&0.0) {
-            return Err(EngineError::InvalidRequest("postprocess.detection.box_scale must not contain 0".into()));
-        }
+        // Also checked with the request; `f64::clamp` below panics on a bad clip, so never skipped.
+        self.validate()?;
         let anchors = self.anchors.generate()?;
         let output = |name: &str| {
             outputs.get(name).ok_or_else(|| {

@@ -4,6 +4,7 @@ mod steps;
 
 use std::borrow::Cow;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use self::anchors::SsdAnchors;
@@ -14,7 +15,7 @@ pub use self::steps::{Step, StepResult};
 use crate::{EngineError, OutputTensor};
 
 /// What to derive from the raw outputs before they are returned.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Postprocess {
     /// The output to score; the model's first output when omitted.
@@ -25,6 +26,7 @@ pub struct Postprocess {
     pub softmax: bool,
     /// How many best classes to return per sample.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub top_k: Option<usize>,
     /// Class names by index; an index past the end is returned without a label.
     #[serde(default)]
@@ -38,7 +40,8 @@ pub struct Postprocess {
 }
 
 /// One ranked class of one sample (`row` is the sample's index in the batch).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TopK {
     pub row: usize,
     pub index: usize,
@@ -75,9 +78,6 @@ impl Postprocess {
     /// Ranks classes along the last axis of the scored output, for every sample in it.
     pub(crate) fn rank(&self, output_name: &str, output: &OutputTensor) -> Result<Option<Vec<TopK>>, EngineError> {
         let Some(k) = self.top_k else { return Ok(None) };
-        if k == 0 {
-            return Err(EngineError::InvalidRequest("postprocess.top_k must be at least 1".into()));
-        }
         let mut scored = Scored { name: output_name, values: Cow::Borrowed(output), labels: &self.labels };
         if self.softmax {
             scored.softmax()?;

@@ -9,12 +9,13 @@
 
 use std::borrow::Cow;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{softmax, top_k, TopK};
 use crate::{EngineError, OutputTensor};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// Softmax over the last axis.
@@ -24,13 +25,16 @@ pub enum Step {
     /// The best class of each row.
     Argmax,
     /// The `k` best classes of each row, best first.
-    TopK { k: usize },
+    TopK {
+        #[schemars(range(min = 1))]
+        k: usize,
+    },
     /// Every class of each row scoring at least `value` (multi-label decisions).
     Threshold { value: f64 },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StepResult {
     Softmax { values: OutputTensor },
     Sigmoid { values: OutputTensor },
@@ -94,7 +98,6 @@ impl Step {
                 StepResult::Sigmoid { values: scored.values.clone().into_owned() }
             }
             Self::Argmax => StepResult::Argmax { classes: scored.ranked(1)? },
-            Self::TopK { k: 0 } => return Err(EngineError::InvalidRequest("top_k step: k must be at least 1".into())),
             Self::TopK { k } => StepResult::TopK { classes: scored.ranked(*k)? },
             Self::Threshold { value } => {
                 let mut classes = Vec::new();

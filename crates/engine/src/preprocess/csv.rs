@@ -1,3 +1,4 @@
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
@@ -5,13 +6,15 @@ use super::concrete_dims;
 use crate::{EngineError, Limits, TensorInfo};
 
 /// Rows of numbers, one sample per row, fed as a `[rows, columns]` tensor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CsvPreprocess {
     /// Whether the first row names the columns (and so is not data).
     #[serde(default = "default_header")]
     pub header: bool,
+    /// One ASCII character, such as `;` or a tab.
     #[serde(default = "default_delimiter")]
+    #[schemars(extend("pattern" = "^[\\x00-\\x7f]$"))]
     pub delimiter: char,
     /// The header's columns to feed, in the model's feature order; other columns (an ID, a
     /// name) are ignored. All columns, in file order, when omitted. Needs `header: true`.
@@ -29,17 +32,13 @@ fn default_delimiter() -> char {
 
 impl CsvPreprocess {
     pub(crate) fn apply(&self, bytes: &[u8], input: &TensorInfo, limits: &Limits) -> Result<Tensor, EngineError> {
+        self.validate()?;
         let delimiter = u8::try_from(self.delimiter)
             .ok()
             .filter(u8::is_ascii)
             .ok_or_else(|| EngineError::InvalidRequest("preprocess.delimiter must be one ASCII character".into()))?;
         let mut reader =
             csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(bytes);
-        if self.columns.is_some() && !self.header {
-            return Err(EngineError::InvalidRequest(
-                "preprocess.columns picks columns by their header names, so it needs header: true".into(),
-            ));
-        }
         // Which file column feeds each feature, once the header is read.
         let mut picked: Option<Vec<usize>> = None;
         let mut data = Vec::new();

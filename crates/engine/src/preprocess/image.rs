@@ -2,6 +2,7 @@ use std::io::Cursor;
 
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
@@ -9,7 +10,7 @@ use super::concrete_dims;
 use crate::postprocess::Frame;
 use crate::{EngineError, Limits, TensorInfo};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Color {
     #[default]
@@ -19,7 +20,7 @@ pub enum Color {
 }
 
 /// Where channels go in the input tensor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     #[default]
@@ -30,7 +31,7 @@ pub enum Layout {
 }
 
 /// How the picture is fitted to the model's input size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Resize {
     /// Scale each axis independently (the aspect ratio changes).
@@ -45,11 +46,12 @@ pub enum Resize {
 /// Decode (PNG, JPEG, WebP, BMP, GIF's first frame; EXIF orientation applied), fit to size,
 /// convert the colour, and normalize: `value = (pixel * scale - mean[c]) / std[c]`. The values
 /// are then converted to the model input's dtype (for a uint8 model, use `scale: 1`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImagePreprocess {
     /// `[width, height]`; taken from the model input's shape when omitted.
     #[serde(default)]
+    #[schemars(inner(range(min = 1)))]
     pub size: Option<[u32; 2]>,
     #[serde(default)]
     pub color: Color,
@@ -67,10 +69,12 @@ pub struct ImagePreprocess {
     pub mean: Vec<f32>,
     /// One value per channel, or empty for none.
     #[serde(default)]
+    #[schemars(extend("items" = {"type": "number", "not": {"const": 0}}))]
     pub std: Vec<f32>,
     /// The input dtype the app expects (ONNX spelling, e.g. "uint8"); checked against the model.
     /// Values are converted to the model's dtype in any case, and must be whole for integers.
     #[serde(default)]
+    #[schemars(extend("enum" = crate::capabilities::input_dtypes_or_null()))]
     pub dtype: Option<String>,
 }
 
@@ -79,7 +83,7 @@ fn default_scale() -> f32 {
 }
 
 impl ImagePreprocess {
-    fn channels(&self) -> usize {
+    pub(crate) fn channels(&self) -> usize {
         match self.color {
             Color::Grayscale => 1,
             Color::Rgb | Color::Bgr => 3,
@@ -89,9 +93,6 @@ impl ImagePreprocess {
     /// The target size, from the config or else from the model's input shape.
     pub(crate) fn target_size(&self, input: &TensorInfo) -> Result<(u32, u32), EngineError> {
         if let Some([w, h]) = self.size {
-            if w == 0 || h == 0 {
-                return Err(EngineError::InvalidRequest("preprocess.size must be positive".into()));
-            }
             return Ok((w, h));
         }
         let dims = concrete_dims(input);
@@ -111,24 +112,8 @@ impl ImagePreprocess {
         Ok((w as u32, h as u32))
     }
 
-    fn check_norm(&self, values: &[f32], what: &str) -> Result<(), EngineError> {
-        if !values.is_empty() && values.len() != self.channels() {
-            return Err(EngineError::InvalidRequest(format!(
-                "preprocess.{what} has {} values, but color {:?} has {} channel(s)",
-                values.len(),
-                self.color,
-                self.channels()
-            )));
-        }
-        Ok(())
-    }
-
     pub(crate) fn apply(&self, bytes: &[u8], input: &TensorInfo, limits: &Limits) -> Result<Tensor, EngineError> {
-        self.check_norm(&self.mean, "mean")?;
-        self.check_norm(&self.std, "std")?;
-        if self.std.iter().any(|&s| s == 0.0) {
-            return Err(EngineError::InvalidRequest("preprocess.std must not contain 0".into()));
-        }
+        self.validate()?;
         let (width, height) = self.target_size(input)?;
         let (w, h, c) = (width as usize, height as usize, self.channels());
         // Before decoding: a model that declares a huge input must not make us allocate it.

@@ -3,6 +3,7 @@
 mod csv;
 mod image;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
@@ -12,7 +13,7 @@ pub use self::image::{Color, ImagePreprocess, Layout, Resize};
 use crate::{EngineError, Limits, TensorInfo};
 
 /// How file bytes become the model's input, chosen by the app (not guessed from the file).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Preprocess {
     Image(ImagePreprocess),
