@@ -16,7 +16,7 @@ docs/api.md. Plain dicts keep working: TypedDicts are dicts at run time.
 
 from . import _types
 from ._api import streamlit_secure_context
-from ._frames import to_dataframe
+from ._dataframe import to_dataframe
 from ._types import *  # noqa: F403 (the TypedDicts are public; _types.__all__ lists them)
 from .security_headers import SecurityHeadersMiddleware, security_middleware
 

@@ -1,8 +1,8 @@
 """The shapes of the arguments and results, as TypedDicts, for editors and type checkers.
 
-They mirror the engine's request and result formats (`ssc_engine::RunRequest`,
-`ssc_engine::InferenceResult`) key for key; `python/tests/test_types.py` holds them to the
-allowed-key sets that `_params.py` validates at run time. TypedDicts are plain dicts at run
+They are the documented face of the engine's formats (`ssc schema`, shipped as
+`schema.json`, which `_params.py` validates against at run time); `python/tests/test_types.py`
+holds every one of them to that schema, key for key and value for value. TypedDicts are plain dicts at run
 time, so an app may keep passing dict literals: annotating them only adds checking.
 """
 
@@ -311,9 +311,19 @@ class OutputTensor(TypedDict):
 
     shape: list[int]
     #: ONNX spelling, e.g. ``"float32"``.
-    dtype: str
+    dtype: Dtype
     #: Row-major values.
     data: list[float]
+
+
+class Timings(TypedDict):
+    """Milliseconds per stage of a run."""
+
+    preprocess: float
+    #: Building the optimized plan for this input shape: nonzero only on its first run.
+    plan: float
+    inference: float
+    postprocess: float
 
 
 class TopKEntry(TypedDict):
@@ -379,8 +389,7 @@ StepResult = Union[SoftmaxResult, SigmoidResult, ArgmaxResult, TopKResult, Thres
 class SentField(TypedDict):
     """One field of the result as it left the browser, with its size."""
 
-    #: ``"outputs"``, ``"top_k"``, ``"postprocessed"``, ``"detections"`` or ``"timings_ms"``.
-    field: str
+    field: Literal["outputs", "top_k", "postprocessed", "detections", "timings_ms"]
     #: The output's name, for ``"outputs"``.
     name: str | None
     #: Values for an output; entries for ``top_k``, ``postprocessed`` and ``detections``; stages
@@ -419,11 +428,25 @@ class Receipt(TypedDict):
 # their keys (``"batch" in result``) as well as by ``status``.
 
 
+#: Every code an error can carry: the engine's, then those the component's frames raise
+#: (``ssc schema``'s ``ErrorCode`` and ``ComponentErrorCode``; ``docs/troubleshooting.md``
+#: explains each).
+ErrorCode = Literal[
+    "model_too_large", "input_too_large", "unsupported_format", "sha256_mismatch", "model_invalid",
+    "model_unsupported", "unsupported_ops", "invalid_request", "unknown_input", "shape_mismatch",
+    "data_length", "tensor_too_large", "unsupported_dtype", "dtype_mismatch", "value_out_of_range",
+    "image_decode", "image_too_large", "csv", "non_finite_output", "preprocess", "postprocess", "inference",
+    "disclosure_violation", "disclosure_empty", "disclosure_rows", "disclosure_unroundable",
+    "disclosure_over_budget", "randomness", "fetch_failed", "engine_invalid", "not_embedded", "not_isolated",
+    "not_ready", "result_too_large", "timeout", "too_many_files", "version_mismatch", "worker_failed",
+    "internal",
+]
+
+
 class ErrorInfo(TypedDict):
     """Why a run failed: a stable ``code`` to branch on and a message to show."""
 
-    #: E.g. ``"not_isolated"``, ``"invalid_request"``, ``"image_decode"``.
-    code: str
+    code: ErrorCode
     message: str
 
 
@@ -442,8 +465,7 @@ class OkResult(TypedDict):
     postprocessed: NotRequired[list[StepResult]]
     #: When ``postprocess.detection`` is set.
     detections: NotRequired[list[Detection]]
-    #: Milliseconds per stage.
-    timings_ms: dict[str, float]
+    timings_ms: Timings
     #: Whether the engine's Worker ran cross-origin isolated.
     cross_origin_isolated: bool
     receipt: Receipt
@@ -470,9 +492,9 @@ Result = Union[OkResult, ErrorResult, BatchResult]
 
 __all__ = [
     "ArgmaxResult", "ArgmaxStep", "ArrayLike", "BatchResult", "Color", "CoordinateOrder", "CsvPreprocess", "DerivedField", "Detection",
-    "DetectionConfig", "Disclosure", "Dtype", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
+    "DetectionConfig", "Disclosure", "Dtype", "ErrorCode", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
     "InputsParams", "Layout", "Limits", "Nms", "NmsMethod", "Numbers", "OkResult", "OutputTensor", "Postprocess", "Preprocess",
     "Receipt", "Resize", "Result", "SecurityConfig", "SentField", "SigmoidResult", "SigmoidStep", "SoftmaxResult",
-    "SoftmaxStep", "SsdAnchors", "Step", "StepResult", "TensorParams", "ThresholdResult", "ThresholdStep",
+    "SoftmaxStep", "SsdAnchors", "Step", "StepResult", "TensorParams", "ThresholdResult", "ThresholdStep", "Timings",
     "TopKEntry", "TopKResult", "TopKStep", "Withheld",
 ]

@@ -31,14 +31,22 @@ def test_the_onnx_ml_operators_listed_are_the_onnx_specs(cli):
     assert listed == spec
 
 
+def schema_codes(definition: str) -> set[str]:
+    """The codes the engine's schema enumerates (`ErrorCode`, `ComponentErrorCode`)."""
+    schema = json.loads((ROOT / "python/streamlit_secure_context/schema.json").read_text())["$defs"][definition]
+    groups = schema.get("oneOf", [schema])
+    return {v for g in groups for v in g.get("enum", [g.get("const")]) if v}
+
+
 def engine_codes() -> set[str]:
-    """The values `EngineError::code()` returns, read from the match arms of that function."""
-    source = (ROOT / "crates/engine/src/error.rs").read_text()
-    body = source.split("pub fn code(&self)", 1)[1].split("\n    }\n", 1)[0]
-    return set(re.findall(r'=> "([a-z0-9_]+)"', body))
+    return schema_codes("ErrorCode")
 
 
 def component_codes() -> set[str]:
+    return schema_codes("ComponentErrorCode")
+
+
+def codes_in_the_component_sources() -> set[str]:
     """The codes the host, sandbox and Worker scripts produce themselves (`code: "..."`)."""
     sources = "\n".join(p.read_text() for p in sorted((ROOT / "component/src").glob("*.ts")))
     return set(re.findall(r'\bcode: "([a-z0-9_]+)"', sources))
@@ -53,6 +61,9 @@ def test_the_code_extraction_finds_both_sources():
     assert {"unsupported_ops", "sha256_mismatch", "randomness"} <= engine_codes()
     assert len(engine_codes()) >= 20
     assert {"fetch_failed", "timeout", "worker_failed", "not_isolated", "version_mismatch"} <= component_codes()
+    # Every code the component's scripts write is one the schema names (TypeScript checks it too).
+    assert codes_in_the_component_sources() <= component_codes() | engine_codes()
+    assert len(codes_in_the_component_sources()) >= 5
 
 
 def test_troubleshooting_explains_every_error_code_once():
@@ -119,19 +130,14 @@ def test_the_errors_the_docs_quote_are_what_ssc_prints(cli):
         assert run.returncode == 1 and run.stderr.strip() == expected, f"{page}: `{command}` now prints {run.stderr!r}"
 
 
-def test_the_settings_the_page_lists_are_the_ones_python_accepts(cli):
-    # supported-models.md says Python refuses any other name: so Python must accept these.
-    from streamlit_secure_context import _params
-
-    listed = {s["setting"]: set(s["names"]) for s in json.loads(ssc(cli, "support"))["request"]}
-    assert listed["preprocess (kind image)"] == _params.PREPROCESS_KEYS["image"] - {"kind"}
-    assert listed["preprocess (kind csv)"] == _params.PREPROCESS_KEYS["csv"] - {"kind"}
-    assert listed["preprocess.kind"] == set(_params.PREPROCESS_KEYS)
-    assert listed["postprocess"] == _params.POSTPROCESS_KEYS
-    assert listed["postprocess.steps[].op"] == set(_params.STEP_KEYS)
-    assert listed["security_config.disclosure"] == _params.DISCLOSURE_KEYS
-    assert listed["security_config.disclosure.on_violation"] == set(_params.ON_VIOLATION)
-    assert listed["security_config.limits"] == _params.LIMIT_KEYS
+def test_the_shipped_schema_is_what_the_engine_prints(cli):
+    # Python validates against the shipped copy; the settings page and the component read the
+    # same types. So the copy must be the engine's current output.
+    committed = json.loads((ROOT / "python/streamlit_secure_context/schema.json").read_text())
+    assert committed == json.loads(ssc(cli, "schema")), (
+        "python/streamlit_secure_context/schema.json differs from the engine's: regenerate it with "
+        "`ssc schema > python/streamlit_secure_context/schema.json` and commit the result"
+    )
 
 
 def test_the_output_dtypes_the_host_accepts_are_the_engines(cli):

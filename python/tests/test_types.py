@@ -1,7 +1,8 @@
-"""The TypedDicts describe exactly what `_params.py` and `_config_checks.py` accept.
+"""Every TypedDict is held to the engine's schema (schema.json, `ssc schema`): the same keys,
+the same required keys, and each Literal the same values as the schema's enumeration.
 
-Both are written by hand; this keeps them from drifting apart: a key added to one and not
-the other, an optional key made required, or an enumeration value added on one side fails here.
+The schema is what the package validates against at run time, so a field or a value added
+to the Rust types and missing here (or the reverse) fails this test, not an app.
 """
 
 import sys
@@ -10,9 +11,9 @@ import typing
 import pytest
 
 import streamlit_secure_context as ssc
-from streamlit_secure_context import _config_checks as checks
 from streamlit_secure_context import _params as params
 from streamlit_secure_context import _types as types
+from streamlit_secure_context._schema import SCHEMA
 
 # 3.10's typing.get_type_hints keeps typing_extensions' Required/NotRequired around a field's
 # type (3.11's strips them); typing_extensions' own strips them on every version.
@@ -21,86 +22,102 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import get_type_hints
 
-def keys(typed_dict):
-    return set(typed_dict.__required_keys__) | set(typed_dict.__optional_keys__)
+DEFS = SCHEMA["$defs"]
 
 
-@pytest.mark.parametrize(
-    ("typed_dict", "allowed"),
-    [
-        (types.ImagePreprocess, params.PREPROCESS_KEYS["image"]),
-        (types.CsvPreprocess, params.PREPROCESS_KEYS["csv"]),
-        (types.Postprocess, params.POSTPROCESS_KEYS),
-        (types.DetectionConfig, checks.DETECTION_KEYS),
-        (types.SsdAnchors, checks.ANCHORS_KEYS),
-        (types.Nms, checks.NMS_KEYS),
-        (types.Limits, params.LIMIT_KEYS),
-        (types.Disclosure, params.DISCLOSURE_KEYS),
-        (types.SecurityConfig, params.SECURITY_KEYS),
-        (types.TensorParams, params.TENSOR_KEYS),
-        (types.InputsParams, params.INPUTS_KEYS),
-        (types.FileParams, params.BATCH_KEYS),
-    ],
-)
-def test_typed_dict_keys_are_the_validated_keys(typed_dict, allowed):
-    assert keys(typed_dict) == set(allowed)
+def resolve(schema):
+    while "$ref" in schema:
+        schema = DEFS[schema["$ref"].removeprefix("#/$defs/")]
+    return schema
 
 
-@pytest.mark.parametrize(
-    ("typed_dict", "required"),
-    [
-        (types.ImagePreprocess, {"kind"}),
-        (types.CsvPreprocess, {"kind"}),
-        (types.DetectionConfig, checks.DETECTION_REQUIRED),
-        (types.SsdAnchors, checks.ANCHORS_REQUIRED),
-        (types.Nms, checks.NMS_REQUIRED),
-        (types.TensorParams, {"input"}),
-        (types.InputsParams, {"inputs"}),
-        (types.FileParams, {"source", "preprocess"}),
-    ],
-)
-def test_required_keys_are_the_validated_required_keys(typed_dict, required):
-    assert set(typed_dict.__required_keys__) == required
+def variant(definition, tag, name):
+    """The schema of a tagged enum's variant (`Preprocess` of kind `image`, `Step` of op `top_k`)."""
+    return next(v for v in DEFS[definition]["oneOf"] if v["properties"][tag].get("const") == name)
 
 
-def test_every_step_type_is_a_validated_step():
-    steps = typing.get_args(types.Step)
-    by_op = {typing.get_args(get_type_hints(step)["op"])[0]: step for step in steps}
-    assert set(by_op) == set(params.STEP_KEYS)
-    for op, step in by_op.items():
-        assert keys(step) == {"op"} | params.STEP_KEYS[op], op
+def choices(schema):
+    """The values a property's schema enumerates, or None when it enumerates nothing."""
+    schema = resolve(schema)
+    if "items" in schema and "enum" not in schema:
+        return choices(schema["items"])
+    for key in ("anyOf", "oneOf"):
+        if key in schema and all("const" in s or "enum" in s or s.get("type") == "null" for s in map(resolve, schema[key])):
+            return {v for s in map(resolve, schema[key]) for v in s.get("enum", [s.get("const")]) if v is not None}
+        if key in schema:
+            found = [choices(s) for s in schema[key] if resolve(s).get("type") != "null"]
+            return found[0] if len(found) == 1 else None
+    if "enum" in schema:
+        return {v for v in schema["enum"] if v is not None}
+    return {schema["const"]} if "const" in schema else None
 
 
-def literal_values(typed_dict, key):
-    return set(typing.get_args(get_type_hints(typed_dict)[key]))
+def literals(annotation):
+    """The values of the Literal in a field's annotation (inside Optional, list, ...), or None."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return set(typing.get_args(annotation))
+    found = [literals(a) for a in typing.get_args(annotation)]
+    found = [f for f in found if f is not None]
+    return set().union(*found) if found else None
 
 
-@pytest.mark.parametrize(
-    ("typed_dict", "key", "accepted"),
-    [
-        (types.ImagePreprocess, "kind", {"image"}),
-        (types.CsvPreprocess, "kind", {"csv"}),
-        (types.ImagePreprocess, "color", set(checks.COLORS)),
-        (types.ImagePreprocess, "layout", set(checks.LAYOUTS)),
-        (types.ImagePreprocess, "resize", set(checks.RESIZES)),
-        (types.ImagePreprocess, "dtype", set(checks.DTYPES)),
-        (types.DetectionConfig, "coordinate_order", set(checks.COORDINATE_ORDERS)),
-        (types.Nms, "method", set(checks.NMS_METHODS)),
-        (types.Disclosure, "on_violation", set(params.ON_VIOLATION)),
-    ],
-)
-def test_literal_types_are_the_validated_values(typed_dict, key, accepted):
-    assert literal_values(typed_dict, key) == accepted
+# TypedDict, its schema, and the keys only the Python result carries (set by the component).
+PAIRS = [
+    (types.ImagePreprocess, variant("Preprocess", "kind", "image"), set()),
+    (types.CsvPreprocess, variant("Preprocess", "kind", "csv"), set()),
+    (types.Postprocess, DEFS["Postprocess"], set()),
+    (types.SoftmaxStep, variant("Step", "op", "softmax"), set()),
+    (types.SigmoidStep, variant("Step", "op", "sigmoid"), set()),
+    (types.ArgmaxStep, variant("Step", "op", "argmax"), set()),
+    (types.TopKStep, variant("Step", "op", "top_k"), set()),
+    (types.ThresholdStep, variant("Step", "op", "threshold"), set()),
+    (types.DetectionConfig, DEFS["DetectionPostprocess"], set()),
+    (types.SsdAnchors, DEFS["SsdAnchors"], set()),
+    (types.Nms, DEFS["Nms"], set()),
+    (types.Limits, DEFS["Limits"], set()),
+    (types.Disclosure, DEFS["Disclosure"], set()),
+    (types.OutputTensor, DEFS["OutputTensor"], set()),
+    (types.TopKEntry, DEFS["TopK"], set()),
+    (types.Detection, DEFS["Detection"], set()),
+    (types.SoftmaxResult, variant("StepResult", "op", "softmax"), set()),
+    (types.SigmoidResult, variant("StepResult", "op", "sigmoid"), set()),
+    (types.ArgmaxResult, variant("StepResult", "op", "argmax"), set()),
+    (types.TopKResult, variant("StepResult", "op", "top_k"), set()),
+    (types.ThresholdResult, variant("StepResult", "op", "threshold"), set()),
+    (types.Timings, DEFS["Timings"], set()),
+    (types.SentField, DEFS["SentField"], set()),
+    (types.Withheld, DEFS["Withheld"], set()),
+    (types.Receipt, DEFS["Receipt"], set()),
+    # The Worker adds whether it ran cross-origin isolated.
+    (types.OkResult, DEFS["InferenceResult"], {"cross_origin_isolated"}),
+]
 
 
-def test_derived_fields_are_the_validated_fields():
-    [field] = typing.get_args(get_type_hints(types.Disclosure)["derived"])
-    assert set(typing.get_args(field)) == set(params.DERIVED_FIELDS)
+@pytest.mark.parametrize(("typed_dict", "schema", "added"), PAIRS, ids=[p[0].__name__ for p in PAIRS])
+def test_every_typed_dict_is_the_schemas(typed_dict, schema, added):
+    declared = set(typed_dict.__required_keys__) | set(typed_dict.__optional_keys__)
+    assert declared - added == set(schema["properties"])
+    assert set(typed_dict.__required_keys__) - added == set(schema.get("required", []))
+    hints = get_type_hints(typed_dict)
+    for key, property_schema in schema["properties"].items():
+        assert literals(hints[key]) == choices(property_schema), f"{typed_dict.__name__}.{key}"
 
 
-def test_preprocess_kinds_are_the_validated_kinds():
-    kinds = {typing.get_args(get_type_hints(t)["kind"])[0] for t in typing.get_args(types.Preprocess)}
-    assert kinds == set(params.PREPROCESS_KEYS)
+def test_every_step_and_step_result_is_typed():
+    assert {literals(get_type_hints(s)["op"]).pop() for s in typing.get_args(types.Step)} == choices(DEFS["Step"]["oneOf"][0]["properties"]["op"]) | {
+        v["properties"]["op"]["const"] for v in DEFS["Step"]["oneOf"]}
+    assert len(typing.get_args(types.Step)) == len(DEFS["Step"]["oneOf"])
+    assert len(typing.get_args(types.StepResult)) == len(DEFS["StepResult"]["oneOf"])
+    assert len(typing.get_args(types.Preprocess)) == len(DEFS["Preprocess"]["oneOf"])
+
+
+def test_error_codes_are_the_engines_and_the_components():
+    assert literals(types.ErrorCode) == choices(DEFS["ErrorCode"]) | choices(DEFS["ComponentErrorCode"])
+
+
+def test_the_shared_constants_come_from_the_schema():
+    assert params.PROTOCOL_VERSION == SCHEMA["x-constants"]["protocol_version"]
+    assert params.MAX_UI_TEXT == SCHEMA["x-constants"]["max_ui_text"]
 
 
 def test_the_package_exports_every_type():

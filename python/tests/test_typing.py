@@ -31,10 +31,10 @@ def test_the_package_and_typed_usage_pass_strict_mypy():
 def test_the_types_check_as_python_3_10_too():
     # The oldest Python the package supports, where Required and NotRequired come from
     # typing_extensions. Only these files are checked (the rest of the package is followed
-    # silently): pandas' stubs, which _frames.py leans on, are for 3.11 and later.
+    # silently): pandas' stubs, which _dataframe.py leans on, are for 3.11 and later.
     run = mypy(
         "--python-version", "3.10", "--follow-imports=silent",
-        "streamlit_secure_context/_types.py", "streamlit_secure_context/_config_checks.py", str(TYPING_DIR / "accepted.py"),
+        "streamlit_secure_context/_types.py", "streamlit_secure_context/_request_checks.py", "streamlit_secure_context/_schema.py", str(TYPING_DIR / "accepted.py"),
     )
     assert run.returncode == 0, run.stdout + run.stderr
 

@@ -39,7 +39,7 @@ MODEL = ROOT / "examples" / "models" / "breast_cancer_logreg.onnx"
 CSV = ROOT / "examples" / "data" / "patients.csv"
 # The package's own unit tests: those that need nothing but the package, pytest and what
 # Streamlit brings (no onnxruntime, no CLI, no mypy, no checkout).
-UNIT_TESTS = ["test_api.py", "test_config_checks.py", "test_doctor.py", "test_frames.py", "test_frames_batch.py",
+UNIT_TESTS = ["test_api.py", "test_request_checks.py", "test_doctor.py", "test_dataframe.py", "test_dataframe_batch.py",
               "test_params.py", "test_security_headers.py", "test_types.py", "test_ui_args.py"]
 
 

@@ -100,6 +100,7 @@ pub struct Withheld {
     pub output: String,
     /// Its size where the model fixes it for the input's shape; `None` where the data decides
     /// it (the boxes a detector finds): a count the policy withholds with the values.
+    #[schemars(required)]
     pub elements: Option<usize>,
     pub reason: WithheldReason,
 }
@@ -699,5 +700,4 @@ mod tests {
         let d = tight.apply(outputs(), None, None, detections(), FACTS, &sizes()).unwrap_err();
         assert_eq!(d.code(), "disclosure_empty");
     }
-
 }

@@ -95,6 +95,7 @@ pub struct Receipt {
 #[serde(deny_unknown_fields)]
 pub struct SentField {
     pub field: ResultField,
+    #[schemars(required)]
     pub name: Option<String>,
     pub elements: usize,
     pub bytes: usize,
@@ -166,7 +167,12 @@ impl Receipt {
         }
         // One number per stage; counted from the struct so a new stage cannot go unlisted.
         let stages = serde_json::to_value(timings).ok().and_then(|v| v.as_object().map(|o| o.len())).unwrap_or(0);
-        sent.push(SentField { field: ResultField::TimingsMs, name: None, elements: stages, bytes: json_bytes(timings)? });
+        sent.push(SentField {
+            field: ResultField::TimingsMs,
+            name: None,
+            elements: stages,
+            bytes: json_bytes(timings)?,
+        });
         Ok(Self {
             model_sha256: model_sha256.to_string(),
             input_kind: match input {

@@ -6,9 +6,12 @@
 //! The value ranges are also written on the types, as schema attributes (`schema.rs`), so
 //! that Python and the component can check them without the engine.
 
+use crate::capabilities::input_dtypes;
 use crate::postprocess::{DetectionPostprocess, SsdAnchors, Step};
 use crate::preprocess::{CsvPreprocess, ImagePreprocess};
-use crate::{DerivedField, Disclosure, EngineError, InputSpec, Limits, Postprocess, Preprocess, RunRequest, MAX_DECIMALS};
+use crate::{
+    DerivedField, Disclosure, EngineError, InputSpec, Limits, Postprocess, Preprocess, RunRequest, MAX_DECIMALS,
+};
 
 fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::InvalidRequest(message.into())
@@ -44,7 +47,7 @@ impl RunRequest {
 impl InputSpec {
     fn validate(&self) -> Result<(), EngineError> {
         match self {
-            Self::Tensor(_) => Ok(()),
+            Self::Tensor(tensor) => validate_dtype("input.dtype", tensor.dtype.as_deref()),
             Self::File { preprocess, .. } => preprocess.validate(),
             Self::Multiple { inputs } => {
                 if inputs.iter().filter(|i| i.reads_a_file()).count() > 1 {
@@ -56,6 +59,17 @@ impl InputSpec {
                 inputs.iter().try_for_each(Self::validate)
             }
         }
+    }
+}
+
+/// A declared dtype is one values can be converted to (checked against the model's later).
+fn validate_dtype(what: &str, dtype: Option<&str>) -> Result<(), EngineError> {
+    let known = input_dtypes();
+    match dtype {
+        Some(dtype) if !known.iter().any(|k| k == dtype) => {
+            Err(invalid(format!("{what} is {dtype:?}, which is not one of {}", known.join(", "))))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -88,7 +102,7 @@ impl ImagePreprocess {
         if self.std.contains(&0.0) {
             return Err(invalid("preprocess.std must not contain 0: each channel is divided by its value"));
         }
-        Ok(())
+        validate_dtype("preprocess.dtype", self.dtype.as_deref())
     }
 }
 
@@ -194,7 +208,10 @@ impl Disclosure {
                 )));
             }
         }
-        if self.outputs.as_ref().is_some_and(Vec::is_empty) && !ranked && self.derived.as_ref().is_none_or(Vec::is_empty) {
+        if self.outputs.as_ref().is_some_and(Vec::is_empty)
+            && !ranked
+            && self.derived.as_ref().is_none_or(Vec::is_empty)
+        {
             return Err(invalid(
                 "disclosure.outputs is empty, no postprocess.top_k is requested and derived lists nothing: nothing \
                  could leave",

@@ -45,6 +45,8 @@ pub struct Postprocess {
 pub struct TopK {
     pub row: usize,
     pub index: usize,
+    // Always sent, as null when the class has no label.
+    #[schemars(required)]
     pub label: Option<String>,
     pub score: f64,
 }

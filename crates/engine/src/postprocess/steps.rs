@@ -18,12 +18,15 @@ use crate::{EngineError, OutputTensor};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
+    // The parameterless steps are empty struct variants, not unit ones: serde lets a unit
+    // variant of an internally tagged enum carry unknown fields (`{"op": "softmax", "k": 1}`),
+    // which the schema, and so Python and the component, refuse.
     /// Softmax over the last axis.
-    Softmax,
+    Softmax {},
     /// Logistic function, element-wise (multi-label or binary heads).
-    Sigmoid,
+    Sigmoid {},
     /// The best class of each row.
-    Argmax,
+    Argmax {},
     /// The `k` best classes of each row, best first.
     TopK {
         #[schemars(range(min = 1))]
@@ -89,15 +92,15 @@ impl Scored<'_> {
 impl Step {
     pub(crate) fn apply(&self, scored: &mut Scored<'_>) -> Result<StepResult, EngineError> {
         Ok(match self {
-            Self::Softmax => {
+            Self::Softmax {} => {
                 scored.softmax()?;
                 StepResult::Softmax { values: scored.values.clone().into_owned() }
             }
-            Self::Sigmoid => {
+            Self::Sigmoid {} => {
                 scored.values.to_mut().data.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
                 StepResult::Sigmoid { values: scored.values.clone().into_owned() }
             }
-            Self::Argmax => StepResult::Argmax { classes: scored.ranked(1)? },
+            Self::Argmax {} => StepResult::Argmax { classes: scored.ranked(1)? },
             Self::TopK { k } => StepResult::TopK { classes: scored.ranked(*k)? },
             Self::Threshold { value } => {
                 let mut classes = Vec::new();
@@ -129,7 +132,7 @@ mod tests {
     fn sigmoid_then_threshold_reports_every_hit_per_row() {
         let labels = vec!["a".to_string(), "b".to_string(), "c".to_string()];
         let results =
-            run(&[Step::Sigmoid, Step::Threshold { value: 0.5 }], vec![2.0, -1.0, 0.0, -3.0, -2.0, 5.0], &labels);
+            run(&[Step::Sigmoid {}, Step::Threshold { value: 0.5 }], vec![2.0, -1.0, 0.0, -3.0, -2.0, 5.0], &labels);
         let StepResult::Threshold { classes, .. } = &results[1] else { panic!("{results:?}") };
         let hits: Vec<_> = classes.iter().map(|c| (c.row, c.label.as_deref().unwrap())).collect();
         assert_eq!(hits, vec![(0, "a"), (0, "c"), (1, "c")]);
@@ -138,7 +141,8 @@ mod tests {
 
     #[test]
     fn softmax_then_argmax_and_top_k() {
-        let results = run(&[Step::Softmax, Step::Argmax, Step::TopK { k: 2 }], vec![1.0, 3.0, 2.0, 0.0, 0.0, 1.0], &[]);
+        let results =
+            run(&[Step::Softmax {}, Step::Argmax {}, Step::TopK { k: 2 }], vec![1.0, 3.0, 2.0, 0.0, 0.0, 1.0], &[]);
         let StepResult::Softmax { values } = &results[0] else { panic!() };
         assert!((values.data[..3].iter().sum::<f64>() - 1.0).abs() < 1e-12);
         let StepResult::Argmax { classes } = &results[1] else { panic!() };
@@ -152,7 +156,7 @@ mod tests {
         let steps: Vec<Step> =
             serde_json::from_str(r#"[{"op": "sigmoid"}, {"op": "top_k", "k": 2}, {"op": "threshold", "value": 0.3}]"#)
                 .unwrap();
-        assert_eq!(steps, vec![Step::Sigmoid, Step::TopK { k: 2 }, Step::Threshold { value: 0.3 }]);
+        assert_eq!(steps, vec![Step::Sigmoid {}, Step::TopK { k: 2 }, Step::Threshold { value: 0.3 }]);
         assert!(serde_json::from_str::<Step>(r#"{"op": "top_k", "k": 2, "kk": 1}"#).is_err());
         assert!(serde_json::from_str::<Step>(r#"{"op": "median"}"#).is_err());
     }
