@@ -4,16 +4,27 @@
 //
 // The sandbox document is generated here, not written by hand, because its CSP allows
 // scripts and styles only by hash: the hashes must be computed from the exact bytes.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { buildSync } from "esbuild";
+import { generate } from "./gen_schema.mjs";
 
 const [engineDir, outDir] = process.argv.slice(2);
 if (!engineDir || !outDir) {
   console.error("usage: node build.mjs <wasm-bindgen out dir> <output dir>");
   process.exit(2);
 }
+
+// The engine's formats (`ssc schema`, as the Python package ships them) and wasm-bindgen's
+// declarations of the engine become TypeScript first; then everything is type-checked, so a
+// change on the Rust side that the glue does not handle stops the build.
+const schema = JSON.parse(readFileSync("../python/streamlit_secure_context/schema.json", "utf8"));
+mkdirSync("src/generated", { recursive: true });
+writeFileSync("src/generated/schema.ts", generate(schema));
+copyFileSync(join(engineDir, "engine.d.ts"), "src/generated/engine.d.ts");
+execFileSync("node_modules/.bin/tsc", ["--noEmit"], { stdio: "inherit" });
 
 const bundle = (entry) =>
   buildSync({ entryPoints: [entry], bundle: true, format: "iife", target: "es2022", minify: true, write: false, legalComments: "none" })
@@ -100,5 +111,5 @@ const walk = (dir) => readdirSync(dir).sort().forEach((name) => {
   files[relative(outDir, path)] = createHash("sha256").update(readFileSync(path)).digest("hex");
 });
 walk(outDir);
-writeFileSync(join(outDir, "manifest.json"), JSON.stringify({ protocol: 1, files }, null, 1) + "\n");
+writeFileSync(join(outDir, "manifest.json"), JSON.stringify({ protocol: schema["x-constants"].protocol_version, files }, null, 1) + "\n");
 console.log(`component built into ${outDir} (${Object.keys(files).length} files)`);

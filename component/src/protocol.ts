@@ -8,7 +8,12 @@
  * `event.source`, because origins say nothing here: the sandbox's origin is "null".
  */
 
-export const PROTOCOL_VERSION = 1;
+import { MAX_UI_TEXT, PROTOCOL_VERSION, type AnyErrorCode, type InferenceResult as EngineResult, type RunRequest } from "./generated/schema";
+import { conforms, copyAs } from "./schema_check";
+
+// The result, request and error-code types are generated from the engine's schema.
+export type { Detection, OutputTensor, Receipt, RunRequest, SentField, StepResult, TopK, Withheld } from "./generated/schema";
+export { PROTOCOL_VERSION };
 
 /**
  * The side, in CSS pixels, of the sandbox's square preview. It is fixed (sandbox.css): the
@@ -20,7 +25,7 @@ export const PREVIEW_SIDE = 200;
 type Obj = Record<string, unknown>;
 
 export interface EngineErrorInfo {
-  code: string;
+  code: AnyErrorCode;
   /** What the app is told: under a file input, nothing of the file (`file_safe_message`). */
   message: string;
   /**
@@ -30,70 +35,11 @@ export interface EngineErrorInfo {
   detail?: string;
 }
 
-export interface OutputTensor {
-  shape: number[];
-  dtype: string;
-  data: number[];
-}
-
-export interface TopK {
-  row: number;
-  index: number;
-  label: string | null;
-  score: number;
-}
-
-/** One `postprocess.steps` result (`ssc_engine::StepResult`), tagged by `op`. */
-export type StepResult =
-  | { op: "softmax" | "sigmoid"; values: OutputTensor }
-  | { op: "argmax" | "top_k"; classes: TopK[] }
-  | { op: "threshold"; value: number; classes: TopK[] };
-
-/** One detected object (`ssc_engine::Detection`), in the input image's pixel coordinates. */
-export interface Detection {
-  score: number;
-  box: [number, number, number, number];
-  keypoints: [number, number][];
-}
-
-/** One field of a result as it left the browser (see `ssc_engine::Receipt`). */
-export interface SentField {
-  field: "outputs" | "top_k" | "postprocessed" | "detections" | "timings_ms";
-  name: string | null;
-  elements: number;
-  bytes: number;
-}
-
-/** An output the disclosure policy kept in the browser: its name and size, never its values. */
-export interface Withheld {
-  output: string;
-  /** Its size where the model fixes it for the input's shape; null where the data decides it. */
-  elements: number | null;
-  reason: "not_listed" | "top_k_only" | "too_large" | "too_many_rows" | "over_budget";
-}
-
-export interface Receipt {
-  model_sha256: string;
-  input_kind: "file" | "tensor" | "multiple";
-  input_hmac_sha256: string;
-  sent: SentField[];
-  withheld: Withheld[];
-  /** An upper bound on the information the sent fields carry about the input, in bits. */
-  bits: number;
-}
-
-export interface InferenceResult {
-  status: "ok";
-  model_sha256: string;
-  outputs: Record<string, OutputTensor>;
-  top_k?: TopK[];
-  postprocessed?: StepResult[];
-  detections?: Detection[];
-  timings_ms: Record<string, number>;
+/** A result as the engine computes it, with whether its Worker ran cross-origin isolated. */
+export type InferenceResult = EngineResult & {
   /** `self.crossOriginIsolated` in the Worker that computed the result. */
   cross_origin_isolated: boolean;
-  receipt: Receipt;
-}
+};
 
 /** One file's outcome in a batch: a complete result, or that file's error. */
 export type BatchItem = InferenceResult | { status: "error"; error: EngineErrorInfo };
@@ -116,9 +62,6 @@ export interface Theme {
   font: string;
   base: "light" | "dark";
 }
-
-/** The engine request, produced by the Python package; the engine (Rust) validates its body. */
-export type RunRequest = { input: { kind: "tensor" | "file" | "multiple" } & Record<string, unknown> } & Record<string, unknown>;
 
 // host -> sandbox
 export type HostToSandbox =
@@ -224,7 +167,7 @@ function envelope(data: unknown): Obj | null {
   return isObj(data) && data.v === PROTOCOL_VERSION && isStr(data.type) ? data : null;
 }
 
-const isLimits = (x: unknown) => x === null || (isObj(x) && Object.values(x).every(isInt));
+const isLimits = (x: unknown) => x === null || conforms(x, "Limits", { maxString: 0 });
 /** Whether the request waits for a file the person picks (alone, or among several inputs). */
 export function wantsFile(request: RunRequest): boolean {
   const { input } = request;
@@ -232,96 +175,33 @@ export function wantsFile(request: RunRequest): boolean {
     (input.kind === "multiple" && Array.isArray(input.inputs) && input.inputs.some((i) => isObj(i) && i.kind === "file"));
 }
 
-const isRequest = (x: unknown): x is RunRequest =>
-  isObj(x) && isObj(x.input) && (x.input.kind === "tensor" || x.input.kind === "file" || x.input.kind === "multiple");
+/** The longest string a result or request may carry (an output's name, a label, a dtype). */
+const MAX_NAME = 256;
+/** The longest error message: an engine message can list many operators or inputs. */
+const MAX_ERROR_TEXT = 64 << 10;
+
+// A request's body is the engine's to judge (the schema's shape first); its strings may be
+// an app's labels or output names, so they get the same bound as a result's.
+const isRequest = (x: unknown): x is RunRequest => conforms(x, "RunRequest", { maxString: MAX_NAME });
+
+const isCode = (x: unknown): x is AnyErrorCode =>
+  conforms(x, "ErrorCode", { maxString: MAX_NAME }) || conforms(x, "ComponentErrorCode", { maxString: MAX_NAME });
 
 export function isError(x: unknown, withDetail = false): x is EngineErrorInfo {
-  return isObj(x) && hasKeys(x, ["code", "message"], withDetail ? ["detail"] : []) && isStr(x.code) && isStr(x.message) &&
-    (x.detail === undefined || isStr(x.detail));
+  return isObj(x) && hasKeys(x, ["code", "message"], withDetail ? ["detail"] : []) && isCode(x.code) && isStr(x.message) &&
+    x.message.length <= MAX_ERROR_TEXT && (x.detail === undefined || (isStr(x.detail) && x.detail.length <= MAX_ERROR_TEXT));
 }
 
 /** What of an error may leave the sandbox: its code and its file-free message. */
 export const publicError = (e: EngineErrorInfo): EngineErrorInfo => ({ code: e.code, message: e.message });
 
-/**
- * The dtypes an output can have, as the engine names them (`docs/supported-models.md`, "Model
- * outputs"; `python/tests/test_docs.py` holds this list to it).
- */
-export const OUTPUT_DTYPES = [
-  "bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
-];
-/** The stages a result's `timings_ms` has, exactly (`ssc_engine::Timings`). */
-export const TIMING_KEYS = ["preprocess", "plan", "inference", "postprocess"];
-/** The longest name (an output's) or label a result may carry. */
-const MAX_NAME = 256;
-const isName = (x: unknown): x is string => isStr(x) && x.length > 0 && x.length <= MAX_NAME;
-
-function isOutput(x: unknown): x is OutputTensor {
-  if (!isObj(x) || !hasKeys(x, ["shape", "dtype", "data"])) return false;
-  const { shape, dtype, data } = x;
-  if (!Array.isArray(shape) || !shape.every(isInt) || !OUTPUT_DTYPES.includes(dtype as string) || !Array.isArray(data)) return false;
-  // NaN and infinities survive as numbers inside the worker, but not as JSON; reject here.
-  return data.length === shape.reduce((a: number, b: number) => a * b, 1) && data.every(isNum);
-}
-
-function isTopK(x: unknown): x is TopK {
-  return (
-    isObj(x) && hasKeys(x, ["row", "index", "label", "score"]) && isInt(x.row) && isInt(x.index) &&
-    (x.label === null || isName(x.label)) && isNum(x.score)
-  );
-}
-
-const isClasses = (x: unknown): x is TopK[] => Array.isArray(x) && x.every(isTopK);
-
-function isStepResult(x: unknown): x is StepResult {
-  if (!isObj(x)) return false;
-  switch (x.op) {
-    case "softmax":
-    case "sigmoid":
-      return hasKeys(x, ["op", "values"]) && isOutput(x.values);
-    case "argmax":
-    case "top_k":
-      return hasKeys(x, ["op", "classes"]) && isClasses(x.classes);
-    case "threshold":
-      return hasKeys(x, ["op", "value", "classes"]) && isNum(x.value) && isClasses(x.classes);
-    default:
-      return false;
-  }
-}
-
-const isPoint = (x: unknown): boolean => Array.isArray(x) && x.length === 2 && x.every(isNum);
-
-function isDetection(x: unknown): x is Detection {
-  return (
-    isObj(x) && hasKeys(x, ["score", "box", "keypoints"]) && isNum(x.score) &&
-    Array.isArray(x.box) && x.box.length === 4 && x.box.every(isNum) &&
-    Array.isArray(x.keypoints) && x.keypoints.every(isPoint)
-  );
-}
-
-const UNNAMED_FIELDS = ["top_k", "postprocessed", "detections", "timings_ms"];
-
-function isSentField(x: unknown): x is SentField {
-  return (
-    isObj(x) && hasKeys(x, ["field", "name", "elements", "bytes"]) &&
-    (x.field === "outputs" ? isName(x.name) : UNNAMED_FIELDS.includes(x.field as string) && x.name === null) &&
-    isInt(x.elements) && isInt(x.bytes)
-  );
-}
-
-function isWithheld(x: unknown): x is Withheld {
-  return (
-    isObj(x) && hasKeys(x, ["output", "elements", "reason"]) && isName(x.output) && (x.elements === null || isInt(x.elements)) &&
-    ["not_listed", "top_k_only", "too_large", "too_many_rows", "over_budget"].includes(x.reason as string)
-  );
-}
-
-function isReceipt(x: unknown): x is Receipt {
-  return (
-    isObj(x) && hasKeys(x, ["model_sha256", "input_kind", "input_hmac_sha256", "sent", "withheld", "bits"]) && isInt(x.bits) &&
-    isSha(x.model_sha256) && ["file", "tensor", "multiple"].includes(x.input_kind as string) && isSha(x.input_hmac_sha256) &&
-    Array.isArray(x.sent) && x.sent.every(isSentField) && Array.isArray(x.withheld) && x.withheld.every(isWithheld)
-  );
+/** Every tensor's `data` holds exactly as many values as its shape says. */
+function shapesHold(r: InferenceResult): boolean {
+  const tensors = [
+    ...Object.values(r.outputs),
+    ...(r.postprocessed ?? []).flatMap((s) => ("values" in s ? [s.values] : [])),
+  ];
+  return tensors.every((t) => t.data.length === t.shape.reduce((a: number, b: number) => a * b, 1));
 }
 
 /** The receipt must describe exactly the fields that travel with it, no more and no fewer. */
@@ -337,23 +217,17 @@ function receiptMatches(r: InferenceResult): boolean {
     ...(r.detections ? [`detections:${r.detections.length}`] : []),
     "timings_ms",
   ].sort();
-  return r.receipt.model_sha256 === r.model_sha256 && listed.length === actual.length && listed.every((f, i) => f === actual[i]);
+  const named = r.receipt.sent.every((f) => (f.field === "outputs") === (f.name !== null));
+  return named && r.receipt.model_sha256 === r.model_sha256 && listed.length === actual.length && listed.every((f, i) => f === actual[i]);
 }
 
-/** The result shape Python is promised; nothing else may ride along. */
+/** The result shape Python is promised (the engine's schema, exactly); nothing else may ride along. */
 export function isResult(x: unknown): x is InferenceResult {
-  return (
-    isObj(x) &&
-    hasKeys(x, ["status", "model_sha256", "outputs", "timings_ms", "receipt", "cross_origin_isolated"], ["top_k", "postprocessed", "detections"]) &&
-    x.status === "ok" && isSha(x.model_sha256) &&
-    isObj(x.outputs) && Object.keys(x.outputs).every(isName) && Object.values(x.outputs).every(isOutput) &&
-    (x.top_k === undefined || (Array.isArray(x.top_k) && x.top_k.every(isTopK))) &&
-    (x.postprocessed === undefined || (Array.isArray(x.postprocessed) && x.postprocessed.every(isStepResult))) &&
-    (x.detections === undefined || (Array.isArray(x.detections) && x.detections.every(isDetection))) &&
-    isObj(x.timings_ms) && hasKeys(x.timings_ms, TIMING_KEYS) && Object.values(x.timings_ms).every(isNum) &&
-    typeof x.cross_origin_isolated === "boolean" &&
-    isReceipt(x.receipt) && receiptMatches(x as unknown as InferenceResult)
-  );
+  if (!isObj(x) || typeof x.cross_origin_isolated !== "boolean") return false;
+  const { cross_origin_isolated: _, ...engine } = x;
+  if (!conforms(engine, "InferenceResult", { maxString: MAX_NAME })) return false;
+  const result = x as unknown as InferenceResult;
+  return shapesHold(result) && receiptMatches(result);
 }
 
 /**
@@ -361,8 +235,7 @@ export function isResult(x: unknown): x is InferenceResult {
  * listed in `postprocess.labels`, or none. Anything else in a label field is data riding out.
  */
 export function labelsFromRequest(r: InferenceResult, request: RunRequest): boolean {
-  const post = request.postprocess as { labels?: unknown } | undefined;
-  const allowed = new Set(Array.isArray(post?.labels) ? post.labels.filter(isStr) : []);
+  const allowed = new Set(request.postprocess?.labels ?? []);
   const classes = [
     ...(r.top_k ?? []),
     ...(r.postprocessed ?? []).flatMap((s) => ("classes" in s ? s.classes : [])),
@@ -378,7 +251,6 @@ function isBatchItem(x: unknown): x is BatchItem {
 // Colors as Streamlit's theme writes them; anything else (a `;`, `url(`) is refused.
 const isColor = (x: unknown): x is string =>
   isStr(x) && /^(#[0-9a-fA-F]{3,8}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\)|[a-zA-Z]{3,20})$/.test(x);
-const MAX_UI_TEXT = 1000;
 const isUiText = (x: unknown): x is string => isStr(x) && x.length <= MAX_UI_TEXT;
 
 function isUi(x: unknown): x is UiSettings {
@@ -494,51 +366,14 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
   }
 }
 
-const cleanTensor = (t: OutputTensor): OutputTensor => ({ shape: [...t.shape], dtype: t.dtype, data: [...t.data] });
-const cleanClasses = (c: TopK[]): TopK[] => c.map(({ row, index, label, score }) => ({ row, index, label, score }));
-
-function cleanStep(s: StepResult): StepResult {
-  switch (s.op) {
-    case "softmax":
-    case "sigmoid":
-      return { op: s.op, values: cleanTensor(s.values) };
-    case "argmax":
-    case "top_k":
-      return { op: s.op, classes: cleanClasses(s.classes) };
-    case "threshold":
-      return { op: s.op, value: s.value, classes: cleanClasses(s.classes) };
-  }
-}
-
 /** A batch item copied field by field, like `cleanResult`. */
 export function cleanBatchItem(item: BatchItem): BatchItem {
   if (item.status === "error") return { status: "error", error: publicError(item.error) };
   return cleanResult(item);
 }
 
-/** Copies a validated result field by field, so no extra property can ride along. */
+/** Copies a validated result by the schema, so no extra property can ride along. */
 export function cleanResult(r: InferenceResult): InferenceResult {
-  const outputs: Record<string, OutputTensor> = {};
-  for (const [name, t] of Object.entries(r.outputs)) outputs[name] = cleanTensor(t);
-  const receipt: Receipt = {
-    model_sha256: r.receipt.model_sha256,
-    input_kind: r.receipt.input_kind,
-    input_hmac_sha256: r.receipt.input_hmac_sha256,
-    sent: r.receipt.sent.map(({ field, name, elements, bytes }) => ({ field, name, elements, bytes })),
-    withheld: r.receipt.withheld.map(({ output, elements, reason }) => ({ output, elements, reason })),
-    bits: r.receipt.bits,
-  };
-  const timings = Object.fromEntries(TIMING_KEYS.map((k) => [k, r.timings_ms[k]]));
-  const clean: InferenceResult = {
-    status: "ok", model_sha256: r.model_sha256, outputs, timings_ms: timings, receipt,
-    cross_origin_isolated: r.cross_origin_isolated,
-  };
-  if (r.top_k) clean.top_k = cleanClasses(r.top_k);
-  if (r.postprocessed) clean.postprocessed = r.postprocessed.map(cleanStep);
-  if (r.detections) {
-    clean.detections = r.detections.map(({ score, box, keypoints }) => ({
-      score, box: [box[0], box[1], box[2], box[3]], keypoints: keypoints.map(([x, y]) => [x, y] as [number, number]),
-    }));
-  }
-  return clean;
+  const { cross_origin_isolated, ...engine } = r;
+  return { ...copyAs<EngineResult>(engine, "InferenceResult"), cross_origin_isolated };
 }

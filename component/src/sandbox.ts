@@ -163,7 +163,7 @@ function startWorker(): void {
     onWorkerMessage(event.data);
   };
   worker.onerror = (event) => {
-    const error = { code: "worker_failed", message: event.message || "the engine worker failed" };
+    const error: EngineErrorInfo = { code: "worker_failed", message: event.message || "the engine worker failed" };
     if (job?.pending) complete({ status: "error", error });
     else fail(null, error);
   };

@@ -9,18 +9,10 @@ import {
   PREVIEW_SIDE, PROTOCOL_VERSION, type EngineErrorInfo, type RunRequest, type WorkerToSandbox, isError, isResult, parseSandboxToWorker,
 } from "./protocol";
 
-interface WasmEngine {
-  info(): { inputs: unknown[]; load_ms: number };
-  run(request: unknown, file?: Uint8Array, tensorData?: Float64Array): unknown;
-  checkInputSize(size: number): void;
-  free(): void;
-}
-declare const wasm_bindgen: ((init: { module_or_path: WebAssembly.Module }) => Promise<unknown>) & {
-  Engine: new (model: Uint8Array, sha256: string, limits: unknown) => WasmEngine;
-};
-
+// `wasm_bindgen` and its `Engine` are declared by wasm-bindgen's own output
+// (generated/engine.d.ts); what they return is checked here before it is used.
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-let engine: WasmEngine | null = null;
+let engine: wasm_bindgen.Engine | null = null;
 
 function reply(message: WorkerToSandbox): void {
   scope.postMessage(message);
@@ -35,13 +27,11 @@ function asError(e: unknown): EngineErrorInfo {
 /**
  * A tensor request's numbers go to Rust as one Float64Array (a single copy; f64 keeps int64
  * and float64 inputs exact) rather than inside the request object, where each would be
- * converted on its own. Anything that is not
- * an array of numbers stays in the request, for the engine to reject with its own message.
+ * converted on its own. (The request's shape was checked by the schema on its way here.)
  */
 function splitTensor(request: RunRequest): { request: RunRequest; tensorData?: Float64Array } {
-  const data = request.input.data;
-  if (request.input.kind !== "tensor" || !Array.isArray(data) || !data.every((x) => typeof x === "number")) return { request };
-  return { request: { ...request, input: { ...request.input, data: [] } }, tensorData: Float64Array.from(data as number[]) };
+  if (request.input.kind !== "tensor") return { request };
+  return { request: { ...request, input: { ...request.input, data: [] } }, tensorData: Float64Array.from(request.input.data) };
 }
 
 const isImageRequest = (request: RunRequest) =>
@@ -95,7 +85,7 @@ scope.onmessage = async (event: MessageEvent) => {
         engine?.free();
         engine = null;
         engine = new wasm_bindgen.Engine(new Uint8Array(msg.bytes), msg.sha256, msg.limits ?? undefined);
-        const info = engine.info();
+        const info = engine.info() as { inputs: unknown[]; load_ms: number };
         reply({ v: PROTOCOL_VERSION, type: "loaded", loadId: msg.loadId, inputs: info.inputs, loadMs: info.load_ms });
         break;
       }

@@ -140,15 +140,6 @@ def test_the_shipped_schema_is_what_the_engine_prints(cli):
     )
 
 
-def test_the_output_dtypes_the_host_accepts_are_the_engines(cli):
-    """protocol.ts's OUTPUT_DTYPES, which results are validated against, is the engine's list."""
-    caps = json.loads(subprocess.run([cli, "support"], capture_output=True, text=True, check=True).stdout)
-    protocol = (ROOT / "component" / "src" / "protocol.ts").read_text()
-    listed = re.search(r"export const OUTPUT_DTYPES = \[(.*?)\];", protocol, flags=re.S)
-    assert listed, "OUTPUT_DTYPES not found in protocol.ts"
-    assert re.findall(r'"(\w+)"', listed[1]) == caps["output_dtypes"]
-
-
 def test_every_readme_privacy_claim_names_a_test_that_exists_and_that_security_md_cites():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Privacy claims", 1)[1].split("\n#", 1)[0]

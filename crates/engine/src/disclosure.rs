@@ -100,7 +100,7 @@ pub struct Withheld {
     pub output: String,
     /// Its size where the model fixes it for the input's shape; `None` where the data decides
     /// it (the boxes a detector finds): a count the policy withholds with the values.
-    #[schemars(required)]
+    #[schemars(required, extend("type" = ["integer", "null"]))]
     pub elements: Option<usize>,
     pub reason: WithheldReason,
 }

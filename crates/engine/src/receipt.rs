@@ -95,7 +95,7 @@ pub struct Receipt {
 #[serde(deny_unknown_fields)]
 pub struct SentField {
     pub field: ResultField,
-    #[schemars(required)]
+    #[schemars(required, extend("type" = ["string", "null"]))]
     pub name: Option<String>,
     pub elements: usize,
     pub bytes: usize,

@@ -45,8 +45,8 @@ pub struct Postprocess {
 pub struct TopK {
     pub row: usize,
     pub index: usize,
-    // Always sent, as null when the class has no label.
-    #[schemars(required)]
+    // Always sent, as null when the class has no label (`required` alone would drop the null).
+    #[schemars(required, extend("type" = ["string", "null"]))]
     pub label: Option<String>,
     pub score: f64,
 }
