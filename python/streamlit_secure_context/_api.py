@@ -54,8 +54,9 @@ def streamlit_secure_context(
         returns the error ``not_isolated`` instead of running: serve the app with
         `security_middleware`) and ``disclosure`` (`Disclosure`: what of a result may leave
         the browser; the engine enforces it before the result leaves its Worker). Withheld
-        outputs are named in the result's ``receipt["withheld"]``; a policy that leaves
-        nothing to send ends in the error ``disclosure_empty``.
+        outputs are named in the result's ``receipt["withheld"]``; a policy that could send
+        nothing raises here, and one whose every output turns out withheld ends in the error
+        ``disclosure_empty``.
     inference_params : InferenceParams
         Where the model's input comes from, one of:
 

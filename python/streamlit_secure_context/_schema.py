@@ -12,10 +12,12 @@ is an error, not a pass, so a new kind of rule cannot slip through unchecked.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -200,16 +202,6 @@ def _items(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None
         w.walk(item, schema["items"], f"{path}[{i}]")
 
 
-def _min_items(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
-    if len(value) < schema["minItems"]:
-        raise ValueError(f"{path} must hold at least {schema['minItems']} value(s), got {len(value)}")
-
-
-def _max_items(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
-    if len(value) > schema["maxItems"]:
-        raise ValueError(f"{path} must hold at most {schema['maxItems']} value(s), got {len(value)}")
-
-
 def _unique(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
     if not schema["uniqueItems"]:
         return
@@ -220,29 +212,23 @@ def _unique(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> Non
         seen.append(item)
 
 
-def _minimum(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
-    if value < schema["minimum"]:
-        raise ValueError(f"{path} must be >= {schema['minimum']}, got {value!r}")
+# The keywords that bound a value or its length: (what is measured, when it fails, what it must be).
+_LIMITS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], bool], str]] = {
+    "minItems": (len, operator.lt, "must hold at least {} value(s)"),
+    "maxItems": (len, operator.gt, "must hold at most {} value(s)"),
+    "minLength": (len, operator.lt, "must have at least {} character(s)"),
+    "maxLength": (len, operator.gt, "must have at most {} character(s)"),
+    "minimum": (lambda v: v, operator.lt, "must be >= {}"),
+    "maximum": (lambda v: v, operator.gt, "must be <= {}"),
+    "exclusiveMinimum": (lambda v: v, operator.le, "must be > {}"),
+}
 
 
-def _maximum(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
-    if value > schema["maximum"]:
-        raise ValueError(f"{path} must be <= {schema['maximum']}, got {value!r}")
-
-
-def _exclusive_minimum(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
-    if value <= schema["exclusiveMinimum"]:
-        raise ValueError(f"{path} must be > {schema['exclusiveMinimum']}, got {value!r}")
-
-
-def _min_length(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
-    if len(value) < schema["minLength"]:
-        raise ValueError(f"{path} must have at least {schema['minLength']} character(s), got {value!r}")
-
-
-def _max_length(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
-    if len(value) > schema["maxLength"]:
-        raise ValueError(f"{path} must have at most {schema['maxLength']} character(s), got {value!r}")
+def _limit(keyword: str, w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
+    measure, fails, says = _LIMITS[keyword]
+    measured = measure(value)
+    if fails(measured, schema[keyword]):
+        raise ValueError(f"{path} {says.format(schema[keyword])}, got {measured!r}")
 
 
 def _pattern(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> None:
@@ -250,12 +236,11 @@ def _pattern(w: _Walker, value: Any, schema: Mapping[str, Any], path: str) -> No
         raise ValueError(f"{path}: {value!r} does not match {schema['pattern']}")
 
 
-_KEYWORDS = {
+_KEYWORDS: dict[str, Callable[[_Walker, Any, Mapping[str, Any], str], None]] = {
     "type": _type, "format": _format, "$ref": _ref, "enum": _enum, "const": _const, "oneOf": _one_of,
     "anyOf": _any_of, "not": _not, "properties": _properties, "required": _required,
-    "additionalProperties": _additional, "items": _items, "minItems": _min_items, "maxItems": _max_items,
-    "uniqueItems": _unique, "minimum": _minimum, "maximum": _maximum, "exclusiveMinimum": _exclusive_minimum,
-    "minLength": _min_length, "maxLength": _max_length, "pattern": _pattern,
+    "additionalProperties": _additional, "items": _items, "uniqueItems": _unique, "pattern": _pattern,
+    **{keyword: functools.partial(_limit, keyword) for keyword in _LIMITS},
 }
 _APPLIES_TO = {
     "properties": "object", "required": "object", "additionalProperties": "object",

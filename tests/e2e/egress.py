@@ -28,7 +28,7 @@ from playwright.sync_api import Browser
 from websockets.sync.client import connect
 
 from collector import LOOPBACK_AS_PUBLIC
-from conftest import CHROMIUM, CHROMIUM_FLAGS, _free_port
+from helpers import CHROMIUM, CHROMIUM_FLAGS, free_port
 
 
 def encodings(secret: str) -> dict[str, bytes]:
@@ -187,7 +187,7 @@ def read_netlog(path: Path) -> bytes:
 @contextmanager
 def recorded_browser(playwright_browser: Browser, workdir: Path, capture: Capture) -> Iterator[Browser]:
     """A Chromium of its own, recorded by CDP and NetLog; `capture.netlog` is filled on exit."""
-    port = _free_port()
+    port = free_port()
     netlog = workdir / "netlog.json"
     browser = playwright_browser.browser_type.launch(
         executable_path=CHROMIUM, headless=True,

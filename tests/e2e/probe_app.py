@@ -130,7 +130,6 @@ SECURITY = {
 }
 
 
-
 def count_change() -> None:
     st.session_state.changes = st.session_state.get("changes", 0) + 1
 

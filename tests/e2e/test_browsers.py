@@ -26,10 +26,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 import webdriver_browsers
-from conftest import CHROMIUM, COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame, sandbox_frame
 from egress import find
-from test_egress_canary import make_canary
-from test_pipeline import DATA, assert_outputs_match, digit_pixels, reference
+from helpers import (
+    CHROMIUM, COMPONENT_IFRAME, DATA, ROOT, StreamlitServer, assert_outputs_match, digit_pixels, host_frame,
+    make_canary, reference, sandbox_frame,
+)
+
 
 TIMEOUT_S = 90  # WebKit compiles the 13 MB engine more slowly than Chromium does
 

@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +28,10 @@ import pytest
 from playwright.sync_api import Page
 
 import streamlit_secure_context
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, isolated_env
 from streamlit_secure_context._versions import MIN_STREAMLIT
+
+from helpers import COMPONENT_IFRAME, ROOT, StreamlitServer, isolated_env
+
 
 MATRIX = json.loads((ROOT / "tests" / "e2e" / "compat_matrix.json").read_text())["corners"]
 SSC_CACHE = Path(os.environ.get("SSC_CACHE", Path.home() / ".cache" / "streamlit-secure-context"))

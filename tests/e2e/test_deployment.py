@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from conftest import COMPONENT_IFRAME, ROOT, _free_port
+from helpers import COMPONENT_IFRAME, ROOT, free_port
+
 
 NGINX = "/usr/sbin/nginx"
 DOCS = ROOT / "docs"
@@ -90,7 +91,7 @@ def tls(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def start_streamlit(script: str, cwd: Path, args: list[str], url: str, context: ssl.SSLContext | None):
-    log = ROOT / "test-results" / f"streamlit-deploy-{Path(script).stem}-{_free_port()}.log"
+    log = ROOT / "test-results" / f"streamlit-deploy-{Path(script).stem}-{free_port()}.log"
     log.parent.mkdir(exist_ok=True)
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, *args], cwd=cwd,
                                stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ})
@@ -106,7 +107,7 @@ def start_streamlit(script: str, cwd: Path, args: list[str], url: str, context: 
 def guide_app(tmp_path_factory) -> Iterator[tuple[Path, int]]:
     """The app directory as the guide lays it out, served by `streamlit run app.py` on loopback."""
     d = tmp_path_factory.mktemp("app")
-    port = _free_port()
+    port = free_port()
     (d / ".streamlit").mkdir()
     config = (DOCS / "streamlit-config.toml").read_text()
     config = replace_once(config, "port = 8501", f"port = {port}")
@@ -134,7 +135,7 @@ def nginx(guide_app, tls) -> Iterator[tuple[str, Path]]:
     d.chmod(0o755)
     (d / "tmp").mkdir(mode=0o777)
     (d / "tmp").chmod(0o777)
-    port = _free_port()
+    port = free_port()
     snippet = (DOCS / "nginx" / "streamlit-secure-context.conf").read_text()
     snippet = replace_once(snippet, "server 127.0.0.1:8501;", f"server 127.0.0.1:{app_port};")
     snippet = replace_once(snippet, "listen 443 ssl http2;", f"listen 127.0.0.1:{port} ssl http2;")
@@ -217,7 +218,7 @@ def test_guide_end_to_end_behind_nginx(browser: Browser, guide_app, nginx, tls) 
 
 def test_streamlit_tls_with_middleware_sends_hsts_and_passes_doctor(browser: Browser, tls, tmp_path: Path) -> None:
     cert, key = tls
-    port = _free_port()
+    port = free_port()
     url = f"https://127.0.0.1:{port}"
     process = start_streamlit(
         str(ROOT / "tests" / "e2e" / "secure_probe_app.py"), ROOT,

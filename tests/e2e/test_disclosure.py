@@ -10,9 +10,9 @@ import re
 import time
 
 from playwright.sync_api import Page
-from test_pipeline import DATA, MODELS, open_case, pick_file, wait_result
 
-from conftest import COMPONENT_IFRAME, StreamlitServer, sandbox_frame
+from helpers import COMPONENT_IFRAME, DATA, MODELS, StreamlitServer, open_case, pick_file, sandbox_frame, wait_result
+
 
 DIGITS_SHA = hashlib.sha256((MODELS / "digits_mlp.onnx").read_bytes()).hexdigest()
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

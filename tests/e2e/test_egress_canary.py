@@ -18,30 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image
-from PIL.PngImagePlugin import PngInfo
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
-from conftest import ROOT, StreamlitServer, sandbox_frame
 from egress import Capture, find, recorded_browser
-from test_pipeline import open_case, pick_file, wait_result
+from helpers import (
+    Canary, RECORD_VALUES, StreamlitServer, make_canary, open_case, pick_file, sandbox_frame, wait_result,
+)
 
-DATA = ROOT / "examples" / "data"
 
 # What the host hands Streamlit: the declared result fields and the request key that
 # `_api.py` strips before the app sees the value.
 RESULT_FIELDS = {"status", "model_sha256", "outputs", "top_k", "postprocessed", "detections", "timings_ms", "cross_origin_isolated", "receipt"}
 VALUE_FIELDS = RESULT_FIELDS | {"request_key"}
-
-# Records, in the top page, each value the component hands Streamlit (which sends it to Python).
-RECORD_VALUES = """
-if (window === window.top) {
-  window.__componentValues = [];
-  addEventListener("message", (e) => {
-    if (e.data && e.data.type === "streamlit:setComponentValue") window.__componentValues.push(e.data.value);
-  });
-}
-"""
 
 # The control: a test-only script (never part of the component) that does what a leaky
 # build would. In the sandbox it reads the picked file and hands it to the host frame;
@@ -69,38 +57,6 @@ if (self.origin === "null") {
   });
 }
 """
-
-
-@dataclass(frozen=True)
-class Canary:
-    token: str  # 16 random hex digits: found in any form of any of the others
-    text: str  # in the PNG text chunk and the CSV header
-    number: str  # a CSV value the model reads
-    png: Path
-    csv: Path
-
-    def secrets(self) -> list[str]:
-        return [self.token, self.text, self.number]
-
-
-def make_canary(workdir: Path) -> Canary:
-    token = secrets.token_hex(8)
-    text = f"PHI canary {token}"
-    # 12 random digits after 17.: a valid float32 input for the first feature (mean radius).
-    number = f"17.{random.SystemRandom().randrange(10**11, 10**12)}"
-    png = workdir / f"scan-{token}.png"
-    info = PngInfo()
-    info.add_text("Comment", text)
-    Image.open(DATA / "digit_3.png").save(png, pnginfo=info)
-    lines = (DATA / "patients.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    header[0] = text
-    first = lines[1].split(",")
-    first[0] = number
-    csv = workdir / f"patients-{token}.csv"
-    csv.write_text("\n".join([",".join(header), ",".join(first), *lines[2:]]) + "\n")
-    assert text.encode() in png.read_bytes() and number in csv.read_text()
-    return Canary(token=token, text=text, number=number, png=png, csv=csv)
 
 
 @dataclass

@@ -18,44 +18,16 @@ import onnxruntime as ort
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, sandbox_frame
+from helpers import (
+    COMPONENT_IFRAME, DATA, EXAMPLES, MODELS, ROOT, SAMPLES, StreamlitServer, open_example, pick, run_example,
+    sandbox_frame,
+)
 
-EXAMPLES = ROOT / "examples"
-DATA = EXAMPLES / "data"
-MODELS = EXAMPLES / "models"
+
 DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 BLAZEFACE_GOLDEN = ROOT / "crates" / "engine" / "tests" / "golden" / "tflite_blazeface_detections.json"
 # The engine's resize and float arithmetic differ slightly from LiteRT's reference pipeline.
 BOX_TOLERANCE_PX = 2.0
-# What each page is given: (url path, sample files, text that appears once Python has the result).
-SAMPLES = {
-    "risk_score": ("risk_score", [DATA / "patients.csv"], "Patients with P(malignant)"),
-    "digit_classifier": ("digit_classifier", [DATA / "scan_3.png"], "Predicted digit: three"),
-    "face_detection": ("face_detection", [DATA / "astronaut_face.png"], "Faces found"),
-    "batch": ("batch", sorted(DATA.glob("scan_*.png")), "Files classified"),
-}
-
-
-def open_example(page: Page, server: StreamlitServer, name: str) -> None:
-    page.goto(f"{server.url}/{SAMPLES[name][0]}")
-    page.locator(COMPONENT_IFRAME).wait_for(timeout=30_000)
-
-
-def pick(page: Page, files: list[Path]) -> None:
-    """Sets the files on the sandbox's picker once it is shown, as a person would pick them."""
-    sandbox_frame(page).locator("#pick").wait_for(state="visible", timeout=30_000)
-    sandbox_frame(page).locator("#file").set_input_files([str(f) for f in files])
-
-
-def run_example(page: Page, server: StreamlitServer, name: str) -> None:
-    """Opens an example page, picks its sample file(s) and waits for Python's result."""
-    open_example(page, server, name)
-    _, files, done = SAMPLES[name]
-    pick(page, files)
-    result = page.locator(f".st-key-{name}_result")
-    result.get_by_text(done).wait_for(timeout=60_000)
-    # The table follows the first line in the same script run.
-    result.locator("tbody tr").first.wait_for(timeout=10_000)
 
 
 def table(page: Page, name: str) -> list[list[str]]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from conftest import ROOT, StreamlitServer, sandbox_frame
+from helpers import ROOT, StreamlitServer, sandbox_frame
+
 
 GETTING_STARTED = ROOT / "docs" / "getting-started.md"
 

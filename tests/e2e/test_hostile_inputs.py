@@ -12,14 +12,9 @@ import struct
 import zlib
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page
 
-from conftest import ROOT, StreamlitServer, sandbox_frame
-from test_pipeline import open_case, pick_file, wait_result
-
-DATA = ROOT / "examples" / "data"
-MODELS = ROOT / "examples" / "models"
+from helpers import DATA, MODELS, StreamlitServer, open_case, pick_file, sandbox_frame, wait_result
 
 
 def is_media(url: str) -> bool:

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page
 
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame
+from helpers import COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame
+
 
 COMPONENT_BASE = "/component/streamlit_secure_context._component.streamlit_secure_context"
 EXPECTED = {

@@ -11,8 +11,8 @@ import json
 
 from playwright.sync_api import Page
 
-from conftest import StreamlitServer, sandbox_frame
-from test_pipeline import DATA, open_case, pick_file, wait_result
+from helpers import DATA, StreamlitServer, open_case, pick_file, sandbox_frame, wait_result
+
 
 EARLY_PICKS = 20
 

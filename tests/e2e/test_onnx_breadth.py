@@ -11,8 +11,8 @@ import numpy as np
 import onnxruntime as ort
 from playwright.sync_api import Page
 
-from conftest import ROOT, StreamlitServer
-from test_pipeline import open_case, pick_file, wait_result
+from helpers import ROOT, StreamlitServer, open_case, pick_file, wait_result
+
 
 TRANSFORMER = ROOT / "crates" / "engine" / "tests" / "models" / "transformer_block.onnx"
 

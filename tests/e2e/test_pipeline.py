@@ -9,59 +9,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
-import onnxruntime as ort
 import pytest
-from PIL import Image
 from playwright.sync_api import Error, Page, Worker
 
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, host_frame, sandbox_frame
-
-DATA = ROOT / "examples" / "data"
-MODELS = ROOT / "examples" / "models"
-TOLERANCE = 1e-4
-
-
-def reference(model: str, input_name: str, x: np.ndarray) -> dict[str, np.ndarray]:
-    session = ort.InferenceSession(str(MODELS / model), providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(names, {input_name: x.astype(np.float32)})))
-
-
-def digit_pixels(d: int) -> np.ndarray:
-    return (np.asarray(Image.open(DATA / f"digit_{d}.png"), dtype=np.float32) * np.float32(16 / 255)).reshape(1, 64)
-
-
-def open_case(page: Page, server: StreamlitServer, case: str) -> None:
-    page.goto(f"{server.url}/?case={case}")
-    page.locator(COMPONENT_IFRAME).wait_for(timeout=30_000)
-
-
-def wait_result(page: Page, previous: str = "null", timeout: float = 60) -> dict:
-    """The component value Python received, as the probe app dumps it."""
-    code = page.locator(".st-key-result code")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = code.inner_text() if code.count() else "null"
-        if text.strip() not in ("null", previous):
-            return json.loads(text)
-        time.sleep(0.2)
-    raise AssertionError(f"no result reached Python within {timeout}s")
-
-
-def assert_outputs_match(result: dict, expected: dict[str, np.ndarray]) -> None:
-    assert result["status"] == "ok", result
-    assert set(result["outputs"]) == set(expected)
-    for name, want in expected.items():
-        got = result["outputs"][name]
-        assert got["shape"] == list(want.shape)
-        assert got["dtype"] == "float32"
-        np.testing.assert_allclose(np.asarray(got["data"]).reshape(want.shape), want, atol=TOLERANCE)
-
-
-def pick_file(page: Page, path: Path) -> None:
-    # As a person would: once the picker is shown.
-    sandbox_frame(page).locator("#pick").wait_for(state="visible", timeout=30_000)
-    sandbox_frame(page).locator("#file").set_input_files(str(path))
+from helpers import (
+    COMPONENT_IFRAME, DATA, MODELS, StreamlitServer, TOLERANCE, assert_outputs_match, digit_pixels, host_frame,
+    open_case, pick_file, reference, sandbox_frame, wait_result,
+)
 
 
 def test_tensor_from_python_returns_the_models_numbers(page: Page, probe_server: StreamlitServer) -> None:

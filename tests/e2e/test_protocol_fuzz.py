@@ -16,11 +16,11 @@ from typing import Any
 
 from playwright.sync_api import Frame, Page
 
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, sandbox_frame
-from test_egress_canary import RECORD_VALUES
-from test_pipeline import open_case, pick_file, wait_result
+from helpers import (
+    COMPONENT_IFRAME, DATA, RECORD_VALUES, StreamlitServer, open_case, pick_file, sandbox_frame, wait_result,
+)
 
-DATA = ROOT / "examples" / "data"
+
 SEED = 20260422
 CANARY = f"fuzz canary {secrets.token_hex(8)}"
 

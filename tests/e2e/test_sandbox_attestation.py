@@ -15,8 +15,11 @@ import pytest
 from playwright.sync_api import Browser, Frame, Page, Route, Worker
 
 from collector import LOOPBACK_AS_PUBLIC, Collector
-from conftest import CHROMIUM, CHROMIUM_FLAGS, COMPONENT_IFRAME, StreamlitServer, sandbox_frame
-from test_pipeline import DATA, open_case, pick_file, wait_result
+from helpers import (
+    CHROMIUM, CHROMIUM_FLAGS, COMPONENT_IFRAME, DATA, StreamlitServer, open_case, pick_file, sandbox_frame,
+    wait_result,
+)
+
 
 PROBE_HELPERS = """
 const url = (name) => `${base}/probe/${ctx}/${name}`;

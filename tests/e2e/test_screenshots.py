@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page
 
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer
-from test_examples import run_example
+from helpers import COMPONENT_IFRAME, ROOT, StreamlitServer, run_example
+
 
 SCREENSHOTS = ROOT / "test-results" / "screenshots"
 # A blank frame is one color; the picker, its label and the status line give many more.

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Page
 
-from conftest import StreamlitServer, _free_port, host_frame, sandbox_frame
-from test_pipeline import open_case
+from helpers import StreamlitServer, free_port, host_frame, open_case, sandbox_frame
+
 
 COMPONENT = "/component/streamlit_secure_context._component.streamlit_secure_context/index.html"
 
@@ -24,7 +24,7 @@ COMPONENT = "/component/streamlit_secure_context._component.streamlit_secure_con
 @pytest.fixture()
 def framer(probe_server: StreamlitServer) -> Iterator[str]:
     """A page on another origin (localhost, not 127.0.0.1) that frames the host and sends it a render."""
-    port = _free_port()
+    port = free_port()
     origin = f"http://localhost:{port}"
     page = f"""<!doctype html><iframe id="c" title="streamlit_secure_context._component.streamlit_secure_context"
       src="{probe_server.url}{COMPONENT}?streamlitUrl={origin}/"></iframe>

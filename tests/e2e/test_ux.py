@@ -14,8 +14,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Frame, Page
 
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, sandbox_frame
-from test_pipeline import DATA, open_case, pick_file, wait_result
+from helpers import (
+    COMPONENT_IFRAME, DATA, RECORD_VALUES, ROOT, StreamlitServer, open_case, pick_file, sandbox_frame, wait_result,
+)
+
 
 SHOTS = ROOT / "test-results"
 FACE = ROOT / "crates" / "engine" / "tests" / "data" / "astronaut_face_128.png"
@@ -28,15 +30,6 @@ THEME = {
     "STREAMLIT_THEME_TEXT_COLOR": "#f0e6d2",
     "STREAMLIT_THEME_FONT": "monospace",
 }
-# Records every value the host hands to Streamlit, in the app page (as test_protocol_fuzz does).
-RECORD_VALUES = """
-if (window === window.top) {
-  window.__componentValues = [];
-  window.addEventListener("message", (e) => {
-    if (e.data && e.data.type === "streamlit:setComponentValue") window.__componentValues.push(e.data.value);
-  });
-}
-"""
 # Records every stage the sandbox's status line goes through.
 RECORD_STAGES = """
 if (self.origin === "null") {

@@ -24,7 +24,9 @@ import pytest
 from playwright.sync_api import Page
 
 import streamlit_secure_context
-from conftest import COMPONENT_IFRAME, ROOT, StreamlitServer, build_wheel, isolated_env
+
+from helpers import COMPONENT_IFRAME, ROOT, StreamlitServer, build_wheel, isolated_env
+
 
 SSC_CACHE = Path(os.environ.get("SSC_CACHE", Path.home() / ".cache" / "streamlit-secure-context"))
 # One venv per wheel content: reused while the assets and the package do not change.

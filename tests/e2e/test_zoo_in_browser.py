@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page
 
-from conftest import ROOT, StreamlitServer
-from test_pipeline import wait_result
+from helpers import ROOT, StreamlitServer, wait_result
+
 
 SAMPLE = ["ch_ppocr_mobile_v2.0_cls_infer.onnx", "silero_vad_op18_ifless.onnx", "silero_vad.onnx"]
 

@@ -41,7 +41,7 @@ FIREFOX_PREFS = {
 }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -78,7 +78,7 @@ def webkit() -> Iterator[WebDriver]:
     minibrowser = sorted(glob.glob(MINIBROWSER_GLOB))
     if not os.access(WEBKIT_DRIVER, os.X_OK) or not minibrowser:
         pytest.fail("WebKitWebDriver or MiniBrowser is missing: run scripts/setup (webkit2gtk-driver)")
-    port = _free_port()
+    port = free_port()
     # Its own session, so that the driver, Xvfb and MiniBrowser are stopped together.
     server = subprocess.Popen(
         [_tool("xvfb-run"), "--auto-servernum", "--server-args=-screen 0 1280x1024x24 -nolisten tcp",

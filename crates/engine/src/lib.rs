@@ -2,8 +2,11 @@
 //!
 //! The same code runs natively (the `ssc` CLI, the tests) and inside the sandbox's Web
 //! Worker (`ssc-worker`), so a result computed by the CLI is the result the browser returns.
-//! Everything the pipeline needs from its host environment (only a clock today) sits behind
-//! a trait, see [`Clock`].
+//! It needs two things from its host environment: a clock, behind a trait (see [`Clock`]), so
+//! that timings can be read in the Worker; and 32 random bytes per session for the receipt
+//! key, from the `getrandom` crate (the operating system natively, the Worker's
+//! `crypto.getRandomValues` in the browser). The key is a secret that tests never need to fix:
+//! they check that it differs between sessions, not what it is.
 
 mod binary_trees;
 mod budget;
