@@ -30,6 +30,7 @@ SECURITY_KEYS = {"limits", "require_isolation", "disclosure"}
 DEFAULT_ACCEPT = {
     "image": ["image/png", "image/jpeg", ".png", ".jpg", ".jpeg"],
     "csv": ["text/csv", ".csv"],
+    "dicom": ["application/dicom", ".dcm", ".dicom"],
 }
 
 

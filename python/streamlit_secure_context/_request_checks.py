@@ -12,29 +12,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._schema import check
+from ._schema import SCHEMA, check
 
 # The user-facing place of each request part: the engine's request is built from these.
 PREPROCESS = "inference_params.preprocess"
 POSTPROCESS = "inference_params.postprocess"
 DISCLOSURE = "security_config.disclosure"
 LIMITS = "security_config.limits"
+# The kinds of preprocessing with channels, and their color when the request gives none, as
+# the engine's schema states them.
+DEFAULT_COLOR = {
+    variant["properties"]["kind"]["const"]: variant["properties"]["color"]["default"]
+    for variant in SCHEMA["$defs"]["Preprocess"]["oneOf"]
+    if "color" in variant["properties"]
+}
 # A derived result field, and the part of postprocess that computes it.
 DERIVED_FROM = {"postprocessed": "steps", "detections": "detection"}
 
 
 def check_preprocess(pre: Any) -> None:
     check(pre, "Preprocess", PREPROCESS)
-    if pre["kind"] == "image":
+    if pre["kind"] in DEFAULT_COLOR:
         # How many values mean and std need depends on color.
-        channels = 1 if pre.get("color", "rgb") == "grayscale" else 3
+        color = pre.get("color", DEFAULT_COLOR[pre["kind"]])
+        channels = 1 if color == "grayscale" else 3
         for field in ("mean", "std"):
             values = pre.get(field, [])
             if values and len(values) != channels:
                 raise ValueError(
-                    f"{PREPROCESS}.{field} has {len(values)} values, but color {pre.get('color', 'rgb')!r} has "
+                    f"{PREPROCESS}.{field} has {len(values)} values, but color {color!r} has "
                     f"{channels} channel(s): give one value per channel, or none"
                 )
+    # A window's width must be at least 1; the schema types the [center, width] pair as two
+    # numbers and cannot bound the second alone.
+    window = pre.get("window")
+    if pre["kind"] == "dicom" and isinstance(window, list) and window[1] < 1:
+        raise ValueError(f"{PREPROCESS}.window is [center, width]; its width must be at least 1, got {window[1]!r}")
     # Columns are picked by their header names, so they need a header.
     if pre["kind"] == "csv" and pre.get("columns") is not None and not pre.get("header", True):
         raise ValueError(f"{PREPROCESS}.columns picks columns by their header names, so it needs header: True")

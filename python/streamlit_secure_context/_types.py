@@ -78,7 +78,45 @@ class CsvPreprocess(TypedDict, total=False):
     columns: list[str]
 
 
-Preprocess = Union[ImagePreprocess, CsvPreprocess]
+#: Which modality values map to black and white: the file's Window Center and Width
+#: (``"file"``), none (``"none"``: the values as they are, CT in HU), or ``[center, width]``.
+Window = Union[Literal["file", "none"], list[float]]
+
+
+class DicomPreprocess(TypedDict, total=False):
+    """A picked DICOM file: one frame, through its modality LUT (rescale: CT in HU) and the VOI
+    window to [0, 1], MONOCHROME1 inverted, YBR converted to RGB; then fitted and normalized as
+    an image is. Nothing of the header leaves the browser.
+
+    Each value becomes ``(windowed * scale - mean[c]) / std[c]``.
+    """
+
+    #: Selects this kind of preprocessing.
+    kind: Required[Literal["dicom"]]
+    #: Default ``"file"``.
+    window: Window
+    #: The frame of a multi-frame file, from 0; default 0.
+    frame: int
+    #: ``[width, height]``; taken from the model input's shape when omitted.
+    size: list[int]
+    #: The channels the model takes: default ``"grayscale"`` (a colour file is reduced to its
+    #: luma); ``"rgb"``/``"bgr"`` repeat a monochrome file in each.
+    color: Color
+    #: Where channels go: default ``"nchw"``.
+    layout: Layout
+    #: How the frame is fitted to ``size``: default ``"stretch"``; letterbox pads with 0.
+    resize: Resize
+    #: Default 1 (the window gives [0, 1]).
+    scale: float
+    #: One value per channel (or empty for none).
+    mean: list[float]
+    #: One non-zero value per channel (or empty for none).
+    std: list[float]
+    #: The model input dtype the app expects; checked against the model.
+    dtype: Dtype
+
+
+Preprocess = Union[ImagePreprocess, CsvPreprocess, DicomPreprocess]
 
 # --- Post-processing ---------------------------------------------------------------------
 
@@ -435,7 +473,8 @@ ErrorCode = Literal[
     "model_too_large", "input_too_large", "unsupported_format", "sha256_mismatch", "model_invalid",
     "model_unsupported", "unsupported_ops", "invalid_request", "unknown_input", "shape_mismatch",
     "data_length", "tensor_too_large", "unsupported_dtype", "dtype_mismatch", "value_out_of_range",
-    "image_decode", "image_too_large", "csv", "non_finite_output", "preprocess", "postprocess", "inference",
+    "image_decode", "image_too_large", "csv", "dicom", "dicom_unsupported_syntax", "non_finite_output", "preprocess",
+    "postprocess", "inference",
     "disclosure_violation", "disclosure_empty", "disclosure_rows", "disclosure_unroundable",
     "disclosure_over_budget", "randomness", "fetch_failed", "engine_invalid", "not_embedded", "not_isolated",
     "not_ready", "result_too_large", "timeout", "too_many_files", "version_mismatch", "worker_failed",
@@ -492,9 +531,9 @@ Result = Union[OkResult, ErrorResult, BatchResult]
 
 __all__ = [
     "ArgmaxResult", "ArgmaxStep", "ArrayLike", "BatchResult", "Color", "CoordinateOrder", "CsvPreprocess", "DerivedField", "Detection",
-    "DetectionConfig", "Disclosure", "Dtype", "ErrorCode", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
+    "DetectionConfig", "DicomPreprocess", "Disclosure", "Dtype", "ErrorCode", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
     "InputsParams", "Layout", "Limits", "Nms", "NmsMethod", "Numbers", "OkResult", "OutputTensor", "Postprocess", "Preprocess",
     "Receipt", "Resize", "Result", "SecurityConfig", "SentField", "SigmoidResult", "SigmoidStep", "SoftmaxResult",
     "SoftmaxStep", "SsdAnchors", "Step", "StepResult", "TensorParams", "ThresholdResult", "ThresholdStep", "Timings",
-    "TopKEntry", "TopKResult", "TopKStep", "Withheld",
+    "TopKEntry", "TopKResult", "TopKStep", "Window", "Withheld",
 ]

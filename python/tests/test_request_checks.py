@@ -27,6 +27,10 @@ def image(**fields):
     return {"source": "file", "preprocess": {"kind": "image", **fields}}
 
 
+def dicom(**fields):
+    return {"source": "file", "preprocess": {"kind": "dicom", **fields}}
+
+
 def csv(**fields):
     return {"source": "file", "preprocess": {"kind": "csv", **fields}}
 
@@ -64,6 +68,8 @@ def detection(drop=None, **changes):
         image(mean=[], std=[]), image(size=None, dtype=None), image(size=[1, 4096]),
         csv(header=False), csv(delimiter="\t"), csv(delimiter=";", columns=["age", "bmi"]), csv(columns=[]),
         csv(columns=None, header=False),
+        dicom(), dicom(window="none"), dicom(window=[40, 400]), dicom(frame=2, color="rgb", mean=[0.5] * 3, std=[0.2] * 3),
+        dicom(size=[256, 256], resize="letterbox", layout="nhwc", scale=2.0, dtype="float32"),
         {"input": [1.0], "postprocess": {"steps": [{"op": "top_k", "k": 1}, {"op": "threshold", "value": -2}]}},
         {"input": [1.0], "postprocess": {"output": None, "top_k": None, "detection": None}},
         detection(),
@@ -111,6 +117,13 @@ def test_what_the_engine_accepts_passes(params, cli):
         (image(dtype="string"), ValueError, r"preprocess\.dtype"),
         (image(colour="rgb"), ValueError, r"preprocess: unknown key\(s\) \['colour'\]"),
         ({"source": "file", "preprocess": {"kind": "wav"}}, ValueError, r"preprocess\.kind: 'wav' is not one of 'image', 'csv'"),
+        # dicom
+        (dicom(window="lung"), ValueError, r"preprocess\.window"),
+        (dicom(window=[40, 0]), ValueError, r"preprocess\.window is \[center, width\]; its width must be at least 1"),
+        (dicom(window=[40]), ValueError, r"preprocess\.window"),
+        (dicom(frame=-1), ValueError, r"preprocess\.frame must be between 0"),
+        (dicom(mean=[0.5, 0.5, 0.5]), ValueError, r"preprocess\.mean has 3 values, but color 'grayscale' has 1"),
+        (dicom(pad=0), ValueError, r"preprocess: unknown key\(s\) \['pad'\]"),
         # csv
         (csv(header="yes"), TypeError, r"preprocess\.header must be True or False"),
         (csv(delimiter=";;"), ValueError, r"preprocess\.delimiter must have at most 1 character"),

@@ -45,8 +45,9 @@ def choices(schema):
         if key in schema and all("const" in s or "enum" in s or s.get("type") == "null" for s in map(resolve, schema[key])):
             return {v for s in map(resolve, schema[key]) for v in s.get("enum", [s.get("const")]) if v is not None}
         if key in schema:
-            found = [choices(s) for s in schema[key] if resolve(s).get("type") != "null"]
-            return found[0] if len(found) == 1 else None
+            # The enumerated alternatives of a field that also takes other forms ("file" or [c, w]).
+            found = [f for f in (choices(s) for s in schema[key] if resolve(s).get("type") != "null") if f is not None]
+            return set().union(*found) if found else None
     if "enum" in schema:
         return {v for v in schema["enum"] if v is not None}
     return {schema["const"]} if "const" in schema else None
@@ -65,6 +66,7 @@ def literals(annotation):
 PAIRS = [
     (types.ImagePreprocess, variant("Preprocess", "kind", "image"), set()),
     (types.CsvPreprocess, variant("Preprocess", "kind", "csv"), set()),
+    (types.DicomPreprocess, variant("Preprocess", "kind", "dicom"), set()),
     (types.Postprocess, DEFS["Postprocess"], set()),
     (types.SoftmaxStep, variant("Step", "op", "softmax"), set()),
     (types.SigmoidStep, variant("Step", "op", "sigmoid"), set()),

@@ -23,6 +23,9 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from playwright.sync_api import FrameLocator, Page
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import gen_dicom  # noqa: E402  (the DICOM studies' generator, scripts/gen_dicom.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -100,6 +103,8 @@ def sandbox_frame(page: Page) -> FrameLocator:
 
 DATA = ROOT / "examples" / "data"
 MODELS = ROOT / "examples" / "models"
+# The DICOM studies of scripts/gen_dicom.py, with what the engine must make of them.
+DICOM = ROOT / "crates" / "engine" / "tests" / "dicom"
 TOLERANCE = 1e-4
 
 
@@ -200,6 +205,7 @@ class Canary:
     number: str  # a CSV value the model reads
     png: Path
     csv: Path
+    dicom: Path  # a CT study with the token in every identifying attribute of its header
 
     def secrets(self) -> list[str]:
         return [self.token, self.text, self.number]
@@ -222,4 +228,7 @@ def make_canary(workdir: Path) -> Canary:
     csv = workdir / f"patients-{token}.csv"
     csv.write_text("\n".join([",".join(header), ",".join(first), *lines[2:]]) + "\n")
     assert text.encode() in png.read_bytes() and number in csv.read_text()
-    return Canary(token=token, text=text, number=number, png=png, csv=csv)
+    dicom = workdir / f"study-{token}.dcm"
+    gen_dicom.save(gen_dicom.study("ct", gen_dicom.ExplicitVRLittleEndian, token), dicom)
+    assert token.encode() in dicom.read_bytes()
+    return Canary(token=token, text=text, number=number, png=png, csv=csv, dicom=dicom)

@@ -77,17 +77,16 @@ def hostile_models() -> dict[str, Path]:
 
 
 @st.cache_resource
-def identity_model() -> Path:
-    """Returns its 1 x 3 x 512 x 512 image input as is: 786,432 numbers per result."""
+def identity_model(shape: tuple[int, ...] = (1, 3, 512, 512)) -> Path:
+    """Returns its input as is: for 1 x 3 x 512 x 512, 786,432 numbers per result."""
     import tempfile
 
     import onnx
     from onnx import TensorProto, helper
 
-    shape = [1, 3, 512, 512]
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))])
     path = Path(tempfile.mkdtemp()) / "identity.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
     return path
@@ -109,6 +108,8 @@ CASES = {
                         "postprocess": {"output": "probabilities", "top_k": 3, "labels": LABELS}}),
     "policy_violation": (DIGITS, {"input": digit_tensor(7), "inputName": "pixels"}),
 }
+# The DICOM studies of scripts/gen_dicom.py are 64 x 48; the identity model returns the input.
+CASES["dicom"] = (None, {"source": "file", "preprocess": {"kind": "dicom"}})
 CASES["strict"] = CASES["tensor"]
 CASES["batch"] = (DIGITS, {**CASES["image"][1], "source": "files", "max_files": 3})
 # Six results of 786,432 numbers each are more than one message may carry (32 MiB).
@@ -124,6 +125,7 @@ SECURITY = {
     "image": EVERY_OUTPUT,
     "csv": EVERY_OUTPUT,
     "big_batch": {"disclosure": {"outputs": ["y"]}},
+    "dicom": {"disclosure": {"outputs": ["y"]}},
     "strict": {"require_isolation": True},
     "policy": {"disclosure": {"top_k_only": True, "decimals": 2}},
     "policy_violation": {"disclosure": {"max_output_elements": 5, "on_violation": "error"}},
@@ -176,7 +178,8 @@ else:
 if case == "fixed":
     # Switchable, to show that a rerun without the fixed height lets the content size the frame again.
     UI["fixed"] = {"height": 150 if st.checkbox("fixed height", value=True) else None}
-model = model or (identity_model() if case == "big_batch" else slow_model())
+if model is None:
+    model = {"big_batch": identity_model, "dicom": lambda: identity_model((1, 1, 48, 64))}.get(case, slow_model)()
 st.session_state.runs = st.session_state.get("runs", 0) + 1
 st.button("rerun")
 result = streamlit_secure_context(model, inference_params=params, key=case, timeout=TIMEOUTS.get(case, 0),

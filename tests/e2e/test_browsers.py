@@ -225,18 +225,18 @@ def recording_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
 def test_no_canary_reaches_the_server_from_any_engine(journey: Journey, recording_server: tuple[StreamlitServer, Path],
                                                       tmp_path: Path) -> None:
-    """A fresh canary in a CSV header cell, a CSV value the model reads, a PNG text chunk and
-    both file names; every byte the browser sent to the server is searched for it, raw and
+    """A fresh canary in a CSV header cell, a CSV value the model reads, a PNG text chunk, every
+    identifying attribute of a DICOM header, and the three file names; every byte the browser sent to the server is searched for it, raw and
     encoded (egress.find). The sandbox has no network, so the server is the only way out."""
     server, record = recording_server
     canary = make_canary(tmp_path)
     start = record.stat().st_size
     results = []
-    for case, path in (("csv", canary.csv), ("image", canary.png)):
+    for case, path in (("csv", canary.csv), ("image", canary.png), ("dicom", canary.dicom)):
         journey.open(f"{server.url}/?case={case}")
         journey.pick([path])
         results.append(journey.wait_result())
-    assert [r["status"] for r in results] == ["ok", "ok"], results
+    assert [r["status"] for r in results] == ["ok", "ok", "ok"], results
     time.sleep(1)  # the last component value's WebSocket message
     sent = record.read_bytes()[start:]
     # The capture saw the page's traffic: each result's receipt hash went up the WebSocket.

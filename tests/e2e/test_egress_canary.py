@@ -76,7 +76,7 @@ def run_session(browser: Browser, server: StreamlitServer, workdir: Path, leak: 
         context = recorded.new_context()
         context.add_init_script(RECORD_VALUES + (LEAK if leak else ""))
         page = context.new_page()
-        for case, path in (("image", canary.png), ("csv", canary.csv)):
+        for case, path in (("image", canary.png), ("csv", canary.csv), ("dicom", canary.dicom)):
             open_case(page, server, case)
             pick_file(page, path)
             results[case] = wait_result(page)
@@ -123,6 +123,7 @@ def test_the_session_ran_and_was_recorded(clean_session: Session) -> None:
     """Guards the test against passing vacuously: the files ran, and the capture saw the session."""
     assert clean_session.results["image"]["top_k"][0]["index"] == 3, clean_session.results["image"]
     assert clean_session.results["csv"]["status"] == "ok", clean_session.results["csv"]
+    assert clean_session.results["dicom"]["status"] == "ok", clean_session.results["dicom"]
     assert [i["top_k"][0]["index"] for i in clean_session.results["batch"]["batch"]] == [3, 3], clean_session.results["batch"]
     capture = clean_session.capture
     assert capture.errors == []

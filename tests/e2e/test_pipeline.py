@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Error, Page, Worker
 
 from helpers import (
-    COMPONENT_IFRAME, DATA, MODELS, StreamlitServer, TOLERANCE, assert_outputs_match, digit_pixels, host_frame,
+    COMPONENT_IFRAME, DATA, DICOM, MODELS, StreamlitServer, TOLERANCE, assert_outputs_match, digit_pixels, host_frame,
     open_case, pick_file, reference, sandbox_frame, wait_result,
 )
 
@@ -150,6 +150,23 @@ def test_timeout_stops_the_engine_and_reports_it(page: Page, probe_server: Strea
     time.sleep(1.5)
     assert "timeout" in summary.inner_text()
     assert [w for w in page.workers if w.url.startswith("blob:null/")], "no engine worker after restart"
+
+
+def test_dicom_studies_give_the_model_input_pydicom_computes(page: Page, probe_server: StreamlitServer) -> None:
+    """The engine's DICOM pipeline in the browser, on the studies of crates/engine/tests/dicom.rs:
+    the same numbers as natively, for each transfer syntax the default request reads."""
+    expected = {c["name"]: c for c in json.loads((DICOM / "expected.json").read_text())["cases"]}
+    open_case(page, probe_server, "dicom")
+    previous = "null"
+    for name in ["ct_implicit", "ct_deflated", "ct_rle", "mr_mono1", "rgb_gray"]:
+        case = expected[name]
+        assert case["preprocess"] == {"kind": "dicom"}, name
+        pick_file(page, DICOM / case["file"])
+        result = wait_result(page, previous)
+        previous = json.dumps(result)
+        assert result["status"] == "ok", (name, result)
+        got = np.asarray(result["outputs"]["y"]["data"])
+        np.testing.assert_allclose(got, np.asarray(case["expected"]), atol=case["tolerance"], err_msg=name)
 
 
 def test_demo_app_answers_a_picked_image(page: Page, demo_server: StreamlitServer) -> None:

@@ -112,6 +112,24 @@ fn write_page(w: &mut String, caps: &Capabilities) -> std::fmt::Result {
         code_list(caps.output_dtypes.iter().map(String::as_str))
     )?;
     writeln!(w)?;
+    writeln!(w, "## DICOM transfer syntaxes")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "A picked DICOM file (`preprocess.kind` `\"dicom\"`) is decoded in the Worker when its transfer \
+         syntax is one of these (pure-Rust codecs: dicom-rs and jpeg-decoder). Any \
+         other (JPEG 2000, JPEG-LS, ...) fails with `dicom_unsupported_syntax`, which names it: no pure-Rust \
+         decoder of those runs in the browser's Worker yet. The test studies (`scripts/gen_dicom.py`) cover \
+         every syntax here but JPEG Extended and JPEG Lossless, which no encoder on PyPI writes: those are \
+         decoded by jpeg-decoder, untested here."
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| transfer syntax | UID |")?;
+    writeln!(w, "| --- | --- |")?;
+    for syntax in &caps.dicom_transfer_syntaxes {
+        writeln!(w, "| {} | `{}` |", syntax.name, syntax.uid)?;
+    }
+    writeln!(w)?;
     writeln!(w, "## Request settings")?;
     writeln!(w)?;
     writeln!(

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tract_onnx::prelude::{DatumType, Tensor};
 
 use crate::postprocess::{CoordinateOrder, DetectionPostprocess, Nms, NmsMethod, Postprocess, SsdAnchors, Step};
-use crate::preprocess::{Color, Layout, Preprocess, Resize};
+use crate::preprocess::{Color, Layout, Preprocess, Resize, WindowName, TRANSFER_SYNTAXES};
 use crate::schema::{fields, values};
 use crate::tensor::{dtype_name, typed_tensor};
 use crate::{Disclosure, Limits, OnViolation, OutputTensor};
@@ -68,8 +68,16 @@ pub struct Capabilities {
     pub input_dtypes: Vec<String>,
     /// Dtypes a model output may have to be returned.
     pub output_dtypes: Vec<String>,
+    /// The transfer syntaxes whose pixel data a `dicom` preprocess decodes.
+    pub dicom_transfer_syntaxes: Vec<TransferSyntax>,
     /// The values and fields each part of a request accepts.
     pub request: Vec<Setting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransferSyntax {
+    pub uid: &'static str,
+    pub name: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,6 +129,7 @@ pub fn capabilities() -> Capabilities {
         tflite_rewritten,
         input_dtypes: input_dtypes(),
         output_dtypes: output_dtypes(),
+        dicom_transfer_syntaxes: TRANSFER_SYNTAXES.iter().map(|&(uid, name)| TransferSyntax { uid, name }).collect(),
         request: request_settings(),
     }
 }
@@ -154,6 +163,8 @@ fn request_settings() -> Vec<Setting> {
         setting("preprocess.layout", Values, values::<Layout>(None)),
         setting("preprocess.resize", Values, values::<Resize>(None)),
         setting("preprocess (kind csv)", Fields, fields::<Preprocess>(Some(("kind", "csv")))),
+        setting("preprocess (kind dicom)", Fields, fields::<Preprocess>(Some(("kind", "dicom")))),
+        setting("preprocess.window (kind dicom)", Values, values::<WindowName>(None)),
         setting("postprocess", Fields, fields::<Postprocess>(None)),
         setting("postprocess.steps[].op", Values, values::<Step>(Some("op"))),
         setting("postprocess.detection", Fields, fields::<DetectionPostprocess>(None)),
@@ -178,7 +189,8 @@ mod tests {
 
     #[test]
     fn request_names_come_from_the_types() {
-        assert_eq!(names("preprocess.kind"), ["image", "csv"]);
+        assert_eq!(names("preprocess.kind"), ["image", "csv", "dicom"]);
+        assert_eq!(names("preprocess.window (kind dicom)"), ["file", "none"]);
         assert_eq!(names("preprocess.color"), ["rgb", "bgr", "grayscale"]);
         assert_eq!(names("postprocess.steps[].op"), ["softmax", "sigmoid", "argmax", "top_k", "threshold"]);
         assert_eq!(names("security_config.disclosure.on_violation"), ["withhold", "error"]);

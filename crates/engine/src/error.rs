@@ -45,6 +45,8 @@ codes! {
         ImageDecode => "image_decode",
         ImageTooLarge => "image_too_large",
         Csv => "csv",
+        Dicom => "dicom",
+        DicomUnsupportedSyntax => "dicom_unsupported_syntax",
         NonFiniteOutput => "non_finite_output",
         Preprocess => "preprocess",
         Postprocess => "postprocess",
@@ -148,6 +150,15 @@ pub enum EngineError {
     #[error("the image is {width}x{height} = {pixels} pixels, over the limit of {limit}")]
     ImageTooLarge { width: u32, height: u32, pixels: u64, limit: u64 },
 
+    #[error("the DICOM file could not be read: {0}")]
+    Dicom(String),
+
+    #[error(
+        "the DICOM file's transfer syntax is {syntax}, whose pixel data this engine does not decode; \
+         docs/supported-models.md lists the ones it does"
+    )]
+    DicomUnsupportedSyntax { syntax: String },
+
     #[error("CSV row {row}, column {column}: {message}")]
     Csv { row: usize, column: usize, message: String },
 
@@ -223,6 +234,8 @@ impl EngineError {
             Self::ImageDecode(_) => ErrorCode::ImageDecode,
             Self::ImageTooLarge { .. } => ErrorCode::ImageTooLarge,
             Self::Csv { .. } => ErrorCode::Csv,
+            Self::Dicom(_) => ErrorCode::Dicom,
+            Self::DicomUnsupportedSyntax { .. } => ErrorCode::DicomUnsupportedSyntax,
             Self::NonFiniteOutput { .. } => ErrorCode::NonFiniteOutput,
             Self::Preprocess(_) => ErrorCode::Preprocess,
             Self::Postprocess(_) => ErrorCode::Postprocess,
@@ -258,6 +271,9 @@ impl EngineError {
                                  differ in length (the component shows the person where)"
                 .into(),
             Self::Preprocess(_) => "the file does not fit the model's input".into(),
+            Self::Dicom(_) => "the file could not be read as the DICOM image the request describes (the component \
+                               shows the person why)"
+                .into(),
             Self::Postprocess(_) => "post-processing failed on this file's result".into(),
             Self::Inference(_) => "inference failed on this file".into(),
             Self::NonFiniteOutput { output, .. } => format!(

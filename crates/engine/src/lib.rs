@@ -31,7 +31,7 @@ mod shape_casts;
 mod tensor;
 mod tflite;
 
-pub use capabilities::{capabilities, Accepts, Capabilities, OperatorSupport, Rewrite, Setting};
+pub use capabilities::{capabilities, Accepts, Capabilities, OperatorSupport, Rewrite, Setting, TransferSyntax};
 pub use clock::{Clock, InstantClock};
 pub use disclosure::{DerivedField, Disclosure, OnViolation, Withheld, WithheldReason, MAX_DECIMALS};
 pub use error::{ComponentErrorCode, EngineError, ErrorCode};
@@ -45,7 +45,9 @@ pub use postprocess::{
     softmax, top_k, CoordinateOrder, Detection, DetectionPostprocess, Nms, NmsMethod, Postprocess, SsdAnchors, Step,
     StepResult, TopK,
 };
-pub use preprocess::{Color, CsvPreprocess, ImagePreprocess, Layout, Preprocess, Resize};
+pub use preprocess::{
+    Color, CsvPreprocess, DicomPreprocess, ImagePreprocess, Layout, Preprocess, Resize, Window, WindowName, TRANSFER_SYNTAXES,
+};
 pub use receipt::{InputKind, Receipt, ResultField, SentField};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
 pub use schema::{schema, MAX_UI_TEXT, PROTOCOL_VERSION};

@@ -8,7 +8,7 @@
 
 use crate::capabilities::input_dtypes;
 use crate::postprocess::{DetectionPostprocess, SsdAnchors, Step};
-use crate::preprocess::{CsvPreprocess, ImagePreprocess};
+use crate::preprocess::{Color, CsvPreprocess, DicomPreprocess, ImagePreprocess, Window};
 use crate::{
     DerivedField, Disclosure, EngineError, InputSpec, Limits, Postprocess, Preprocess, RunRequest, MAX_DECIMALS,
 };
@@ -62,6 +62,23 @@ impl InputSpec {
     }
 }
 
+/// Cross-field: how many values `mean` and `std` need depends on `color`.
+fn normalization_fits(what: &str, mean: &[f32], std: &[f32], color: Color, channels: usize) -> Result<(), EngineError> {
+    for (field, values) in [("mean", mean), ("std", std)] {
+        if !values.is_empty() && values.len() != channels {
+            return Err(invalid(format!(
+                "{what}.{field} has {} values, but color {color:?} has {channels} channel(s): give one value per \
+                 channel, or none",
+                values.len(),
+            )));
+        }
+    }
+    if std.contains(&0.0) {
+        return Err(invalid(format!("{what}.std must not contain 0: each channel is divided by its value")));
+    }
+    Ok(())
+}
+
 /// A declared dtype is one values can be converted to (checked against the model's later).
 fn validate_dtype(what: &str, dtype: Option<&str>) -> Result<(), EngineError> {
     let known = input_dtypes();
@@ -78,6 +95,7 @@ impl Preprocess {
         match self {
             Self::Image(config) => config.validate(),
             Self::Csv(config) => config.validate(),
+            Self::Dicom(config) => config.validate(),
         }
     }
 }
@@ -87,20 +105,21 @@ impl ImagePreprocess {
         if self.size.is_some_and(|size| size.contains(&0)) {
             return Err(invalid("preprocess.size must be positive"));
         }
-        // Cross-field: how many values `mean` and `std` need depends on `color`.
-        for (what, values) in [("mean", &self.mean), ("std", &self.std)] {
-            if !values.is_empty() && values.len() != self.channels() {
-                return Err(invalid(format!(
-                    "preprocess.{what} has {} values, but color {:?} has {} channel(s): give one value per channel, \
-                     or none",
-                    values.len(),
-                    self.color,
-                    self.channels()
-                )));
-            }
+        normalization_fits("preprocess", &self.mean, &self.std, self.color, self.channels())?;
+        validate_dtype("preprocess.dtype", self.dtype.as_deref())
+    }
+}
+
+impl DicomPreprocess {
+    pub(crate) fn validate(&self) -> Result<(), EngineError> {
+        if self.size.is_some_and(|size| size.contains(&0)) {
+            return Err(invalid("preprocess.size must be positive"));
         }
-        if self.std.contains(&0.0) {
-            return Err(invalid("preprocess.std must not contain 0: each channel is divided by its value"));
+        normalization_fits("preprocess", &self.mean, &self.std, self.color, self.channels())?;
+        if let Window::Custom([_, width]) = self.window {
+            if !(width >= 1.0) {
+                return Err(invalid(format!("preprocess.window's width is {width}; it must be at least 1")));
+            }
         }
         validate_dtype("preprocess.dtype", self.dtype.as_deref())
     }

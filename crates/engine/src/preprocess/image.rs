@@ -153,7 +153,7 @@ impl ImagePreprocess {
 
 /// The size a `(iw, ih)` picture is scaled to before it is cropped or padded to
 /// `(width, height)`: covering it (center crop) or inside it (letterbox), aspect kept.
-fn scaled_size(resize: Resize, (iw, ih): (u32, u32), (width, height): (u32, u32)) -> (u32, u32) {
+pub(super) fn scaled_size(resize: Resize, (iw, ih): (u32, u32), (width, height): (u32, u32)) -> (u32, u32) {
     let (fw, fh) = (f64::from(iw), f64::from(ih));
     let scaled = |ratio: f64| ((fw * ratio).round().max(1.0) as u32, (fh * ratio).round().max(1.0) as u32);
     let (rw, rh) = (f64::from(width) / fw, f64::from(height) / fh);

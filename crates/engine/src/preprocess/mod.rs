@@ -1,6 +1,7 @@
 //! Turning a file the person picked into the tensor a model expects, as declared by the app.
 
 mod csv;
+mod dicom;
 mod image;
 
 use schemars::JsonSchema;
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
 pub use self::csv::CsvPreprocess;
+pub use self::dicom::{DicomPreprocess, Window, WindowName, TRANSFER_SYNTAXES};
 pub(crate) use self::image::upright_size;
 pub use self::image::{Color, ImagePreprocess, Layout, Resize};
 use crate::{EngineError, Limits, TensorInfo};
@@ -18,6 +20,7 @@ use crate::{EngineError, Limits, TensorInfo};
 pub enum Preprocess {
     Image(ImagePreprocess),
     Csv(CsvPreprocess),
+    Dicom(DicomPreprocess),
 }
 
 impl Preprocess {
@@ -25,6 +28,7 @@ impl Preprocess {
     pub(crate) fn dtype(&self) -> Option<&str> {
         match self {
             Self::Image(config) => config.dtype.as_deref(),
+            Self::Dicom(config) => config.dtype.as_deref(),
             Self::Csv(_) => None,
         }
     }
@@ -37,6 +41,7 @@ impl Preprocess {
         match self {
             Self::Image(config) => config.apply(bytes, input, limits),
             Self::Csv(config) => config.apply(bytes, input, limits),
+            Self::Dicom(config) => config.apply(bytes, input, limits),
         }
     }
 }

@@ -1,0 +1,372 @@
+//! A DICOM file the person picked, as a model input: one frame of its pixel data, through the
+//! modality LUT (rescale slope and intercept: Hounsfield units for CT) and the VOI window,
+//! MONOCHROME1 inverted, YBR converted to RGB, then sized, normalized and laid out as an
+//! image's pixels are. Read with dicom-rs (`dicom-object`, `dicom-pixeldata` and its pure-Rust
+//! codecs) here in the Worker: nothing of the header leaves it. JPEG 2000 and JPEG-LS are not
+//! decoded (no pure-Rust decoder that runs in the Worker): they are `dicom_unsupported_syntax`.
+
+use std::io::Cursor;
+
+use dicom_dictionary_std::tags;
+use dicom_object::file::ReadPreamble;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_pixeldata::{ConvertOptions, PhotometricInterpretation, PixelDecoder};
+use image::imageops::{self, FilterType};
+use image::{ImageBuffer, Pixel};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tract_onnx::prelude::Tensor;
+
+use super::{concrete_dims, Color, Layout, Resize};
+use crate::{EngineError, Limits, TensorInfo};
+
+/// The transfer syntaxes whose pixel data this engine decodes, by UID and name. Any other is a
+/// `dicom_unsupported_syntax` error that names it.
+pub const TRANSFER_SYNTAXES: &[(&str, &str)] = &[
+    ("1.2.840.10008.1.2", "Implicit VR Little Endian"),
+    ("1.2.840.10008.1.2.1", "Explicit VR Little Endian"),
+    ("1.2.840.10008.1.2.1.99", "Deflated Explicit VR Little Endian"),
+    ("1.2.840.10008.1.2.5", "RLE Lossless"),
+    ("1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)"),
+    ("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4)"),
+    ("1.2.840.10008.1.2.4.57", "JPEG Lossless, Non-Hierarchical (Process 14)"),
+    ("1.2.840.10008.1.2.4.70", "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14, SV1)"),
+];
+
+/// Which values of the modality LUT's output map to black and white.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Window {
+    Named(WindowName),
+    /// `[center, width]`, as the file's Window Center and Window Width would give them.
+    Custom([f64; 2]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowName {
+    /// The file's first Window Center and Window Width; a file without them is an error.
+    File,
+    /// No window: the modality LUT's values as they are (CT in HU), for a model that
+    /// normalizes them itself with `scale`, `mean` and `std`.
+    None,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Self::Named(WindowName::File)
+    }
+}
+
+/// Decode one frame of a DICOM file (see [`TRANSFER_SYNTAXES`]), apply the modality LUT and
+/// the VOI window (to [0, 1], PS3.3 C.11.2.1.2's linear function), invert MONOCHROME1, then fit
+/// to size and normalize: `value = (pixel * scale - mean[c]) / std[c]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DicomPreprocess {
+    #[serde(default)]
+    pub window: Window,
+    /// The frame of a multi-frame file, from 0.
+    #[serde(default)]
+    pub frame: u32,
+    /// `[width, height]`; taken from the model input's shape when omitted.
+    #[serde(default)]
+    #[schemars(inner(range(min = 1)))]
+    pub size: Option<[u32; 2]>,
+    /// The channels the model takes: `grayscale` (a colour file is reduced to its luma), or
+    /// `rgb`/`bgr` (a monochrome file is repeated in each).
+    #[serde(default = "grayscale")]
+    pub color: Color,
+    /// How the frame is fitted to `size`; letterbox padding is black (0 after the window).
+    #[serde(default)]
+    pub resize: Resize,
+    #[serde(default)]
+    pub layout: Layout,
+    #[serde(default = "one")]
+    pub scale: f32,
+    /// One value per channel, or empty for none.
+    #[serde(default)]
+    pub mean: Vec<f32>,
+    /// One value per channel, or empty for none.
+    #[serde(default)]
+    #[schemars(extend("items" = {"type": "number", "not": {"const": 0}}))]
+    pub std: Vec<f32>,
+    /// The input dtype the app expects (ONNX spelling); checked against the model.
+    #[serde(default)]
+    #[schemars(extend("enum" = crate::capabilities::input_dtypes_or_null()))]
+    pub dtype: Option<String>,
+}
+
+fn grayscale() -> Color {
+    Color::Grayscale
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+/// One frame after the modality LUT and the window: rows of `channels` interleaved values.
+struct Frame {
+    width: u32,
+    height: u32,
+    channels: usize,
+    values: Vec<f32>,
+}
+
+impl DicomPreprocess {
+    pub(crate) fn channels(&self) -> usize {
+        match self.color {
+            Color::Grayscale => 1,
+            Color::Rgb | Color::Bgr => 3,
+        }
+    }
+
+    pub(crate) fn apply(&self, bytes: &[u8], input: &TensorInfo, limits: &Limits) -> Result<Tensor, EngineError> {
+        self.validate()?;
+        let frame = self.read_frame(bytes, limits)?;
+        let (width, height) = self.target_size(input, &frame)?;
+        let c = self.channels();
+        let (w, h) = (width as usize, height as usize);
+        limits.check_tensor(&[1, c, h, w])?;
+        let frame = self.to_channels(self.fit(frame, width, height)?);
+        let normalize = |value: f32, channel: usize| {
+            let mean = self.mean.get(channel).copied().unwrap_or(0.0);
+            let std = self.std.get(channel).copied().unwrap_or(1.0);
+            (value * self.scale - mean) / std
+        };
+        let values = &frame.values;
+        let (shape, data): (Vec<usize>, Vec<f32>) = match self.layout {
+            Layout::Nhwc => (vec![1, h, w, c], values.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect()),
+            Layout::Flat => (vec![1, h * w * c], values.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect()),
+            Layout::Nchw => (
+                vec![1, c, h, w],
+                (0..c).flat_map(|ch| values.iter().skip(ch).step_by(c).map(move |&v| normalize(v, ch))).collect(),
+            ),
+        };
+        Tensor::from_shape(&shape, &data).map_err(|e| EngineError::Preprocess(crate::error::chain(&e)))
+    }
+
+    fn target_size(&self, input: &TensorInfo, frame: &Frame) -> Result<(u32, u32), EngineError> {
+        if let Some([w, h]) = self.size {
+            return Ok((w, h));
+        }
+        match (self.layout, concrete_dims(input).as_slice()) {
+            (Layout::Nchw, [_, _, Some(h), Some(w)]) | (Layout::Nhwc, [_, Some(h), Some(w), _]) => Ok((*w as u32, *h as u32)),
+            // A model that leaves the size open takes the frame as it is.
+            (Layout::Nchw | Layout::Nhwc, [_, _, _, _]) => Ok((frame.width, frame.height)),
+            _ => Err(EngineError::InvalidRequest(format!(
+                "preprocess.size ([width, height]) is needed: input {:?} has shape [{}], which does not fix an image \
+                 size for layout {:?}",
+                input.name,
+                input.shape.join(", "),
+                self.layout
+            ))),
+        }
+    }
+
+    /// The chosen frame, with the pixel limits checked from the header before any decoding.
+    fn read_frame(&self, bytes: &[u8], limits: &Limits) -> Result<Frame, EngineError> {
+        let object = parse(bytes)?;
+        let syntax = object.meta().transfer_syntax().trim_end_matches('\0').to_string();
+        if !TRANSFER_SYNTAXES.iter().any(|(uid, _)| *uid == syntax) {
+            return Err(EngineError::DicomUnsupportedSyntax { syntax: syntax_name(&syntax) });
+        }
+        let number = |tag, what: &str| -> Result<u32, EngineError> {
+            match object.element_opt(tag).map_err(|e| dicom_error(format!("{what}: {e}")))? {
+                Some(element) => element.to_int::<u32>().map_err(|e| dicom_error(format!("{what}: {e}"))),
+                None => Ok(1),
+            }
+        };
+        if object.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+            return Err(dicom_error("the file has no Pixel Data element: it is not an image".into()));
+        }
+        let (rows, columns) = (number(tags::ROWS, "Rows")?, number(tags::COLUMNS, "Columns")?);
+        let frames = number(tags::NUMBER_OF_FRAMES, "Number of Frames")?;
+        let samples = number(tags::SAMPLES_PER_PIXEL, "Samples per Pixel")?;
+        limits.check_image(columns, rows)?;
+        limits.check_tensor(&[frames as usize, samples as usize, rows as usize, columns as usize])?;
+        if self.frame >= frames {
+            return Err(dicom_error(format!(
+                "preprocess.frame is {}, but the file has {frames} frame(s), numbered from 0",
+                self.frame
+            )));
+        }
+        let pixels = object.decode_pixel_data_frame(self.frame).map_err(|e| dicom_error(e.to_string()))?;
+        let photometric = pixels.photometric_interpretation().clone();
+        let channels = usize::from(pixels.samples_per_pixel());
+        // The modality LUT (rescale) is applied by the conversion; windows are ours to apply.
+        let raw: Vec<f64> =
+            pixels.to_vec_frame_with_options(0, &ConvertOptions::new()).map_err(|e| dicom_error(e.to_string()))?;
+        let values = match (&photometric, channels) {
+            (PhotometricInterpretation::Monochrome1 | PhotometricInterpretation::Monochrome2, 1) => {
+                let monochrome1 = photometric == PhotometricInterpretation::Monochrome1;
+                let window = self.window_of(&pixels)?;
+                let range = || stored_range(&pixels);
+                raw.iter().map(|&x| grey(x, window, monochrome1, range)).collect()
+            }
+            (PhotometricInterpretation::Rgb, 3) => raw.iter().map(|&v| (v / max_sample(&pixels)) as f32).collect(),
+            (PhotometricInterpretation::YbrFull, 3) => ybr_to_rgb(&raw, max_sample(&pixels)),
+            (other, n) => {
+                return Err(dicom_error(format!(
+                    "photometric interpretation {other} with {n} sample(s) per pixel is not supported (MONOCHROME1, \
+                     MONOCHROME2, RGB and YBR_FULL are)"
+                )))
+            }
+        };
+        let (width, height) = (pixels.columns(), pixels.rows());
+        if values.len() != width as usize * height as usize * channels {
+            return Err(dicom_error("the frame's pixel data does not hold Rows x Columns samples".into()));
+        }
+        Ok(Frame { width, height, channels, values })
+    }
+
+    fn window_of(&self, pixels: &dicom_pixeldata::DecodedPixelData<'_>) -> Result<Option<(f64, f64)>, EngineError> {
+        let (center, width) = match self.window {
+            Window::Named(WindowName::None) => return Ok(None),
+            Window::Custom([center, width]) => (center, width),
+            Window::Named(WindowName::File) => {
+                let file = pixels.window().map_err(|e| dicom_error(e.to_string()))?;
+                let first = file.and_then(|w| w.first()).ok_or_else(|| {
+                    EngineError::InvalidRequest(
+                        "preprocess.window is \"file\", but the file has no Window Center and Width: set \
+                         preprocess.window to [center, width], or to \"none\""
+                            .into(),
+                    )
+                })?;
+                (first.center, first.width)
+            }
+        };
+        if !(width >= 1.0) {
+            return Err(EngineError::InvalidRequest(format!("the window's width is {width}; it must be at least 1")));
+        }
+        Ok(Some((center, width)))
+    }
+
+    /// Fits the frame to `(width, height)` as an image is fitted (`resize`), in f32 throughout.
+    fn fit(&self, frame: Frame, width: u32, height: u32) -> Result<Frame, EngineError> {
+        if frame.width == width && frame.height == height {
+            return Ok(frame);
+        }
+        match frame.channels {
+            1 => fit_buffer::<image::Luma<f32>>(self.resize, frame, width, height),
+            _ => fit_buffer::<image::Rgb<f32>>(self.resize, frame, width, height),
+        }
+    }
+
+    /// The frame with the channels the model takes.
+    fn to_channels(&self, frame: Frame) -> Frame {
+        // A frame has 1 channel (monochrome) or 3 (RGB), as `read_frame` made it.
+        let values = match (frame.channels, self.color) {
+            (1, Color::Grayscale) => frame.values,
+            (1, _) => frame.values.iter().flat_map(|&v| [v, v, v]).collect(),
+            (_, Color::Rgb) => frame.values,
+            (_, Color::Grayscale) => {
+                frame.values.chunks_exact(3).map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]).collect()
+            }
+            (_, Color::Bgr) => frame.values.chunks_exact(3).flat_map(|p| [p[2], p[1], p[0]]).collect(),
+        };
+        Frame { channels: self.channels(), values, ..frame }
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<DefaultDicomObject, EngineError> {
+    // With its 128-byte preamble, or without (the file meta group straight away).
+    let body = match bytes.get(128..132) {
+        Some(b"DICM") => &bytes[128..],
+        _ if bytes.starts_with(b"DICM") => bytes,
+        _ => return Err(dicom_error("the file is not DICOM: it has no \"DICM\" marker".into())),
+    };
+    OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Never)
+        .from_reader(Cursor::new(body))
+        .map_err(|e| dicom_error(e.to_string()))
+}
+
+fn dicom_error(message: String) -> EngineError {
+    EngineError::Dicom(message)
+}
+
+fn syntax_name(uid: &str) -> String {
+    let registry = dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+    use dicom_encoding::TransferSyntaxIndex;
+    match registry.get(uid) {
+        Some(ts) => format!("{} ({uid})", ts.name()),
+        None => format!("unknown ({uid})"),
+    }
+}
+
+/// The largest sample value a colour frame can hold.
+fn max_sample(pixels: &dicom_pixeldata::DecodedPixelData<'_>) -> f64 {
+    f64::from((1u32 << pixels.bits_stored().min(31)) - 1)
+}
+
+/// The modality LUT's output for the lowest and highest stored values (MONOCHROME1 with no
+/// window inverts over this range).
+fn stored_range(pixels: &dicom_pixeldata::DecodedPixelData<'_>) -> (f64, f64) {
+    let bits = i32::from(pixels.bits_stored().min(31));
+    let (lo, hi) = match pixels.pixel_representation() {
+        dicom_pixeldata::PixelRepresentation::Signed => (-(2f64.powi(bits - 1)), 2f64.powi(bits - 1) - 1.0),
+        dicom_pixeldata::PixelRepresentation::Unsigned => (0.0, 2f64.powi(bits) - 1.0),
+    };
+    let rescale = pixels.rescale().ok().and_then(|r| r.first().copied());
+    let (slope, intercept) = rescale.map_or((1.0, 0.0), |r| (r.slope, r.intercept));
+    let (a, b) = (lo * slope + intercept, hi * slope + intercept);
+    (a.min(b), a.max(b))
+}
+
+/// A monochrome value through the window (PS3.3 C.11.2.1.2.1, linear, to [0, 1]) and, for
+/// MONOCHROME1, inverted.
+fn grey(x: f64, window: Option<(f64, f64)>, monochrome1: bool, range: impl Fn() -> (f64, f64)) -> f32 {
+    match window {
+        Some((c, w)) => {
+            let y = if x <= c - 0.5 - (w - 1.0) / 2.0 {
+                0.0
+            } else if x > c - 0.5 + (w - 1.0) / 2.0 {
+                1.0
+            } else {
+                (x - (c - 0.5)) / (w - 1.0) + 0.5
+            };
+            (if monochrome1 { 1.0 - y } else { y }) as f32
+        }
+        None if monochrome1 => {
+            let (lo, hi) = range();
+            (lo + hi - x) as f32
+        }
+        None => x as f32,
+    }
+}
+
+/// YBR_FULL to RGB (PS3.3 C.7.6.3.1.2), scaled to [0, 1].
+fn ybr_to_rgb(raw: &[f64], max: f64) -> Vec<f32> {
+    let half = (max + 1.0) / 2.0;
+    raw.chunks_exact(3)
+        .flat_map(|p| {
+            let (y, cb, cr) = (p[0], p[1] - half, p[2] - half);
+            let rgb = [y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb];
+            rgb.map(|v| (v.clamp(0.0, max) / max) as f32)
+        })
+        .collect()
+}
+
+fn fit_buffer<P: Pixel<Subpixel = f32> + 'static>(
+    resize: Resize,
+    frame: Frame,
+    width: u32,
+    height: u32,
+) -> Result<Frame, EngineError> {
+    let channels = frame.channels;
+    let image = ImageBuffer::<P, Vec<f32>>::from_raw(frame.width, frame.height, frame.values)
+        .ok_or_else(|| dicom_error("the frame holds fewer values than its size".into()))?;
+    let (sw, sh) = super::image::scaled_size(resize, (frame.width, frame.height), (width, height));
+    let scaled = imageops::resize(&image, sw, sh, FilterType::Triangle);
+    let fitted = match resize {
+        Resize::Stretch => scaled,
+        Resize::CenterCrop => imageops::crop_imm(&scaled, (sw - width) / 2, (sh - height) / 2, width, height).to_image(),
+        Resize::Letterbox => {
+            let mut canvas = ImageBuffer::<P, Vec<f32>>::new(width, height);
+            imageops::replace(&mut canvas, &scaled, i64::from((width - sw) / 2), i64::from((height - sh) / 2));
+            canvas
+        }
+    };
+    Ok(Frame { width, height, channels, values: fitted.into_raw() })
+}
