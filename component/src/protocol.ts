@@ -218,6 +218,7 @@ function receiptMatches(r: InferenceResult): boolean {
     ...(r.top_k ? [`top_k:${r.top_k.length}`] : []),
     ...(r.postprocessed ? [`postprocessed:${r.postprocessed.length}`] : []),
     ...(r.detections ? [`detections:${r.detections.length}`] : []),
+    ...(r.dicom_attributes ? [`dicom_attributes:${Object.keys(r.dicom_attributes).length}`] : []),
     "timings_ms",
   ].sort();
   const named = r.receipt.sent.every((f) => (f.field === "outputs") === (f.name !== null));

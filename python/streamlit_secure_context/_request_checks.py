@@ -91,6 +91,11 @@ def check_disclosure(policy: Mapping[str, Any] | None, request: Mapping[str, Any
             )
         return
     check(policy, "Disclosure", DISCLOSURE)
+    # Header attributes come from a picked DICOM file; any other input has none to give.
+    if policy.get("dicom_attributes") and not any(
+        s.get("kind") == "file" and s["preprocess"]["kind"] == "dicom" for s in _specs(request.get("input") or {})
+    ):
+        raise ValueError(f'{DISCLOSURE}.dicom_attributes needs a picked DICOM file (preprocess "kind": "dicom")')
     derived = policy.get("derived")
     if policy.get("top_k_only"):
         if policy.get("outputs") is not None or derived is not None:

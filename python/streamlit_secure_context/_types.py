@@ -260,6 +260,17 @@ class Limits(TypedDict, total=False):
 DerivedField = Literal["postprocessed", "detections"]
 
 
+#: The DICOM header attributes a disclosure policy may let leave: acquisition and geometry
+#: facts that identify no one (``ssc schema``'s ``DicomAttribute``). Names, IDs, dates, UIDs,
+#: institution and the rest of what the PS3.15 Basic Profile removes are not among them.
+DicomAttribute = Literal[
+    "Modality", "BodyPartExamined", "ImageType", "PhotometricInterpretation", "Rows", "Columns",
+    "NumberOfFrames", "SamplesPerPixel", "BitsStored", "PixelSpacing", "ImagerPixelSpacing", "SliceThickness",
+    "SpacingBetweenSlices", "RescaleSlope", "RescaleIntercept", "RescaleType", "WindowCenter", "WindowWidth",
+    "KVP", "ViewPosition", "PatientPosition", "Laterality", "ImageLaterality",
+]
+
+
 class Disclosure(TypedDict, total=False):
     """What of a result may leave the browser; the engine enforces it in its Worker."""
 
@@ -280,6 +291,9 @@ class Disclosure(TypedDict, total=False):
     max_bits: int
     #: What a field over a limit does: withheld (default) or the whole run fails.
     on_violation: Literal["withhold", "error"]
+    #: Header attributes of a picked DICOM file that may leave (``result["dicom_attributes"]``),
+    #: from an allow-list of facts that identify no one; none by default.
+    dicom_attributes: list[DicomAttribute]
 
 
 class SecurityConfig(TypedDict, total=False):
@@ -427,7 +441,7 @@ StepResult = Union[SoftmaxResult, SigmoidResult, ArgmaxResult, TopKResult, Thres
 class SentField(TypedDict):
     """One field of the result as it left the browser, with its size."""
 
-    field: Literal["outputs", "top_k", "postprocessed", "detections", "timings_ms"]
+    field: Literal["outputs", "top_k", "postprocessed", "detections", "dicom_attributes", "timings_ms"]
     #: The output's name, for ``"outputs"``.
     name: str | None
     #: Values for an output; entries for ``top_k``, ``postprocessed`` and ``detections``; stages
@@ -504,6 +518,9 @@ class OkResult(TypedDict):
     postprocessed: NotRequired[list[StepResult]]
     #: When ``postprocess.detection`` is set.
     detections: NotRequired[list[Detection]]
+    #: When ``disclosure.dicom_attributes`` is set: each attribute's value, None where the file
+    #: has none.
+    dicom_attributes: NotRequired[dict[str, Union[str, None]]]
     timings_ms: Timings
     #: Whether the engine's Worker ran cross-origin isolated.
     cross_origin_isolated: bool
@@ -531,7 +548,7 @@ Result = Union[OkResult, ErrorResult, BatchResult]
 
 __all__ = [
     "ArgmaxResult", "ArgmaxStep", "ArrayLike", "BatchResult", "Color", "CoordinateOrder", "CsvPreprocess", "DerivedField", "Detection",
-    "DetectionConfig", "DicomPreprocess", "Disclosure", "Dtype", "ErrorCode", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
+    "DetectionConfig", "DicomAttribute", "DicomPreprocess", "Disclosure", "Dtype", "ErrorCode", "ErrorInfo", "ErrorResult", "FileParams", "ImagePreprocess", "InferenceParams",
     "InputsParams", "Layout", "Limits", "Nms", "NmsMethod", "Numbers", "OkResult", "OutputTensor", "Postprocess", "Preprocess",
     "Receipt", "Resize", "Result", "SecurityConfig", "SentField", "SigmoidResult", "SigmoidStep", "SoftmaxResult",
     "SoftmaxStep", "SsdAnchors", "Step", "StepResult", "TensorParams", "ThresholdResult", "ThresholdStep", "Timings",

@@ -204,6 +204,10 @@ STEPS_CSV = {**csv(), "postprocess": {"steps": [{"op": "sigmoid"}]}}
         (RANKED_CSV, {"on_violation": "warn"}, False),
         (RANKED_CSV, {"max_output_elements": -1}, False),
         (RANKED_CSV, {"top_k": True}, False),
+        ({**dicom(), "postprocess": {"top_k": 1}}, {"dicom_attributes": ["Modality", "PixelSpacing"]}, True),
+        ({**dicom(), "postprocess": {"top_k": 1}}, {"dicom_attributes": ["PatientName"]}, False),
+        ({**dicom(), "postprocess": {"top_k": 1}}, {"dicom_attributes": ["StudyInstanceUID"]}, False),
+        (RANKED_CSV, {"dicom_attributes": ["Modality"]}, False),
     ],
 )
 def test_a_policy_gets_the_same_verdict_in_python_and_in_the_engine(params, policy, accepted, cli):

@@ -125,7 +125,7 @@ SECURITY = {
     "image": EVERY_OUTPUT,
     "csv": EVERY_OUTPUT,
     "big_batch": {"disclosure": {"outputs": ["y"]}},
-    "dicom": {"disclosure": {"outputs": ["y"]}},
+    "dicom": {"disclosure": {"outputs": ["y"], "dicom_attributes": ["Modality", "BodyPartExamined"]}},
     "strict": {"require_isolation": True},
     "policy": {"disclosure": {"top_k_only": True, "decimals": 2}},
     "policy_violation": {"disclosure": {"max_output_elements": 5, "on_violation": "error"}},

@@ -28,7 +28,8 @@ from helpers import (
 
 # What the host hands Streamlit: the declared result fields and the request key that
 # `_api.py` strips before the app sees the value.
-RESULT_FIELDS = {"status", "model_sha256", "outputs", "top_k", "postprocessed", "detections", "timings_ms", "cross_origin_isolated", "receipt"}
+RESULT_FIELDS = {"status", "model_sha256", "outputs", "top_k", "postprocessed", "detections", "dicom_attributes", "timings_ms",
+                 "cross_origin_isolated", "receipt"}
 VALUE_FIELDS = RESULT_FIELDS | {"request_key"}
 
 # The control: a test-only script (never part of the component) that does what a leaky

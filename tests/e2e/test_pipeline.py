@@ -165,6 +165,9 @@ def test_dicom_studies_give_the_model_input_pydicom_computes(page: Page, probe_s
         result = wait_result(page, previous)
         previous = json.dumps(result)
         assert result["status"] == "ok", (name, result)
+        # The two header attributes the policy allows, and nothing else of the header.
+        modality = {"ct": "CT", "mr": "MR", "rgb": "XC"}[name.split("_")[0]]
+        assert result["dicom_attributes"] == {"Modality": modality, "BodyPartExamined": "CHEST"}, name
         got = np.asarray(result["outputs"]["y"]["data"])
         np.testing.assert_allclose(got, np.asarray(case["expected"]), atol=case["tolerance"], err_msg=name)
 

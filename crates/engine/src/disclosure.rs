@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Precision;
-use crate::{Detection, EngineError, OutputTensor, RunRequest, StepResult, TopK};
+use crate::{Detection, DicomAttribute, EngineError, OutputTensor, RunRequest, StepResult, TopK};
 
 /// Rounding beyond 15 decimals is no rounding at all for an f64.
 pub const MAX_DECIMALS: u32 = 15;
@@ -47,6 +47,9 @@ pub struct Disclosure {
     pub max_bits: Option<u64>,
     /// What a field over `max_output_elements`, `max_rows` or `max_bits` does to the run.
     pub on_violation: OnViolation,
+    /// Header attributes of a picked DICOM file that may leave, by keyword, from an allow-list
+    /// of facts that identify no one ([`DicomAttribute`]). None by default: the header stays.
+    pub dicom_attributes: Option<Vec<DicomAttribute>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -118,8 +121,30 @@ pub(crate) struct Disclosed {
     pub postprocessed: Vec<StepResult>,
     pub detections: Option<Vec<Detection>>,
     pub withheld: Vec<Withheld>,
+    /// The DICOM header attributes the policy lets leave, with their values (null: absent).
+    pub dicom_attributes: Option<BTreeMap<String, Option<String>>>,
     /// The upper bound on what all of it carries about the input, in bits (rounded up).
     pub bits: u64,
+}
+
+impl Disclosed {
+    /// Adds the header attributes the policy asked for, and their bits: 8 per character and 8
+    /// more for whether the attribute is there (a missing one is null). They were asked for by
+    /// name, so a result they would carry past `max_bits` fails instead of losing them.
+    pub(crate) fn disclose_header(
+        &mut self,
+        attributes: BTreeMap<String, Option<String>>,
+        max_bits: Option<u64>,
+    ) -> Result<(), EngineError> {
+        let bits: u64 = attributes.values().map(|v| 8 * (1 + v.as_ref().map_or(0, |s| s.len() as u64))).sum();
+        let total = self.bits + bits;
+        if let Some(max_bits) = max_bits.filter(|&max| total > max) {
+            return Err(EngineError::DisclosureOverBudget { bits: total, max_bits });
+        }
+        self.bits = total;
+        self.dicom_attributes = Some(attributes);
+        Ok(())
+    }
 }
 
 /// A result computed from raw outputs (post-processing steps, decoded detections). It reveals
@@ -265,7 +290,8 @@ impl Disclosure {
                 },
             });
         }
-        let mut disclosed = Disclosed { outputs: kept, top_k, postprocessed, detections, withheld, bits: 0 };
+        let mut disclosed =
+            Disclosed { outputs: kept, top_k, postprocessed, detections, withheld, dicom_attributes: None, bits: 0 };
         self.within_budget(&mut disclosed, &precision, sizes)?;
         Ok(disclosed)
     }

@@ -5,7 +5,7 @@ use tract_onnx::prelude::{DatumType, Tensor};
 use crate::budget::Precision;
 use crate::disclosure::{Derived, Disclosure};
 use crate::postprocess::Frame;
-use crate::preprocess::upright_size;
+use crate::preprocess::{header_attributes, upright_size};
 use crate::receipt::ReceiptKey;
 use crate::tensor::{check_declared_dtype, typed_tensor};
 use crate::{
@@ -103,11 +103,11 @@ impl Session {
             None => None,
         };
         // The policy is the last step: nothing below this line sees a withheld value.
-        let disclosed = request
-            .disclosure
-            .clone()
-            .unwrap_or_else(|| Disclosure::default_for(request))
-            .apply(outputs, top_k, steps, detections, facts, &sizes)?;
+        let policy = request.disclosure.clone().unwrap_or_else(|| Disclosure::default_for(request));
+        let mut disclosed = policy.apply(outputs, top_k, steps, detections, facts, &sizes)?;
+        if let (Some(wanted), Some(bytes)) = (&policy.dicom_attributes, file) {
+            disclosed.disclose_header(header_attributes(bytes, wanted)?, policy.max_bits)?;
+        }
         let t3 = clock.now_ms();
         let timings_ms =
             Timings { preprocess: t1 - t0, plan: t_plan - t1, inference: t2 - t_plan, postprocess: t3 - t2 };
@@ -120,6 +120,7 @@ impl Session {
             top_k: disclosed.top_k,
             postprocessed: disclosed.postprocessed,
             detections: disclosed.detections,
+            dicom_attributes: disclosed.dicom_attributes,
             timings_ms,
             receipt,
         })

@@ -121,6 +121,7 @@ pub enum ResultField {
     TopK,
     Postprocessed,
     Detections,
+    DicomAttributes,
     TimingsMs,
 }
 
@@ -163,6 +164,14 @@ impl Receipt {
                 name: None,
                 elements: detections.len(),
                 bytes: json_bytes(detections)?,
+            });
+        }
+        if let Some(attributes) = &disclosed.dicom_attributes {
+            sent.push(SentField {
+                field: ResultField::DicomAttributes,
+                name: None,
+                elements: attributes.len(),
+                bytes: json_bytes(attributes)?,
             });
         }
         // One number per stage; counted from the struct so a new stage cannot go unlisted.
@@ -258,6 +267,7 @@ mod tests {
             postprocessed: vec![],
             detections: None,
             withheld: vec![],
+            dicom_attributes: None,
             bits: 70,
         };
         let receipt = Receipt::new("ab", &file_input(), "cd".into(), &disclosed, &Timings::default()).unwrap();

@@ -87,6 +87,10 @@ pub struct InferenceResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<Detection>")]
     pub detections: Option<Vec<Detection>>,
+    /// The DICOM header attributes `disclosure.dicom_attributes` lets leave (null: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "BTreeMap<String, Option<String>>")]
+    pub dicom_attributes: Option<BTreeMap<String, Option<String>>>,
     pub timings_ms: Timings,
     pub receipt: Receipt,
 }

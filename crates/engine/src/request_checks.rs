@@ -202,6 +202,15 @@ impl Disclosure {
         if let Some((i, name)) = outputs.iter().enumerate().find(|(i, name)| outputs[..*i].contains(name)) {
             return Err(invalid(format!("disclosure.outputs lists {name:?} twice (at {i})")));
         }
+        // Header attributes come from a picked DICOM file; any other input has none to give.
+        let reads_dicom = |spec: &InputSpec| matches!(spec, InputSpec::File { preprocess: Preprocess::Dicom(_), .. });
+        let dicom_input = match &request.input {
+            InputSpec::Multiple { inputs } => inputs.iter().any(reads_dicom),
+            single => reads_dicom(single),
+        };
+        if self.dicom_attributes.as_ref().is_some_and(|a| !a.is_empty()) && !dicom_input {
+            return Err(invalid("disclosure.dicom_attributes needs a picked DICOM file (preprocess kind \"dicom\")"));
+        }
         let post = request.postprocess.as_ref();
         let ranked = post.is_some_and(|p| p.top_k.is_some());
         if self.top_k_only {

@@ -96,7 +96,11 @@ fn hostile_files_end_in_typed_errors_that_quote_nothing_of_the_header() {
     }
     assert_eq!(seen.len(), 7, "{seen:?}");
     let err = session
-        .run(&request(&preprocess), Some(&std::fs::read(dir().join("hostile/jpeg_ls.dcm")).unwrap()), &InstantClock::new())
+        .run(
+            &request(&preprocess),
+            Some(&std::fs::read(dir().join("hostile/jpeg_ls.dcm")).unwrap()),
+            &InstantClock::new(),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("JPEG-LS"), "{err}");
     let bytes = std::fs::read(dir().join("hostile/jpeg2000.dcm")).unwrap();
@@ -108,9 +112,68 @@ fn hostile_files_end_in_typed_errors_that_quote_nothing_of_the_header() {
 fn a_frame_past_the_last_and_a_file_without_a_window_are_explained() {
     let session = identity(&[1, 1, 48, 64]);
     let bytes = std::fs::read(dir().join("mr_multiframe.dcm")).unwrap();
-    let err = session.run(&request(&json!({"kind": "dicom", "frame": 3})), Some(&bytes), &InstantClock::new()).unwrap_err();
+    let err =
+        session.run(&request(&json!({"kind": "dicom", "frame": 3})), Some(&bytes), &InstantClock::new()).unwrap_err();
     assert_eq!(err.code(), "dicom");
     assert!(err.to_string().contains("3 frame(s)"), "{err}");
     // The app is told the request did not fit the file, not the file's frame count.
     assert!(!err.file_safe_message().unwrap().contains('3'));
+}
+
+#[test]
+fn only_allowed_header_attributes_leave_and_they_count_in_the_receipt() {
+    let bytes = std::fs::read(dir().join("ct_explicit.dcm")).unwrap();
+    let session = identity(&[1, 1, 48, 64]);
+    let run = |policy: Value| {
+        let request: RunRequest = serde_json::from_value(json!({
+            "input": {"kind": "file", "preprocess": {"kind": "dicom"}}, "disclosure": policy,
+        }))
+        .unwrap();
+        serde_json::to_value(session.run(&request, Some(&bytes), &InstantClock::new()).unwrap()).unwrap()
+    };
+    let without = run(json!({"outputs": ["y"]}));
+    assert!(without.get("dicom_attributes").is_none(), "{without}");
+    let with = run(json!({"outputs": ["y"], "dicom_attributes": ["Modality", "BodyPartExamined", "SliceThickness"]}));
+    assert_eq!(
+        with["dicom_attributes"],
+        json!({"Modality": "CT", "BodyPartExamined": "CHEST", "SliceThickness": null})
+    );
+    let sent: Vec<_> = with["receipt"]["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].clone(), f["elements"].clone()))
+        .collect();
+    assert!(sent.contains(&(json!("dicom_attributes"), json!(3))), "{sent:?}");
+    // 8 bits per character and 8 for each attribute's presence: "CT", "CHEST", and a null.
+    let added = with["receipt"]["bits"].as_u64().unwrap() - without["receipt"]["bits"].as_u64().unwrap();
+    assert_eq!(added, 8 * (1 + 2) + 8 * (1 + 5) + 8);
+    // Identifying attributes are not in the allow-list: the request itself is refused.
+    for identifying in ["PatientName", "PatientID", "StudyInstanceUID", "InstitutionName", "AccessionNumber"] {
+        let request = json!({"input": {"kind": "file", "preprocess": {"kind": "dicom"}},
+                             "disclosure": {"dicom_attributes": [identifying]}});
+        assert!(serde_json::from_value::<RunRequest>(request).is_err(), "{identifying} was accepted");
+    }
+    // Over max_bits, the run fails: the attributes were asked for by name. A budget that
+    // holds the output alone does not hold it with "CT".
+    let budget = without["receipt"]["bits"].as_u64().unwrap() + 8;
+    let request: RunRequest = serde_json::from_value(json!({
+        "input": {"kind": "file", "preprocess": {"kind": "dicom"}},
+        "disclosure": {"outputs": ["y"], "dicom_attributes": ["Modality"], "max_bits": budget},
+    }))
+    .unwrap();
+    let err = session.run(&request, Some(&bytes), &InstantClock::new()).unwrap_err();
+    assert_eq!(err.code(), "disclosure_over_budget", "{err}");
+}
+
+#[test]
+fn header_attributes_need_a_dicom_input() {
+    let request: RunRequest = serde_json::from_value(json!({
+        "input": {"kind": "file", "preprocess": {"kind": "csv"}},
+        "postprocess": {"top_k": 1},
+        "disclosure": {"dicom_attributes": ["Modality"]},
+    }))
+    .unwrap();
+    let err = request.validate().unwrap_err();
+    assert!(err.to_string().contains("needs a picked DICOM file"), "{err}");
 }

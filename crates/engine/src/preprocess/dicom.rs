@@ -137,7 +137,9 @@ impl DicomPreprocess {
         let values = &frame.values;
         let (shape, data): (Vec<usize>, Vec<f32>) = match self.layout {
             Layout::Nhwc => (vec![1, h, w, c], values.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect()),
-            Layout::Flat => (vec![1, h * w * c], values.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect()),
+            Layout::Flat => {
+                (vec![1, h * w * c], values.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect())
+            }
             Layout::Nchw => (
                 vec![1, c, h, w],
                 (0..c).flat_map(|ch| values.iter().skip(ch).step_by(c).map(move |&v| normalize(v, ch))).collect(),
@@ -151,7 +153,9 @@ impl DicomPreprocess {
             return Ok((w, h));
         }
         match (self.layout, concrete_dims(input).as_slice()) {
-            (Layout::Nchw, [_, _, Some(h), Some(w)]) | (Layout::Nhwc, [_, Some(h), Some(w), _]) => Ok((*w as u32, *h as u32)),
+            (Layout::Nchw, [_, _, Some(h), Some(w)]) | (Layout::Nhwc, [_, Some(h), Some(w), _]) => {
+                Ok((*w as u32, *h as u32))
+            }
             // A model that leaves the size open takes the frame as it is.
             (Layout::Nchw | Layout::Nhwc, [_, _, _, _]) => Ok((frame.width, frame.height)),
             _ => Err(EngineError::InvalidRequest(format!(
@@ -269,6 +273,93 @@ impl DicomPreprocess {
     }
 }
 
+/// The header attributes an app may ask to receive (`disclosure.dicom_attributes`): acquisition
+/// and geometry facts that identify no one. Everything else, above all what the PS3.15 Basic
+/// Application Level Confidentiality Profile removes (names, IDs, dates and times, UIDs,
+/// institution, physicians, descriptions, addresses), is refused when the request is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub enum DicomAttribute {
+    Modality,
+    BodyPartExamined,
+    ImageType,
+    PhotometricInterpretation,
+    Rows,
+    Columns,
+    NumberOfFrames,
+    SamplesPerPixel,
+    BitsStored,
+    PixelSpacing,
+    ImagerPixelSpacing,
+    SliceThickness,
+    SpacingBetweenSlices,
+    RescaleSlope,
+    RescaleIntercept,
+    RescaleType,
+    WindowCenter,
+    WindowWidth,
+    #[serde(rename = "KVP")]
+    Kvp,
+    ViewPosition,
+    PatientPosition,
+    Laterality,
+    ImageLaterality,
+}
+
+impl DicomAttribute {
+    fn tag(self) -> dicom_core::Tag {
+        match self {
+            Self::Modality => tags::MODALITY,
+            Self::BodyPartExamined => tags::BODY_PART_EXAMINED,
+            Self::ImageType => tags::IMAGE_TYPE,
+            Self::PhotometricInterpretation => tags::PHOTOMETRIC_INTERPRETATION,
+            Self::Rows => tags::ROWS,
+            Self::Columns => tags::COLUMNS,
+            Self::NumberOfFrames => tags::NUMBER_OF_FRAMES,
+            Self::SamplesPerPixel => tags::SAMPLES_PER_PIXEL,
+            Self::BitsStored => tags::BITS_STORED,
+            Self::PixelSpacing => tags::PIXEL_SPACING,
+            Self::ImagerPixelSpacing => tags::IMAGER_PIXEL_SPACING,
+            Self::SliceThickness => tags::SLICE_THICKNESS,
+            Self::SpacingBetweenSlices => tags::SPACING_BETWEEN_SLICES,
+            Self::RescaleSlope => tags::RESCALE_SLOPE,
+            Self::RescaleIntercept => tags::RESCALE_INTERCEPT,
+            Self::RescaleType => tags::RESCALE_TYPE,
+            Self::WindowCenter => tags::WINDOW_CENTER,
+            Self::WindowWidth => tags::WINDOW_WIDTH,
+            Self::Kvp => tags::KVP,
+            Self::ViewPosition => tags::VIEW_POSITION,
+            Self::PatientPosition => tags::PATIENT_POSITION,
+            Self::Laterality => tags::LATERALITY,
+            Self::ImageLaterality => tags::IMAGE_LATERALITY,
+        }
+    }
+
+    /// The attribute's keyword, as the request and the result name it.
+    pub fn keyword(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+/// The values of `wanted` in the file's header, as text (multiple values joined by `\`, as
+/// DICOM writes them); null where the file does not have one.
+pub(crate) fn header_attributes(
+    bytes: &[u8],
+    wanted: &[DicomAttribute],
+) -> Result<std::collections::BTreeMap<String, Option<String>>, EngineError> {
+    let object = parse(bytes)?;
+    wanted
+        .iter()
+        .map(|&attribute| {
+            let element = object.element_opt(attribute.tag()).map_err(|e| dicom_error(e.to_string()))?;
+            let value = match element {
+                Some(element) => Some(element.to_str().map_err(|e| dicom_error(e.to_string()))?.trim().to_string()),
+                None => None,
+            };
+            Ok((attribute.keyword(), value))
+        })
+        .collect()
+}
+
 fn parse(bytes: &[u8]) -> Result<DefaultDicomObject, EngineError> {
     // With its 128-byte preamble, or without (the file meta group straight away).
     let body = match bytes.get(128..132) {
@@ -361,7 +452,9 @@ fn fit_buffer<P: Pixel<Subpixel = f32> + 'static>(
     let scaled = imageops::resize(&image, sw, sh, FilterType::Triangle);
     let fitted = match resize {
         Resize::Stretch => scaled,
-        Resize::CenterCrop => imageops::crop_imm(&scaled, (sw - width) / 2, (sh - height) / 2, width, height).to_image(),
+        Resize::CenterCrop => {
+            imageops::crop_imm(&scaled, (sw - width) / 2, (sh - height) / 2, width, height).to_image()
+        }
         Resize::Letterbox => {
             let mut canvas = ImageBuffer::<P, Vec<f32>>::new(width, height);
             imageops::replace(&mut canvas, &scaled, i64::from((width - sw) / 2), i64::from((height - sh) / 2));

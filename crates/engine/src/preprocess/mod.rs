@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::Tensor;
 
 pub use self::csv::CsvPreprocess;
-pub use self::dicom::{DicomPreprocess, Window, WindowName, TRANSFER_SYNTAXES};
+pub(crate) use self::dicom::header_attributes;
+pub use self::dicom::{DicomAttribute, DicomPreprocess, Window, WindowName, TRANSFER_SYNTAXES};
 pub(crate) use self::image::upright_size;
 pub use self::image::{Color, ImagePreprocess, Layout, Resize};
 use crate::{EngineError, Limits, TensorInfo};
