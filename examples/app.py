@@ -14,5 +14,6 @@ pages = [
     st.Page("digit_classifier/page.py", title="Image classifier", icon=":material/draw:", url_path="digit_classifier"),
     st.Page("face_detection/page.py", title="Face detection", icon=":material/face:", url_path="face_detection"),
     st.Page("batch/page.py", title="Batch of images", icon=":material/photo_library:", url_path="batch"),
+    st.Page("ct_triage/page.py", title="CT study (DICOM)", icon=":material/medical_information:", url_path="ct_triage"),
 ]
 st.navigation(pages).run()

@@ -35,12 +35,13 @@ IDENTIFYING = ["PatientName", "PatientID", "PatientBirthDate", "AccessionNumber"
 UIDS = ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]
 
 
-def study(kind: str, syntax: str, canary: str, seed: int = 0, frames: int = 1) -> Dataset:
+def study(kind: str, syntax: str, canary: str, seed: int = 0, frames: int = 1, ct: np.ndarray | None = None) -> Dataset:
     """A small study of `kind` (ct, mr_mono1, rgb, ybr) in transfer syntax `syntax`, with
-    `canary` (at most 16 characters) in every identifying attribute."""
+    `canary` (at most 16 characters) in every identifying attribute. `ct` gives a CT study's
+    stored values (HU + 1024) instead of random ones."""
     rng = np.random.default_rng(seed)
     # Big enough for JPEG 2000's default 6 resolution levels (2^5 = 32 pixels a side).
-    rows, cols = 48, 64
+    rows, cols = (48, 64) if ct is None else ct.shape
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = syntax
@@ -61,7 +62,7 @@ def study(kind: str, syntax: str, canary: str, seed: int = 0, frames: int = 1) -
         ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 16, 16, 15, 1
         ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
         ds.WindowCenter, ds.WindowWidth = 40, 400
-        pixels = rng.integers(-1024, 2048, shape).astype(np.int16)
+        pixels = rng.integers(-1024, 2048, shape).astype(np.int16) if ct is None else ct.astype(np.int16)
     elif kind == "mr_mono1":
         ds.Modality = "MR"
         ds.PhotometricInterpretation = "MONOCHROME1"
@@ -93,7 +94,8 @@ def study(kind: str, syntax: str, canary: str, seed: int = 0, frames: int = 1) -
     elif syntax in (RLELossless, JPEG2000Lossless):
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds.PixelData = pixels.tobytes()
-        ds.compress(syntax, encoding_plugin="pylibjpeg" if syntax == JPEG2000Lossless else "pydicom")
+        # The same SOP Instance UID on every run: the studies are committed, and must not change.
+        ds.compress(syntax, encoding_plugin="pylibjpeg" if syntax == JPEG2000Lossless else "pydicom", generate_instance_uid=False)
     else:
         ds.PixelData = pixels.tobytes()
         ds["PixelData"].VR = "OW" if ds.BitsAllocated == 16 else "OB"

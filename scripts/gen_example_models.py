@@ -30,6 +30,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
+import gen_dicom
 from gen_models import mlp_nodes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,8 @@ OPSET = 13
 # pixel normalized as (gray / 255 - MEAN) / STD, with MEAN and STD measured on the training set.
 MODEL_SIZE = 16
 SCAN_SIZE = 96
+# The DICOM page's phantom slices, and its model's input, are CT_SIZE x CT_SIZE.
+CT_SIZE = 64
 
 # The engine's test files (written by scripts/gen_tflite_models.py from the mediapipe wheel and
 # scikit-image's astronaut()), pinned so a changed source is noticed rather than copied.
@@ -141,12 +144,45 @@ def face_detector(out: Path) -> None:
     (out / "models" / "face_detection_short_range.json").write_text(json.dumps(config, indent=1) + "\n")
 
 
+def ct_triage(models: Path, data: Path) -> None:
+    """A stand-in CT model and two phantom studies for the DICOM page.
+
+    The model is not trained: it is the mean of a lung-windowed slice (the share of bright
+    pixels), as a two-class softmax ("mostly air", "mostly tissue"), which is enough to show a
+    study read in the browser. The studies are a disc of soft tissue (40 HU) in air (-1000 HU),
+    small or large, with demo values in every identifying attribute of the header.
+    """
+    size, sharpness = CT_SIZE, 20.0
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["slice"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["bright"]),
+        helper.make_node("Gemm", ["bright", "w", "b"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
+    inits = [helper.make_tensor("w", TensorProto.FLOAT, [1, 2], [-sharpness, sharpness]),
+             helper.make_tensor("b", TensorProto.FLOAT, [2], [sharpness / 2, -sharpness / 2])]
+    graph = helper.make_graph(nodes, "ct_air_tissue", [helper.make_tensor_value_info("slice", TensorProto.FLOAT, [1, 1, size, size])],
+                              [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [1, 2])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="gen_example_models.py")
+    model.ir_version = 8
+    model.doc_string = "Not trained: the mean of a lung-windowed slice, as P(mostly air), P(mostly tissue)"
+    onnx.checker.check_model(model)
+    (models / "ct_air_tissue.onnx").write_bytes(model.SerializeToString())
+    y, x = np.mgrid[0:size, 0:size] - (size - 1) / 2
+    for name, radius in (("ct_small_disc", 10), ("ct_large_disc", 30)):
+        hu = np.where(x * x + y * y <= radius * radius, 40, -1000)
+        ds = gen_dicom.study("ct", gen_dicom.ExplicitVRLittleEndian, "DEMO-0001", ct=hu + 1024)
+        ds.PatientName = "Demo^Patient"
+        gen_dicom.save(ds, data / f"{name}.dcm")
+
+
 def generate(out: Path) -> None:
     models, data = out / "models", out / "data"
     models.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
     digit_classifier(models, data)
     face_detector(out)
+    ct_triage(models, data)
 
 
 def main() -> None:

@@ -160,6 +160,7 @@ SAMPLES = {
     "digit_classifier": ("digit_classifier", [DATA / "scan_3.png"], "Predicted digit: three"),
     "face_detection": ("face_detection", [DATA / "astronaut_face.png"], "Faces found"),
     "batch": ("batch", sorted(DATA.glob("scan_*.png")), "Files classified"),
+    "ct_triage": ("ct_triage", [DATA / "ct_small_disc.dcm"], "Mostly air"),
 }
 
 

@@ -107,6 +107,20 @@ def test_quick_starts_pickers_state_a_bound_in_bits(page: Page, demo_server: Str
         assert bits_sent(sandbox) > 0
 
 
+def test_ct_page_reads_each_study_and_receives_no_header_but_what_it_named(page: Page, demo_server: StreamlitServer) -> None:
+    open_example(page, demo_server, "ct_triage")
+    result = page.locator(".st-key-ct_triage_result")
+    for study, says in (("ct_small_disc.dcm", "Mostly air"), ("ct_large_disc.dcm", "Mostly tissue")):
+        pick(page, [DATA / study])
+        result.get_by_text(says).wait_for(timeout=60_000)
+        assert "CT of the chest" in result.inner_text()
+        assert bits_sent(sandbox_frame(page)) > 0
+    # The demo header's name and ID are in the file, and nowhere in the page Python wrote.
+    assert b"Demo^Patient" in (DATA / "ct_small_disc.dcm").read_bytes()
+    shown = page.locator("[data-testid=stMain]").inner_text()
+    assert "Demo^Patient" not in shown and "DEMO-0001" not in shown
+
+
 def test_batch_shows_one_row_per_file_in_the_order_picked(page: Page, demo_server: StreamlitServer) -> None:
     run_example(page, demo_server, "batch")
     files = SAMPLES["batch"][1]
