@@ -34,8 +34,7 @@ function splitTensor(request: RunRequest): { request: RunRequest; tensorData?: F
   return { request: { ...request, input: { ...request.input, data: [] } }, tensorData: Float64Array.from(request.input.data) };
 }
 
-const isImageRequest = (request: RunRequest) =>
-  request.input.kind === "file" && (request.input.preprocess as { kind?: unknown } | undefined)?.kind === "image";
+const isImageRequest = (request: RunRequest) => request.input.kind === "file" && request.input.preprocess.kind === "image";
 
 // A preview needs no more pixels than the sandbox draws, on a display of up to 2x.
 const PREVIEW_MAX_SIDE = 2 * PREVIEW_SIDE;
@@ -64,6 +63,28 @@ async function sendPreview(workerRunId: number, file: File): Promise<void> {
     }
   } catch {
     // A format the engine decodes but this browser does not: the result stands without a picture.
+    return;
+  }
+  scope.postMessage({ v: PROTOCOL_VERSION, type: "preview", workerRunId, bitmap, width, height } satisfies WorkerToSandbox, [bitmap]);
+}
+
+/**
+ * A DICOM file's frame for the sandbox to draw, windowed as the model got it: the engine
+ * decodes it again (the browser cannot), here in the Worker, after the run succeeded.
+ */
+async function sendDicomPreview(workerRunId: number, preprocess: unknown, bytes: Uint8Array): Promise<void> {
+  if (!engine) return;
+  let bitmap: ImageBitmap;
+  let width: number;
+  let height: number;
+  try {
+    const p = engine.dicomPreview(preprocess, bytes, PREVIEW_MAX_SIDE) as {
+      width: number; height: number; previewWidth: number; previewHeight: number; rgba: Uint8Array;
+    };
+    ({ width, height } = p);
+    bitmap = await createImageBitmap(new ImageData(new Uint8ClampedArray(p.rgba), p.previewWidth, p.previewHeight));
+  } catch {
+    // The result stands without a picture.
     return;
   }
   scope.postMessage({ v: PROTOCOL_VERSION, type: "preview", workerRunId, bitmap, width, height } satisfies WorkerToSandbox, [bitmap]);
@@ -108,6 +129,9 @@ scope.onmessage = async (event: MessageEvent) => {
         const result = { ...(engine.run(request, bytes, tensorData) as object), cross_origin_isolated: scope.crossOriginIsolated };
         if (!isResult(result)) throw { code: "internal", message: "the engine returned a malformed result" };
         if (msg.file && isImageRequest(msg.request)) await sendPreview(msg.workerRunId, msg.file);
+        if (bytes && msg.request.input.kind === "file" && msg.request.input.preprocess.kind === "dicom") {
+          await sendDicomPreview(msg.workerRunId, msg.request.input.preprocess, bytes);
+        }
         reply({ v: PROTOCOL_VERSION, type: "result", workerRunId: msg.workerRunId, result });
         break;
       }

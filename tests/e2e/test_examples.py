@@ -110,11 +110,22 @@ def test_quick_starts_pickers_state_a_bound_in_bits(page: Page, demo_server: Str
 def test_ct_page_reads_each_study_and_receives_no_header_but_what_it_named(page: Page, demo_server: StreamlitServer) -> None:
     open_example(page, demo_server, "ct_triage")
     result = page.locator(".st-key-ct_triage_result")
-    for study, says in (("ct_small_disc.dcm", "Mostly air"), ("ct_large_disc.dcm", "Mostly tissue")):
+    for study, says in (("ct_small_disc.dcm", "Mostly air ("), ("ct_large_disc.dcm", "Mostly tissue (")):
         pick(page, [DATA / study])
         result.get_by_text(says).wait_for(timeout=60_000)
         assert "CT of the chest" in result.inner_text()
         assert bits_sent(sandbox_frame(page)) > 0
+        # The person sees the study as the model got it, lung-windowed ([-600, 1500]): the
+        # tissue disc (40 HU) at 0.927 of white at the centre, air (-1000 HU) at 0.234.
+        canvas = sandbox_frame(page).locator("#preview")
+        canvas.wait_for(state="visible")
+        grey = canvas.evaluate("""c => {
+          const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+          const at = (x, y) => d[4 * (y * c.width + x)];
+          return { centre: at(c.width >> 1, c.height >> 1), corner: at(3, 3) };
+        }""")
+        window = lambda hu: ((hu + 600.5) / 1499 + 0.5) * 255  # noqa: E731
+        assert abs(grey["centre"] - window(40)) <= 3 and abs(grey["corner"] - window(-1000)) <= 3, (study, grey)
     # The demo header's name and ID are in the file, and nowhere in the page Python wrote.
     assert b"Demo^Patient" in (DATA / "ct_small_disc.dcm").read_bytes()
     shown = page.locator("[data-testid=stMain]").inner_text()

@@ -46,8 +46,8 @@ pub use postprocess::{
     StepResult, TopK,
 };
 pub use preprocess::{
-    Color, CsvPreprocess, DicomAttribute, DicomPreprocess, ImagePreprocess, Layout, Preprocess, Resize, Window,
-    WindowName, TRANSFER_SYNTAXES,
+    Color, CsvPreprocess, DicomAttribute, DicomPreprocess, DicomPreview, ImagePreprocess, Layout, Preprocess, Resize,
+    Window, WindowName, TRANSFER_SYNTAXES,
 };
 pub use receipt::{InputKind, Receipt, ResultField, SentField};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};

@@ -5,7 +5,7 @@
 //! the sandbox, so that the protocol is written down exactly once.
 
 use serde::Serialize;
-use ssc_engine::{Clock, EngineError, InputSpec, Limits, RunRequest, Session};
+use ssc_engine::{Clock, DicomPreprocess, EngineError, InputSpec, Limits, RunRequest, Session};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -90,6 +90,26 @@ impl Engine {
     #[wasm_bindgen(js_name = checkInputSize)]
     pub fn check_input_size(&self, size: f64) -> Result<(), JsValue> {
         self.session.limits().check_input_bytes(size as usize).map_err(to_js_file_error)
+    }
+
+    /// A picked DICOM file's frame as the person should see it: windowed as the request's
+    /// `preprocess` says, at most `max_side` pixels a side. `{width, height}` are the frame's,
+    /// `{previewWidth, previewHeight, rgba}` the picture's.
+    #[wasm_bindgen(js_name = dicomPreview)]
+    pub fn dicom_preview(&self, preprocess: JsValue, file: &[u8], max_side: u32) -> Result<JsValue, JsValue> {
+        let preprocess: DicomPreprocess = from_js(preprocess, "preprocess")?;
+        let preview = preprocess.preview(file, self.session.limits(), max_side).map_err(to_js_file_error)?;
+        let out = js_sys::Object::new();
+        for (key, value) in [
+            ("width", JsValue::from(preview.width)),
+            ("height", JsValue::from(preview.height)),
+            ("previewWidth", JsValue::from(preview.preview_width)),
+            ("previewHeight", JsValue::from(preview.preview_height)),
+            ("rgba", js_sys::Uint8Array::from(&preview.rgba[..]).into()),
+        ] {
+            js_sys::Reflect::set(&out, &JsValue::from_str(key), &value)?;
+        }
+        Ok(out.into())
     }
 
     /// The model's sha256, inputs and outputs.

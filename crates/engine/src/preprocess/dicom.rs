@@ -360,6 +360,53 @@ pub(crate) fn header_attributes(
         .collect()
 }
 
+/// The frame as the person should see it in the sandbox: windowed as the model gets it (with no
+/// window, its own range stretched to black and white), MONOCHROME1 inverted, at most
+/// `max_side` pixels a side. `width` and `height` are the frame's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DicomPreview {
+    pub width: u32,
+    pub height: u32,
+    pub preview_width: u32,
+    pub preview_height: u32,
+    /// `preview_width x preview_height` pixels, RGBA.
+    pub rgba: Vec<u8>,
+}
+
+impl DicomPreprocess {
+    pub fn preview(&self, bytes: &[u8], limits: &Limits, max_side: u32) -> Result<DicomPreview, EngineError> {
+        self.validate()?;
+        let frame = self.read_frame(bytes, limits)?;
+        let (low, high) = match self.window {
+            Window::Named(WindowName::None) => {
+                frame.values.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+            }
+            _ => (0.0, 1.0),
+        };
+        let span = if high > low { high - low } else { 1.0 };
+        let byte = |v: f32| (((v - low) / span).clamp(0.0, 1.0) * 255.0).round() as u8;
+        let rgba: Vec<u8> = match frame.channels {
+            1 => frame.values.iter().flat_map(|&v| [byte(v), byte(v), byte(v), 255]).collect(),
+            _ => frame.values.chunks_exact(3).flat_map(|p| [byte(p[0]), byte(p[1]), byte(p[2]), 255]).collect(),
+        };
+        let image = image::RgbaImage::from_raw(frame.width, frame.height, rgba)
+            .ok_or_else(|| dicom_error("the frame holds fewer values than its size".into()))?;
+        let scale = (max_side as f32 / frame.width.max(frame.height) as f32).min(1.0);
+        let (pw, ph) = (
+            ((frame.width as f32 * scale).round() as u32).max(1),
+            ((frame.height as f32 * scale).round() as u32).max(1),
+        );
+        let shown = if scale < 1.0 { imageops::resize(&image, pw, ph, FilterType::Triangle) } else { image };
+        Ok(DicomPreview {
+            width: frame.width,
+            height: frame.height,
+            preview_width: shown.width(),
+            preview_height: shown.height(),
+            rgba: shown.into_raw(),
+        })
+    }
+}
+
 fn parse(bytes: &[u8]) -> Result<DefaultDicomObject, EngineError> {
     // With its 128-byte preamble, or without (the file meta group straight away).
     let body = match bytes.get(128..132) {

@@ -10,7 +10,7 @@ use tract_onnx::prelude::Tensor;
 
 pub use self::csv::CsvPreprocess;
 pub(crate) use self::dicom::header_attributes;
-pub use self::dicom::{DicomAttribute, DicomPreprocess, Window, WindowName, TRANSFER_SYNTAXES};
+pub use self::dicom::{DicomAttribute, DicomPreprocess, DicomPreview, Window, WindowName, TRANSFER_SYNTAXES};
 pub(crate) use self::image::upright_size;
 pub use self::image::{Color, ImagePreprocess, Layout, Resize};
 use crate::{EngineError, Limits, TensorInfo};
