@@ -24,7 +24,7 @@ from pydicom.encaps import encapsulate
 from pydicom.pixels import apply_modality_lut
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless, JPEGBaseline8Bit,
-    JPEGLSLossless, RLELossless, generate_uid,
+    JPEGLosslessSV1, JPEGLSLossless, RLELossless, generate_uid,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +91,9 @@ def study(kind: str, syntax: str, canary: str, seed: int = 0, frames: int = 1, c
         ds.PhotometricInterpretation = "YBR_FULL_422"
         ds["PixelData"].VR = "OB"
         ds.LossyImageCompression = "01"
+    elif syntax == JPEGLosslessSV1:
+        ds.PixelData = encapsulate([encode_lossless(pixels)])
+        ds["PixelData"].VR = "OB"
     elif syntax in (RLELossless, JPEG2000Lossless):
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds.PixelData = pixels.tobytes()
@@ -100,6 +103,46 @@ def study(kind: str, syntax: str, canary: str, seed: int = 0, frames: int = 1, c
         ds.PixelData = pixels.tobytes()
         ds["PixelData"].VR = "OW" if ds.BitsAllocated == 16 else "OB"
     return ds
+
+
+def encode_lossless(pixels: np.ndarray, precision: int = 16) -> bytes:
+    """JPEG lossless (process 14, first-order prediction: selection value 1) of a 2-D array of
+    unsigned samples, one component, one Huffman table covering every difference category.
+    No encoder on PyPI writes this syntax (pydicom's encoders do not, Pillow does not), and
+    clinics use it widely; libjpeg (pylibjpeg-libjpeg) decodes the result exactly."""
+    rows, cols = pixels.shape
+    x = pixels.astype(np.int64)
+    modulus = 1 << precision
+    out = bytearray()
+    acc, nbits = 0, 0
+
+    def put(value: int, length: int) -> None:
+        nonlocal acc, nbits
+        acc = (acc << length) | (value & ((1 << length) - 1)); nbits += length
+        while nbits >= 8:
+            byte = (acc >> (nbits - 8)) & 0xFF; nbits -= 8
+            out.append(byte)
+            if byte == 0xFF: out.append(0)
+    for r in range(rows):
+        for c in range(cols):
+            if r == 0 and c == 0: pred = 1 << (precision - 1)
+            elif r == 0: pred = x[r, c - 1]
+            elif c == 0: pred = x[r - 1, c]
+            else: pred = x[r, c - 1]
+            diff = int((x[r, c] - pred) % modulus)
+            if diff >= modulus // 2: diff -= modulus
+            ssss = 0 if diff == 0 else abs(diff).bit_length()
+            put(ssss, 5)  # the table below gives category k the 5-bit code k
+            if 0 < ssss < 16:
+                put(diff if diff > 0 else diff - 1, ssss)
+    if nbits: put((1 << (8 - nbits)) - 1, 8 - nbits)
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+    sof = bytes([precision]) + rows.to_bytes(2, "big") + cols.to_bytes(2, "big") + bytes([1, 1, 0x11, 0])
+    bits = [0] * 16; bits[4] = 17
+    dht = bytes([0x00]) + bytes(bits) + bytes(range(17))
+    sos = bytes([1, 1, 0x00, 1, 0, 0])
+    return b"\xff\xd8" + segment(0xC3, sof) + segment(0xC4, dht) + segment(0xDA, sos) + bytes(out) + b"\xff\xd9"
 
 
 def save(ds: Dataset, path: Path) -> Path:
@@ -170,6 +213,7 @@ STUDIES = {
     "ct_rle": ("ct", RLELossless, {"kind": "dicom"}, 1),
     "mr_mono1": ("mr_mono1", ExplicitVRLittleEndian, {"kind": "dicom"}, 1),
     "mr_multiframe": ("mr_mono1", ExplicitVRLittleEndian, {"kind": "dicom", "frame": 2}, 3),
+    "mr_jpeg_lossless": ("mr_mono1", JPEGLosslessSV1, {"kind": "dicom"}, 1),
     "rgb_explicit": ("rgb", ExplicitVRLittleEndian, {"kind": "dicom", "color": "rgb"}, 1),
     "rgb_gray": ("rgb", ExplicitVRLittleEndian, {"kind": "dicom"}, 1),
     "ybr_explicit": ("ybr", ExplicitVRLittleEndian, {"kind": "dicom", "color": "rgb"}, 1),

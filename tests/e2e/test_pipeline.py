@@ -158,7 +158,7 @@ def test_dicom_studies_give_the_model_input_pydicom_computes(page: Page, probe_s
     expected = {c["name"]: c for c in json.loads((DICOM / "expected.json").read_text())["cases"]}
     open_case(page, probe_server, "dicom")
     previous = "null"
-    for name in ["ct_implicit", "ct_deflated", "ct_rle", "mr_mono1", "rgb_gray"]:
+    for name in ["ct_implicit", "ct_deflated", "ct_rle", "mr_jpeg_lossless", "mr_mono1", "rgb_gray"]:
         case = expected[name]
         assert case["preprocess"] == {"kind": "dicom"}, name
         pick_file(page, DICOM / case["file"])

@@ -120,7 +120,8 @@ fn write_page(w: &mut String, caps: &Capabilities) -> std::fmt::Result {
          syntax is one of these (pure-Rust codecs: dicom-rs and jpeg-decoder). Any \
          other (JPEG 2000, JPEG-LS, ...) fails with `dicom_unsupported_syntax`, which names it: no pure-Rust \
          decoder of those runs in the browser's Worker yet. The test studies (`scripts/gen_dicom.py`) cover \
-         every syntax here but JPEG Extended and JPEG Lossless, which no encoder on PyPI writes: those are \
+         every syntax here but JPEG Extended and JPEG Lossless with other predictors than the first-order one \
+         (SV1, which `gen_dicom.py` encodes itself: no encoder on PyPI writes lossless JPEG); those are \
          decoded by jpeg-decoder, untested here."
     )?;
     writeln!(w)?;
