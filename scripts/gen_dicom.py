@@ -245,6 +245,10 @@ def main() -> None:
     save(unsupported, OUT / "hostile" / "jpeg_ls.dcm")
     for file, data in hostile(OUT / "ct_explicit.dcm").items():
         (OUT / "hostile" / file).write_bytes(data)
+    # An encapsulated fragment (the JPEG's item after the offset table) that runs past the end.
+    jpeg = (OUT / "rgb_jpeg.dcm").read_bytes()
+    item = jpeg.rindex(bytes.fromhex("feff00e0"))
+    (OUT / "hostile" / "fragment_past_end.dcm").write_bytes(jpeg[:item + 4] + (0x7FFFFFF0).to_bytes(4, "little") + jpeg[item + 8:])
     (OUT / "expected.json").write_text(json.dumps({"canary": canary, "identifying": IDENTIFYING, "cases": cases}, indent=1) + "\n")
     print(f"{len(cases)} studies and {len(list((OUT / 'hostile').iterdir()))} hostile files in {OUT.relative_to(ROOT)}")
 
