@@ -88,9 +88,17 @@ const hostHtml = `<!doctype html>
 <body><div id="host-status" role="status" aria-live="polite"></div><script src="host.js"></script></body></html>
 `;
 
+// One classic script for the Worker: wasm-bindgen's glue defines `wasm_bindgen`, the
+// message loop after it uses it.
+const engineJs = readFileSync(join(engineDir, "engine.js"), "utf8") + "\n" + bundle("src/worker.ts");
+const engineWasm = readFileSync(join(engineDir, "engine_bg.wasm"));
+// The host caches the engine in the browser by these (src/content_cache.ts).
+const hex = (data) => createHash("sha256").update(data).digest("hex");
+const engineSha256 = { js: hex(engineJs), wasm: hex(engineWasm) };
+
 const hostJs = buildSync({
   entryPoints: ["src/host.ts"], bundle: true, format: "iife", target: "es2022", minify: true, write: false, legalComments: "none",
-  define: { SANDBOX_HTML: JSON.stringify(sandboxHtml) },
+  define: { SANDBOX_HTML: JSON.stringify(sandboxHtml), ENGINE_SHA256: JSON.stringify(engineSha256) },
 }).outputFiles[0].text;
 
 rmSync(outDir, { recursive: true, force: true });
@@ -98,10 +106,8 @@ mkdirSync(join(outDir, "engine"), { recursive: true });
 writeFileSync(join(outDir, "index.html"), hostHtml);
 writeFileSync(join(outDir, "host.js"), hostJs);
 copyFileSync("src/host.css", join(outDir, "host.css"));
-// One classic script for the Worker: wasm-bindgen's glue defines `wasm_bindgen`, the
-// message loop after it uses it.
-writeFileSync(join(outDir, "engine", "engine.js"), readFileSync(join(engineDir, "engine.js"), "utf8") + "\n" + bundle("src/worker.ts"));
-copyFileSync(join(engineDir, "engine_bg.wasm"), join(outDir, "engine", "engine.wasm"));
+writeFileSync(join(outDir, "engine", "engine.js"), engineJs);
+writeFileSync(join(outDir, "engine", "engine.wasm"), engineWasm);
 
 // Recorded so that a deployment can check it serves exactly what was built.
 const files = {};

@@ -5,14 +5,17 @@
  * creates the sandbox frame, and relays validated results to Python. It never sees the
  * person's file: that is picked inside the sandbox and read only by the engine's Worker.
  */
+import { cached, keepOnly } from "./content_cache";
 import { DropCounter } from "./drops";
 import {
   PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, type UiSettings, cleanBatchItem, cleanResult,
   labelsFromRequest, parseSandboxToHost, pickTheme, withinBound,
 } from "./protocol";
 
-// Injected by build.mjs: the sandbox document, whose CSP hashes are computed at build time.
+// Injected by build.mjs: the sandbox document, whose CSP hashes are computed at build time, and
+// the sha256 of the engine's two files as built.
 declare const SANDBOX_HTML: string;
+declare const ENGINE_SHA256: { js: string; wasm: string };
 
 interface Args {
   protocol: number;
@@ -248,8 +251,13 @@ function createSandbox(): void {
   state.sandbox.setAttribute("allow", "cross-origin-isolated");
   state.sandbox.srcdoc = SANDBOX_HTML;
   document.body.appendChild(state.sandbox);
-  const engineJs = fetchBytes(new URL("engine/engine.js", location.href).href, "the engine").then((b) => new TextDecoder().decode(b));
-  const engineWasm = fetchBytes(new URL("engine/engine.wasm", location.href).href, "the engine", { size: null });
+  // The engine's files are cached by the sha256 this build gave them: one download per browser.
+  const engine = (file: "js" | "wasm", track?: { size: number | null }) =>
+    cached("ssc-engine", ENGINE_SHA256[file], () => fetchBytes(new URL(`engine/engine.${file}`, location.href).href, "the engine", track));
+  const engineJs = engine("js").then((b) => new TextDecoder().decode(b));
+  const engineWasm = engine("wasm", { size: null });
+  // A previous build's engine has no use any more.
+  void keepOnly("ssc-engine", [ENGINE_SHA256.js, ENGINE_SHA256.wasm]);
   Promise.all([engineJs, engineWasm]).then(
     ([js, wasm]) => {
       state.boot = { v: PROTOCOL_VERSION, type: "boot", hostOrigin: location.origin, engineJs: js, engineWasm: wasm };
@@ -325,7 +333,7 @@ function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boo
     state.modelSha = args.model.sha256;
     const sha = state.modelSha;
     setStatus("", "hidden");
-    fetchBytes(args.model.url, `the model ${args.model.name}`, { size: args.model.size }).then(
+    cached("ssc-models", sha, () => fetchBytes(args.model.url, `the model ${args.model.name}`, { size: args.model.size })).then(
       (bytes) => {
         if (sha !== state.modelSha) return; // superseded by a newer render
         toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha }, [bytes]);
