@@ -129,23 +129,7 @@ impl DicomPreprocess {
         let (w, h) = (width as usize, height as usize);
         limits.check_tensor(&[1, c, h, w])?;
         let frame = self.to_channels(self.fit(frame, width, height)?);
-        let normalize = |value: f32, channel: usize| {
-            let mean = self.mean.get(channel).copied().unwrap_or(0.0);
-            let std = self.std.get(channel).copied().unwrap_or(1.0);
-            (value * self.scale - mean) / std
-        };
-        let values = &frame.values;
-        let (shape, data): (Vec<usize>, Vec<f32>) = match self.layout {
-            Layout::Nhwc => (vec![1, h, w, c], values.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect()),
-            Layout::Flat => {
-                (vec![1, h * w * c], values.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect())
-            }
-            Layout::Nchw => (
-                vec![1, c, h, w],
-                (0..c).flat_map(|ch| values.iter().skip(ch).step_by(c).map(move |&v| normalize(v, ch))).collect(),
-            ),
-        };
-        Tensor::from_shape(&shape, &data).map_err(|e| EngineError::Preprocess(crate::error::chain(&e)))
+        super::pixel_tensor(&frame.values, (w, h, c), self.layout, (self.scale, &self.mean, &self.std))
     }
 
     fn target_size(&self, input: &TensorInfo, frame: &Frame) -> Result<(u32, u32), EngineError> {

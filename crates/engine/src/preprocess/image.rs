@@ -119,11 +119,6 @@ impl ImagePreprocess {
         // Before decoding: a model that declares a huge input must not make us allocate it.
         // (Checked as four dims, so that the product cannot overflow on 32-bit wasm.)
         limits.check_tensor(&[1, c, h, w])?;
-        let shape = match self.layout {
-            Layout::Nchw => vec![1, c, h, w],
-            Layout::Nhwc => vec![1, h, w, c],
-            Layout::Flat => vec![1, h * w * c],
-        };
         let image = self.fit(decode(bytes, limits)?, width, height);
         let pixels: Vec<u8> = match self.color {
             Color::Grayscale => image.into_luma8().into_raw(),
@@ -134,20 +129,8 @@ impl ImagePreprocess {
                 raw
             }
         };
-        let normalize = |value: u8, channel: usize| {
-            let mean = self.mean.get(channel).copied().unwrap_or(0.0);
-            let std = self.std.get(channel).copied().unwrap_or(1.0);
-            (f32::from(value) * self.scale - mean) / std
-        };
-        // Pixels arrive interleaved (HWC); only NCHW needs them regrouped per channel.
-        let data: Vec<f32> = match self.layout {
-            Layout::Nhwc | Layout::Flat => pixels.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect(),
-            Layout::Nchw => (0..c)
-                .flat_map(|ch| pixels.iter().skip(ch).step_by(c).map(move |&v| (v, ch)))
-                .map(|(v, ch)| normalize(v, ch))
-                .collect(),
-        };
-        Tensor::from_shape(&shape, &data).map_err(|e| EngineError::Preprocess(crate::error::chain(&e)))
+        let values: Vec<f32> = pixels.into_iter().map(f32::from).collect();
+        super::pixel_tensor(&values, (w, h, c), self.layout, (self.scale, &self.mean, &self.std))
     }
 }
 

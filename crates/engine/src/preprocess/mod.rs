@@ -47,6 +47,32 @@ impl Preprocess {
     }
 }
 
+/// Interleaved (HWC) pixel values as the model's input: `(value * scale - mean[c]) / std[c]`,
+/// laid out as `layout` says. Shared by every picture-like preprocess (image, DICOM).
+pub(crate) fn pixel_tensor(
+    values: &[f32],
+    (w, h, c): (usize, usize, usize),
+    layout: Layout,
+    (scale, mean, std): (f32, &[f32], &[f32]),
+) -> Result<Tensor, EngineError> {
+    let normalize = |value: f32, channel: usize| {
+        let m = mean.get(channel).copied().unwrap_or(0.0);
+        let s = std.get(channel).copied().unwrap_or(1.0);
+        (value * scale - m) / s
+    };
+    let interleaved = || values.iter().enumerate().map(|(i, &v)| normalize(v, i % c)).collect::<Vec<f32>>();
+    let (shape, data) = match layout {
+        Layout::Nhwc => (vec![1, h, w, c], interleaved()),
+        Layout::Flat => (vec![1, h * w * c], interleaved()),
+        // Pixels arrive interleaved; only NCHW needs them regrouped per channel.
+        Layout::Nchw => (
+            vec![1, c, h, w],
+            (0..c).flat_map(|ch| values.iter().skip(ch).step_by(c).map(move |&v| normalize(v, ch))).collect(),
+        ),
+    };
+    Tensor::from_shape(&shape, &data).map_err(|e| EngineError::Preprocess(crate::error::chain(&e)))
+}
+
 /// The model input's dims that are fixed numbers; `None` where the model leaves a dim symbolic.
 fn concrete_dims(input: &TensorInfo) -> Vec<Option<usize>> {
     input.shape.iter().map(|d| d.parse().ok()).collect()
