@@ -8,7 +8,7 @@ use serde_json::json;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&choice, file)) = data.split_first() else { return };
-    let window = [json!("file"), json!("none"), json!([40, 400])][usize::from(choice % 3)];
+    let window = [json!("file"), json!("none"), json!([40, 400])][usize::from(choice % 3)].clone();
     let color = ["grayscale", "rgb"][usize::from(choice / 3 % 2)];
     let resize = ["stretch", "center_crop", "letterbox"][usize::from(choice / 6 % 3)];
     let layout = if color == "grayscale" { "flat" } else { "nchw" };

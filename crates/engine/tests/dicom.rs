@@ -82,16 +82,6 @@ fn hostile_files_end_in_typed_errors_that_quote_nothing_of_the_header() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if name == "fragment_past_end.dcm" {
-            // dicom-rs reads a fragment whose length runs past the end as far as the file goes,
-            // without reserving the length it claims (natively, 45 MB of memory at most). The
-            // JPEG in it is whole here, so the study is the intact one: the same numbers.
-            let intact = std::fs::read(dir().join("rgb_jpeg.dcm")).unwrap();
-            let run = |bytes: &[u8]| session.run(&request(&preprocess), Some(bytes), &InstantClock::new()).unwrap();
-            assert_eq!(run(&bytes).outputs, run(&intact).outputs);
-            seen.push(name);
-            continue;
-        }
         let err = session.run(&request(&preprocess), Some(&bytes), &InstantClock::new()).unwrap_err();
         let want = match name.as_str() {
             "jpeg_ls.dcm" | "jpeg2000.dcm" => "dicom_unsupported_syntax",

@@ -69,3 +69,21 @@ fn a_huge_requested_image_size_is_refused_before_resizing() {
     let err = session("digits_mlp.onnx").run(&request, Some(&digit), &InstantClock::new()).unwrap_err();
     assert_eq!(err.code(), "tensor_too_large", "{err}");
 }
+
+/// Found by the `dicom_preprocess` target: a 2 KB study declaring a value of 4 GB, which
+/// dicom-rs reserved before reading (4.2 GB resident natively) and then failed on. The length
+/// walk refuses it first, from the headers alone.
+#[test]
+fn dicom_preprocess_inputs() {
+    let digits = session("digits_mlp.onnx");
+    let request: RunRequest = serde_json::from_value(serde_json::json!({
+        "input": {"kind": "file", "preprocess": {"kind": "dicom", "size": [8, 8], "layout": "flat"}},
+        "postprocess": {"top_k": 1},
+    }))
+    .unwrap();
+    for (name, data) in inputs("dicom_preprocess") {
+        let err = digits.run(&request, Some(&data), &InstantClock::new()).unwrap_err();
+        assert_eq!(err.code(), "dicom", "{name}: {err}");
+        assert!(err.to_string().contains("more than the file holds"), "{name}: {err}");
+    }
+}

@@ -398,6 +398,7 @@ fn parse(bytes: &[u8]) -> Result<DefaultDicomObject, EngineError> {
         _ if bytes.starts_with(b"DICM") => bytes,
         _ => return Err(dicom_error("the file is not DICOM: it has no \"DICM\" marker".into())),
     };
+    super::dicom_lengths::check(body).map_err(dicom_error)?;
     OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .from_reader(Cursor::new(body))

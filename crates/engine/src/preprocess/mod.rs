@@ -2,6 +2,7 @@
 
 mod csv;
 mod dicom;
+mod dicom_lengths;
 mod image;
 
 use schemars::JsonSchema;
