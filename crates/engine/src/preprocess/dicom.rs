@@ -179,6 +179,11 @@ impl DicomPreprocess {
                 self.frame
             )));
         }
+        if JPEG_SYNTAXES.contains(&syntax.as_str()) {
+            let bits = number(tags::BITS_ALLOCATED, "Bits Allocated")?;
+            let room = u64::from(rows) * u64::from(columns) * u64::from(samples) * u64::from(bits.div_ceil(8));
+            jpeg_fits(&object, room)?;
+        }
         let pixels = object.decode_pixel_data_frame(self.frame).map_err(|e| dicom_error(e.to_string()))?;
         let photometric = pixels.photometric_interpretation().clone();
         let channels = usize::from(pixels.samples_per_pixel());
@@ -389,6 +394,55 @@ impl DicomPreprocess {
             rgba: shown.into_raw(),
         })
     }
+}
+
+/// The JPEG transfer syntaxes, decoded by jpeg-decoder through dicom-rs.
+const JPEG_SYNTAXES: &[&str] =
+    &["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"];
+
+/// dicom-rs copies a decoded JPEG frame into a buffer sized from the header's Rows, Columns,
+/// Samples per Pixel and Bits Allocated, and panics when the JPEG decodes to more (found by the
+/// `dicom_preprocess` fuzz target). So every JPEG among the fragments is measured from its own
+/// frame header (SOF) first, and one bigger than the DICOM header's `room` (bytes) is refused.
+fn jpeg_fits(object: &DefaultDicomObject, room: u64) -> Result<(), EngineError> {
+    let element = object.element(tags::PIXEL_DATA).map_err(|e| dicom_error(e.to_string()))?;
+    let fragments = element.value().fragments().unwrap_or_default();
+    for fragment in fragments.iter().filter(|f| f.starts_with(&[0xFF, 0xD8])) {
+        let (width, height, components, precision) = jpeg_frame_header(fragment)
+            .ok_or_else(|| dicom_error("a JPEG frame of the pixel data has no frame header".into()))?;
+        let size = u64::from(width) * u64::from(height) * u64::from(components) * if precision > 8 { 2 } else { 1 };
+        if size > room {
+            return Err(dicom_error(format!(
+                "a JPEG frame of the pixel data is {width} x {height} x {components}, more than Rows, Columns and \
+                 Samples per Pixel declare"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Width, height, components and precision from a JPEG's SOF segment, walking the marker
+/// segments from SOI; None when there is none before the scan.
+fn jpeg_frame_header(jpeg: &[u8]) -> Option<(u16, u16, u8, u8)> {
+    let mut pos = 2;
+    while pos + 4 <= jpeg.len() {
+        if jpeg[pos] != 0xFF {
+            return None;
+        }
+        let marker = jpeg[pos + 1];
+        let length = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
+        // SOF0-SOF15, except DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            let sof = jpeg.get(pos + 4..pos + 10)?;
+            let (height, width) = (u16::from_be_bytes([sof[1], sof[2]]), u16::from_be_bytes([sof[3], sof[4]]));
+            return Some((width, height, sof[5], sof[0]));
+        }
+        if marker == 0xDA {
+            return None;
+        }
+        pos += 2 + length;
+    }
+    None
 }
 
 fn parse(bytes: &[u8]) -> Result<DefaultDicomObject, EngineError> {
