@@ -179,10 +179,14 @@ impl DicomPreprocess {
                 self.frame
             )));
         }
+        let bits = number(tags::BITS_ALLOCATED, "Bits Allocated")?;
         if JPEG_SYNTAXES.contains(&syntax.as_str()) {
-            let bits = number(tags::BITS_ALLOCATED, "Bits Allocated")?;
             let room = u64::from(rows) * u64::from(columns) * u64::from(samples) * u64::from(bits.div_ceil(8));
             jpeg_fits(&object, room)?;
+        }
+        if syntax == RLE_LOSSLESS {
+            let segments = samples as usize * bits.div_ceil(8) as usize;
+            rle_fits(&object, self.frame as usize, segments, u64::from(rows) * u64::from(columns))?;
         }
         let pixels = object.decode_pixel_data_frame(self.frame).map_err(|e| dicom_error(e.to_string()))?;
         let photometric = pixels.photometric_interpretation().clone();
@@ -394,6 +398,56 @@ impl DicomPreprocess {
             rgba: shown.into_raw(),
         })
     }
+}
+
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// dicom-rs decodes each RLE segment of a frame into Rows x Columns bytes and indexes past a
+/// segment that decodes to fewer, a panic (found by the `dicom_preprocess` fuzz target). So the
+/// frame's segments are counted and measured first: `segments` of them, each decoding (PackBits,
+/// PS3.5 G.3) to at least `pixels` bytes.
+fn rle_fits(object: &DefaultDicomObject, frame: usize, segments: usize, pixels: u64) -> Result<(), EngineError> {
+    let invalid = |what: &str| dicom_error(format!("the RLE pixel data is invalid: {what}"));
+    let element = object.element(tags::PIXEL_DATA).map_err(|e| dicom_error(e.to_string()))?;
+    let fragments = element.value().fragments().unwrap_or_default();
+    let fragment = fragments.get(frame).ok_or_else(|| invalid("the frame has no fragment"))?;
+    let word = |i: usize| fragment.get(4 * i..4 * i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let count = word(0).ok_or_else(|| invalid("the fragment has no RLE header"))?;
+    if count != segments || count > 15 {
+        return Err(invalid("the number of segments does not match the samples declared"));
+    }
+    let mut offsets: Vec<usize> = (1..=count).map(|i| word(i).unwrap_or(usize::MAX)).collect();
+    offsets.push(fragment.len());
+    for pair in offsets.windows(2) {
+        let segment = fragment.get(pair[0]..pair[1]).ok_or_else(|| invalid("a segment lies outside its fragment"))?;
+        if packbits_length(segment) < pixels {
+            return Err(invalid("a segment decodes to fewer bytes than Rows x Columns"));
+        }
+    }
+    Ok(())
+}
+
+/// How many bytes a PackBits segment decodes to.
+fn packbits_length(segment: &[u8]) -> u64 {
+    let (mut pos, mut length) = (0, 0u64);
+    while pos < segment.len() {
+        let n = segment[pos] as i8;
+        match n {
+            0..=127 => {
+                let run = n as usize + 1;
+                length += run.min(segment.len().saturating_sub(pos + 1)) as u64;
+                pos += 1 + run;
+            }
+            -127..=-1 => {
+                if pos + 1 < segment.len() {
+                    length += (1 - i64::from(n)) as u64;
+                }
+                pos += 2;
+            }
+            -128 => pos += 1,
+        }
+    }
+    length
 }
 
 /// The JPEG transfer syntaxes, decoded by jpeg-decoder through dicom-rs.
