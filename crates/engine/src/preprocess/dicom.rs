@@ -180,6 +180,15 @@ impl DicomPreprocess {
             )));
         }
         let bits = number(tags::BITS_ALLOCATED, "Bits Allocated")?;
+        // dicom-pixeldata asserts on a Bits Stored of 0 or over 32 and builds a table of 2^Bits
+        // Stored entries: only what real studies use gets that far (found by the fuzz target).
+        let stored = number(tags::BITS_STORED, "Bits Stored")?;
+        if !matches!(bits, 8 | 16) || stored == 0 || stored > bits || !matches!(samples, 1 | 3) {
+            return Err(dicom_error(format!(
+                "{bits} bits allocated, {stored} stored, {samples} sample(s) per pixel: 8 or 16 bits allocated, 1 to \
+                 that many stored, and 1 or 3 samples are read"
+            )));
+        }
         if JPEG_SYNTAXES.contains(&syntax.as_str()) {
             let room = u64::from(rows) * u64::from(columns) * u64::from(samples) * u64::from(bits.div_ceil(8));
             jpeg_fits(&object, room)?;
