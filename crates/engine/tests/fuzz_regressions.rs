@@ -71,9 +71,10 @@ fn a_huge_requested_image_size_is_refused_before_resizing() {
 }
 
 /// Found by the `dicom_preprocess` target: a 2 KB study declaring a value of 4 GB, which
-/// dicom-rs reserved before reading (4.2 GB resident natively) and then failed on; and a JPEG
-/// that decodes to more than the header's Rows and Columns, which made dicom-rs panic. The
-/// length walk and the JPEG frame-header check refuse them first.
+/// dicom-rs reserved before reading (4.2 GB resident natively) and then failed on; a JPEG that
+/// decodes to more than the header's Rows and Columns, an RLE segment that decodes to fewer,
+/// and a Bits Stored past 32, each of which made dicom-rs panic. The engine's own checks refuse
+/// them first, and say which.
 #[test]
 fn dicom_preprocess_inputs() {
     let digits = session("digits_mlp.onnx");
