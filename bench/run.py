@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from conftest import CHROMIUM, CHROMIUM_FLAGS, COMPONENT_IFRAME, StreamlitServer  # noqa: E402
+from helpers import CHROMIUM, CHROMIUM_FLAGS, COMPONENT_IFRAME, StreamlitServer  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 BENCH = ROOT / "bench"
