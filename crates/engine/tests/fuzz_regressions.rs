@@ -71,7 +71,8 @@ fn a_huge_requested_image_size_is_refused_before_resizing() {
 }
 
 /// Found by the `dicom_preprocess` target: a 2 KB study declaring a value of 4 GB, which
-/// dicom-rs reserved before reading (4.2 GB resident natively) and then failed on; a JPEG that
+/// dicom-rs reserved before reading (4.2 GB resident natively) and then failed on, and one whose
+/// element had no valid VR (2.1 GB); a JPEG that
 /// decodes to more than the header's Rows and Columns, an RLE segment that decodes to fewer,
 /// and a Bits Stored past 32, each of which made dicom-rs panic. The engine's own checks refuse
 /// them first, and say which.
@@ -87,7 +88,8 @@ fn dicom_preprocess_inputs() {
         let err = digits.run(&request, Some(&data), &InstantClock::new()).unwrap_err();
         assert_eq!(err.code(), "dicom", "{name}: {err}");
         let message = err.to_string();
-        let named = ["more than", "fewer bytes", "bits allocated"].iter().any(|check| message.contains(check));
+        let named =
+            ["more than", "fewer bytes", "bits allocated", "no valid VR"].iter().any(|check| message.contains(check));
         assert!(named, "{name}: {message}");
     }
 }
