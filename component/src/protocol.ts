@@ -107,7 +107,9 @@ export type WorkerToSandbox =
   // possibly scaled down; `width`/`height` are the decoded image's, which detection boxes use.
   | { v: 1; type: "preview"; workerRunId: number; bitmap: ImageBitmap; width: number; height: number }
   // `workerRunId` is null for an error of no run (the engine's start, a model's load).
-  | { v: 1; type: "error"; workerRunId: number | null; error: EngineErrorInfo };
+  // `trapped`: the error was a WebAssembly trap (a panic under panic=abort, or memory that ran
+  // out), which leaves the instance's heap and borrow flags mid-update; the Worker is done.
+  | { v: 1; type: "error"; workerRunId: number | null; error: EngineErrorInfo; trapped: boolean };
 
 // ---------------------------------------------------------------------------------------
 // Size bound. Checked before any parsing, so that a flood of huge or cyclic messages costs
@@ -282,14 +284,17 @@ export function pickTheme(x: unknown): Theme | null {
 
 /**
  * The `result` and `error` messages, alike from the worker (whose runs are named by
- * `workerRunId`, and whose errors may carry a `detail`) and from the sandbox (`runId`).
+ * `workerRunId`, and whose errors may carry a `detail` and say whether they `trapped`) and
+ * from the sandbox (`runId`).
  */
-function parseOutcome<T>(m: Obj, id: "runId" | "workerRunId", withDetail = false): T | null {
+function parseOutcome<T>(m: Obj, id: "runId" | "workerRunId"): T | null {
+  const fromWorker = id === "workerRunId";
   switch (m.type) {
     case "result":
       return hasKeys(m, ["v", "type", id, "result"]) && isInt(m[id]) && isResult(m.result) ? (m as T) : null;
     case "error":
-      return hasKeys(m, ["v", "type", id, "error"]) && (m[id] === null || isInt(m[id])) && isError(m.error, withDetail)
+      return hasKeys(m, ["v", "type", id, "error", ...(fromWorker ? ["trapped"] : [])]) && (m[id] === null || isInt(m[id])) &&
+        isError(m.error, fromWorker) && (!fromWorker || typeof m.trapped === "boolean")
         ? (m as T) : null;
     default:
       return null;
@@ -369,7 +374,7 @@ export function parseWorkerToSandbox(data: unknown): WorkerToSandbox | null {
       return hasKeys(m, ["v", "type", "workerRunId", "bitmap", "width", "height"]) && isInt(m.workerRunId) && m.bitmap instanceof ImageBitmap &&
         isInt(m.width) && isInt(m.height) ? (m as WorkerToSandbox) : null;
     default:
-      return parseOutcome<WorkerToSandbox>(m, "workerRunId", true);
+      return parseOutcome<WorkerToSandbox>(m, "workerRunId");
   }
 }
 

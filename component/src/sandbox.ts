@@ -301,12 +301,17 @@ function pump(): void {
   toWorker({ v: PROTOCOL_VERSION, type: "run", workerRunId: id, request: state.job.request, file });
 }
 
-/** A run past its time limit: the only way to stop wasm mid-computation is to end its worker. */
-function onTimeout(id: number, timeoutMs: number): void {
-  if (state.job?.pending?.workerRunId !== id) return;
+/** Ends the Worker and starts a new one, which loads the configured model again when ready. */
+function restartWorker(): void {
   state.worker?.terminate();
   state.worker = null;
   startWorker();
+}
+
+/** A run past its time limit: the only way to stop wasm mid-computation is to end its worker. */
+function onTimeout(id: number, timeoutMs: number): void {
+  if (state.job?.pending?.workerRunId !== id) return;
+  restartWorker();
   complete({ status: "error", error: { code: "timeout", message: `inference did not finish within ${timeoutMs / 1000} s; the engine was stopped` } });
 }
 
@@ -398,6 +403,14 @@ function onWorkerMessage(data: unknown): void {
       if (state.job?.pending?.workerRunId === msg.workerRunId) complete(cleanResult(msg.result));
       break;
     case "error":
+      // A trap before `ready` (the engine's start) would trap again in a new Worker.
+      if (msg.trapped && state.workerReady) {
+        // The trapped engine is replaced before anything else is sent to it. A model whose
+        // load trapped is not loaded again by itself: the failed load stays on record.
+        const failedLoad = msg.workerRunId === null ? state.engineLoad : null;
+        restartWorker();
+        state.engineLoad = failedLoad;
+      }
       if (msg.workerRunId === null) fail(null, msg.error);
       else if (state.job?.pending?.workerRunId === msg.workerRunId) complete({ status: "error", error: msg.error });
       break;

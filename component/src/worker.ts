@@ -21,8 +21,20 @@ function reply(message: WorkerToSandbox): void {
 /** Engine errors arrive as {code, message}; anything else is a bug or a wasm trap. */
 function asError(e: unknown): EngineErrorInfo {
   if (isError(e, true)) return e;
+  if (isTrap(e)) {
+    return {
+      code: "internal",
+      message: `the engine stopped on this input (WebAssembly trap: ${e.message}; a panic or memory that ran out); ` +
+        "it was restarted, and the next input runs in a fresh engine",
+    };
+  }
   return { code: "internal", message: `engine failure: ${e instanceof Error ? e.message : String(e)}` };
 }
+
+// With panic=abort, a panic ends in `unreachable`; memory that runs out ends in a panic or an
+// abort too. Either way the instance stopped mid-call (its allocator, and wasm-bindgen's
+// borrow flag on `engine`, left as they were), so none of its state can be trusted again.
+const isTrap = (e: unknown): e is WebAssembly.RuntimeError => e instanceof WebAssembly.RuntimeError;
 
 /**
  * A tensor request's numbers go to Rust as one Float64Array (a single copy; f64 keeps int64
@@ -83,8 +95,10 @@ async function sendDicomPreview(workerRunId: number, preprocess: unknown, bytes:
     };
     ({ width, height } = p);
     bitmap = await createImageBitmap(new ImageData(new Uint8ClampedArray(p.rgba), p.previewWidth, p.previewHeight));
-  } catch {
-    // The result stands without a picture.
+  } catch (e) {
+    // A trap poisons the engine: the run fails with it and the Worker is replaced.
+    if (isTrap(e)) throw e;
+    // Otherwise the result stands without a picture.
     return;
   }
   scope.postMessage({ v: PROTOCOL_VERSION, type: "preview", workerRunId, bitmap, width, height } satisfies WorkerToSandbox, [bitmap]);
@@ -137,6 +151,6 @@ scope.onmessage = async (event: MessageEvent) => {
       }
     }
   } catch (e) {
-    reply({ v: PROTOCOL_VERSION, type: "error", workerRunId, error: asError(e) });
+    reply({ v: PROTOCOL_VERSION, type: "error", workerRunId, error: asError(e), trapped: isTrap(e) });
   }
 };

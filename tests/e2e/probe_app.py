@@ -73,7 +73,19 @@ def hostile_models() -> dict[str, Path]:
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), folder / "log.onnx")
-    return {"corrupt": folder / "corrupt.onnx", "strings": folder / "strings.onnx", "log": folder / "log.onnx"}
+    # Three N x N outputs of x, all alive until the run ends: for N = 20,000 that is 3 x 1.6 GB,
+    # past the 4 GB a wasm32 instance can address, so the allocator fails mid-run.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"])
+    nodes = [helper.make_node("Unsqueeze", ["x", "one"], ["column"]), helper.make_node("Unsqueeze", ["x", "zero"], ["row"]),
+             helper.make_node("Mul", ["column", "row"], ["product"]), helper.make_node("Add", ["column", "row"], ["sum"]),
+             helper.make_node("Mul", ["product", "sum"], ["both"]), helper.make_node("ReduceSum", ["both"], ["y"], keepdims=0)]
+    axes = [helper.make_tensor("zero", TensorProto.INT64, [1], [0]), helper.make_tensor("one", TensorProto.INT64, [1], [1])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])] + [
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, ["n", "n"]) for name in ("product", "sum", "both")]
+    graph = helper.make_graph(nodes, "outer", [x], outputs, axes)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), folder / "outer.onnx")
+    return {"corrupt": folder / "corrupt.onnx", "strings": folder / "strings.onnx", "log": folder / "log.onnx",
+            "outer": folder / "outer.onnx"}
 
 
 @st.cache_resource
@@ -152,6 +164,9 @@ HOSTILE = {
     "string output": lambda: (hostile_models()["strings"], {"input": [[1.0, 2.0]]}),
     "nan output": lambda: (hostile_models()["log"], {"input": [[-1.0, 2.0]]}),
     "csv": lambda: (CANCER, {**CASES["csv"][1], "postprocess": {"top_k": 1}}),
+    "outer product": lambda: (hostile_models()["outer"], {"input": [1.0, 2.0, 3.0, 4.0]}),
+    "memory bomb": lambda: (hostile_models()["outer"], {"input": [1.0] * 20_000}),
+    "large outer product": lambda: (hostile_models()["outer"], {"input": [1.0] * 8_000}),
 }
 
 case = st.query_params.get("case", "tensor")
@@ -162,7 +177,12 @@ if case == "upload":
         st.code(json.dumps(None if uploaded is None else {"name": uploaded.name, "size": uploaded.size}), language="json")
     st.stop()
 if case == "hostile":
-    model, params = HOSTILE[st.radio("variant", list(HOSTILE))]()
+    variant = st.radio("variant", list(HOSTILE))
+    model, params = HOSTILE[variant]()
+    if "outer product" in variant or variant == "memory bomb":
+        # An app that raised the per-tensor limit past what a wasm32 instance can hold. The
+        # variants share it, so switching between them reuses the loaded model.
+        SECURITY["hostile"] = {"limits": {"max_tensor_elements": 600_000_000}, "disclosure": {"outputs": ["y"]}}
 elif case == "zoo":
     # A real exported model from the zoo's cache, on seeded inputs written beside it by the test.
     model = Path(st.query_params["model"])

@@ -165,3 +165,30 @@ def test_error_messages_do_not_echo_file_content(page: Page, probe_server: Strea
     assert token not in json.dumps(result), result
     # Nor on screen, where the message is shown too.
     assert token not in sandbox_frame(page).locator("#summary").inner_text()
+
+
+def test_a_trap_in_the_engine_replaces_its_worker_and_the_same_model_runs_again(page: Page, probe_server: StreamlitServer) -> None:
+    """A model whose outputs outgrow what a wasm32 instance gets (N = 20,000: three 1.6 GB
+    tensors): the allocator fails mid-run and the instance traps (panic=abort), its heap and
+    wasm-bindgen's borrow flags left mid-update. The person and the app get a typed error; the
+    sandbox replaces that Worker (one more Worker starts) and loads the same model into it, with
+    no new download, so the next runs answer: 770 MB of outputs, then a different model."""
+    workers: list = []
+    page.on("worker", lambda worker: workers.append(worker))
+    open_case(page, probe_server, "hostile")
+    choose(page, "outer product")
+    small = wait_result(page)
+    assert small["status"] == "ok" and small["outputs"] == {"y": {"shape": [], "dtype": "float32", "data": [600.0]}}, small
+    started = len(workers)
+    choose(page, "memory bomb")
+    last = expect_error(page, small, "internal", "it was restarted, and the next input runs in a fresh engine")
+    assert len(workers) == started + 1, "the trapped Worker was kept"
+    choose(page, "large outer product")
+    large = wait_result(page, previous=json.dumps(last))
+    assert large["status"] == "ok" and large["outputs"]["y"]["data"] == [2 * 8_000**2], large
+    choose(page, "image")
+    digit = expect_digit(page, large, 3)
+    # An engine error that is not a trap keeps the Worker.
+    choose(page, "wrong shape")
+    expect_error(page, digit, "shape_mismatch", "expects shape")
+    assert len(workers) == started + 1
