@@ -71,8 +71,10 @@ fn a_huge_requested_image_size_is_refused_before_resizing() {
 }
 
 /// Found by the `dicom_preprocess` target: a 2 KB study declaring a value of 4 GB, which
-/// dicom-rs reserved before reading (4.2 GB resident natively) and then failed on, and one whose
-/// element had no valid VR (2.1 GB); a JPEG that
+/// dicom-rs reserved before reading (4.2 GB resident natively) and then failed on, one whose
+/// element had no valid VR (2.1 GB), and a deflated one whose meta group length ended the group
+/// elsewhere than its tags did, so that dicom-rs inflated another data set than the engine's
+/// length walk checked (4.2 GB); a JPEG that
 /// decodes to more than the header's Rows and Columns, an RLE segment that decodes to fewer,
 /// and a Bits Stored past 32, each of which made dicom-rs panic. The engine's own checks refuse
 /// them first, and say which.

@@ -61,10 +61,27 @@ impl Walker<'_> {
     }
 
     /// The end of the file meta group that starts at `pos`, and its transfer syntax UID.
-    fn meta_group(&self, mut pos: usize) -> Result<(usize, String), String> {
+    ///
+    /// As dicom-rs reads it: the group's first element, (0002,0000), gives its length in bytes,
+    /// and the elements after it are meta elements until that many bytes are read, whatever
+    /// their group. (Ending the group where the tags leave group 0002 instead let a file whose
+    /// group length says otherwise start its data set elsewhere for dicom-rs than for this
+    /// walk: found by the fuzz target, 4 GB reserved for a 1.2 KB deflated study.)
+    fn meta_group(&self, pos: usize) -> Result<(usize, String), String> {
+        let group_length = Tag(0x0002, 0x0000);
+        let (header, length, _) = self.header(pos)?;
+        if self.tag(pos) != group_length || length != 4 {
+            return Err(format!("the file meta group does not start with its length {group_length}"));
+        }
+        let end = pos + header + 4;
+        let declared = self.u32_at(pos + header)? as usize;
         let mut syntax = String::new();
-        while pos + 2 <= self.data.len() && self.u16_at(pos)? == 0x0002 {
+        let mut pos = end;
+        while pos - end < declared {
             let (header, length, _) = self.header(pos)?;
+            if length == UNDEFINED {
+                return Err(format!("meta element {} has an undefined length", self.tag(pos)));
+            }
             let value = pos + header..pos + header + length as usize;
             let bytes = self.data.get(value.clone()).ok_or_else(|| too_long(self.tag(pos), length))?;
             if self.tag(pos) == Tag(0x0002, 0x0010) {
