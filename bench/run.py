@@ -129,29 +129,64 @@ def pipeline_timings(page: Page, count: int, timeout_s: float) -> list[dict]:
     return state["timings"]
 
 
+class Transfer:
+    """Bytes over the wire while a page loads, by what they carried: CDP's `encodedDataLength`,
+    which is 0 for a response the browser had cached and counts nothing read from Cache Storage.
+    The host frame (the app's origin) makes the engine's and the model's requests, in the page's
+    process, so the page's session sees them."""
+
+    def __init__(self, context, page: Page) -> None:
+        self.urls: dict[str, str] = {}
+        self.counts = {"engine": 0, "model": 0, "other": 0}
+        client = context.new_cdp_session(page)
+        client.on("Network.responseReceived", lambda e: self.urls.__setitem__(e["requestId"], e["response"]["url"]))
+        client.on("Network.loadingFinished", self.finished)
+        client.send("Network.enable")
+
+    def finished(self, event: dict) -> None:
+        url = self.urls.get(event["requestId"], "")
+        # Streamlit serves the model under /media/; its own fonts are under /static/media/.
+        kind = "engine" if "/engine/engine." in url else "model" if "/media/" in url and "/static/" not in url else "other"
+        self.counts[kind] += int(event["encodedDataLength"])
+
+    def take(self) -> dict:
+        counts, self.counts = self.counts, {"engine": 0, "model": 0, "other": 0}
+        return counts
+
+
 def pipeline(browser, server: StreamlitServer, models: Path, entry: dict, warmup: int, runs: int) -> dict:
     context = browser.new_context()
     page = context.new_page()
-    try:
-        page.goto(f"{server.url}/?model={entry['name']}")
-        host = page.locator(COMPONENT_IFRAME)
+    transfer = Transfer(context, page)
+    images = [models / name for name in entry.get("images", [])]
+    sandbox = page.frame_locator(COMPONENT_IFRAME).frame_locator("#sandbox")
+    host = page.locator(COMPONENT_IFRAME)
+
+    def trigger(i: int) -> None:
+        if images:
+            sandbox.locator("#file").set_input_files(str(images[i % len(images)]))
+        else:
+            page.get_by_role("button", name="rerun").click()
+
+    def first_result() -> float:
+        """Mount -> first result, in ms: the host document starts when the component mounts."""
         host.wait_for(timeout=60_000)
-        images = [models / name for name in entry.get("images", [])]
-        sandbox = page.frame_locator(COMPONENT_IFRAME).frame_locator("#sandbox")
-
-        def trigger(i: int) -> None:
-            if images:
-                sandbox.locator("#file").set_input_files(str(images[i % len(images)]))
-            else:
-                page.get_by_role("button", name="rerun").click()
-
         if images:  # picked as soon as the picker shows, as a person would at best
             sandbox.locator("#pick").wait_for(state="visible", timeout=120_000)
             trigger(0)
         pipeline_timings(page, 1, 600)
-        # The host document starts when the component mounts: its clock reads mount -> result.
-        mount_to_result = host.element_handle().content_frame().evaluate("performance.now()")
+        return host.element_handle().content_frame().evaluate("performance.now()")
+
+    try:
+        # Cold: a new browser context, nothing cached. Warm: the same page reloaded, the engine
+        # and the model unchanged (read from the host's Cache Storage).
+        page.goto(f"{server.url}/?model={entry['name']}")
+        cold = first_result()
+        cold_bytes = transfer.take()
         first = json.loads(page.locator(TIMINGS).inner_text())["timings"][0]
+        page.reload()
+        warm = first_result()
+        warm_bytes = transfer.take()
         round_trips = []
         for i in range(warmup + runs):
             start = time.perf_counter()
@@ -160,7 +195,8 @@ def pipeline(browser, server: StreamlitServer, models: Path, entry: dict, warmup
             if i >= warmup:
                 round_trips.append((time.perf_counter() - start) * 1000)
         timings = json.loads(page.locator(TIMINGS).inner_text())["timings"][1 + warmup:]
-        return {"mount_to_first_result_ms": mount_to_result, "first_plan_ms": first["plan"],
+        return {"mount_to_first_result_ms": cold, "reload_to_first_result_ms": warm,
+                "bytes_first_load": cold_bytes, "bytes_reload": warm_bytes, "first_plan_ms": first["plan"],
                 "first_inference_ms": first["inference"],
                 "inference": stats([t["inference"] for t in timings]),
                 "preprocess": stats([t["preprocess"] for t in timings]),
@@ -227,6 +263,16 @@ def markdown(report: dict) -> str:
                     f"{num(a.get('mount_to_first_result_ms'))} | {num(c.get('create_ms'))} | {tract_prep} | "
                     f"{num(e.get('create_ms'))} | {mib(b.get('wasm_memory_bytes'))} | {mib(c.get('wasm_memory_bytes'))} | "
                     f"{mib(d.get('peak_rss_bytes'))} | {mib(e.get('peak_rss_bytes'))} |")
+    rows += ["", "A person's wait, in the pipeline (a): mount → first result (ms) and bytes over the wire (MB), "
+             "engine / model / the rest (Streamlit's page). Cold: a new browser context. Reload: the same page "
+             "reloaded, engine and model unchanged.", "",
+             "| model | cold: mount → first result | reload: mount → first result | cold: bytes | reload: bytes |",
+             "|" + " --- |" * 5]
+    mb = lambda c: "–" if not c else f"{c['engine'] / 1e6:.2f} / {c['model'] / 1e6:.2f} / {c['other'] / 1e6:.2f}"  # noqa: E731
+    for name, r in report["models"].items():
+        a = r.get("pipeline") or {}
+        rows.append(f"| {name} | {num(a.get('mount_to_first_result_ms'))} | {num(a.get('reload_to_first_result_ms'))} | "
+                    f"{mb(a.get('bytes_first_load'))} | {mb(a.get('bytes_reload'))} |")
     loads = [v["load_avg_1m"] for r in report["models"].values() for v in r.values() if isinstance(v, dict) and "load_avg_1m" in v]
     if loads:
         rows += ["", f"1-minute load average on the {report['machine']['cores']} cores after each runner: "
@@ -264,6 +310,16 @@ def chart(report: dict, path: Path) -> None:
     ax.set_xticks(range(len(names)), names)
     ax.set_yscale("log")
     ax.set_ylabel("median inference, ms (log scale)")
+    rows += ["", "A person's wait, in the pipeline (a): mount → first result (ms) and bytes over the wire (MB), "
+             "engine / model / the rest (Streamlit's page). Cold: a new browser context. Reload: the same page "
+             "reloaded, engine and model unchanged.", "",
+             "| model | cold: mount → first result | reload: mount → first result | cold: bytes | reload: bytes |",
+             "|" + " --- |" * 5]
+    mb = lambda c: "–" if not c else f"{c['engine'] / 1e6:.2f} / {c['model'] / 1e6:.2f} / {c['other'] / 1e6:.2f}"  # noqa: E731
+    for name, r in report["models"].items():
+        a = r.get("pipeline") or {}
+        rows.append(f"| {name} | {num(a.get('mount_to_first_result_ms'))} | {num(a.get('reload_to_first_result_ms'))} | "
+                    f"{mb(a.get('bytes_first_load'))} | {mb(a.get('bytes_reload'))} |")
     loads = [v["load_avg_1m"] for r in report["models"].values() for v in r.values() if isinstance(v, dict) and "load_avg_1m" in v]
     load = f", load average {min(loads):.0f}–{max(loads):.0f}" if loads else ""
     ax.set_title(f"Single thread, {report['machine']['cpu']}, {report['machine']['cores']} cores{load}, "
