@@ -177,16 +177,26 @@ def pipeline(browser, server: StreamlitServer, models: Path, entry: dict, warmup
         pipeline_timings(page, 1, 600)
         return host.element_handle().content_frame().evaluate("performance.now()")
 
+    def steps() -> dict:
+        """The component's marks (component/src/timeline.ts), in ms since mount, both frames'
+        timelines put on the host's by their `timeOrigin`."""
+        read = "({origin: performance.timeOrigin, marks: performance.getEntriesByType('mark')" \
+               ".filter(m => m.name.startsWith('ssc:')).map(m => [m.name.slice(4), m.startTime])})"
+        host_frame = host.element_handle().content_frame()
+        frames = [host_frame.evaluate(read), host_frame.child_frames[0].evaluate(read)]
+        zero = frames[0]["origin"]
+        return {name: round(f["origin"] + t - zero, 1) for f in frames for name, t in f["marks"]}
+
     try:
         # Cold: a new browser context, nothing cached. Warm: the same page reloaded, the engine
         # and the model unchanged (read from the host's Cache Storage).
         page.goto(f"{server.url}/?model={entry['name']}")
         cold = first_result()
-        cold_bytes = transfer.take()
+        cold_bytes, cold_steps = transfer.take(), steps()
         first = json.loads(page.locator(TIMINGS).inner_text())["timings"][0]
         page.reload()
         warm = first_result()
-        warm_bytes = transfer.take()
+        warm_bytes, warm_steps = transfer.take(), steps()
         round_trips = []
         for i in range(warmup + runs):
             start = time.perf_counter()
@@ -196,7 +206,8 @@ def pipeline(browser, server: StreamlitServer, models: Path, entry: dict, warmup
                 round_trips.append((time.perf_counter() - start) * 1000)
         timings = json.loads(page.locator(TIMINGS).inner_text())["timings"][1 + warmup:]
         return {"mount_to_first_result_ms": cold, "reload_to_first_result_ms": warm,
-                "bytes_first_load": cold_bytes, "bytes_reload": warm_bytes, "first_plan_ms": first["plan"],
+                "bytes_first_load": cold_bytes, "bytes_reload": warm_bytes,
+                "steps_first_load_ms": cold_steps, "steps_reload_ms": warm_steps, "first_plan_ms": first["plan"],
                 "first_inference_ms": first["inference"],
                 "inference": stats([t["inference"] for t in timings]),
                 "preprocess": stats([t["preprocess"] for t in timings]),
@@ -240,6 +251,11 @@ def ratio(a: dict | None, b: dict | None, paired: float | None = None) -> str:
     return text if paired is None else f"{text} / **{paired:.2f}**"
 
 
+# The component's steps from mount to first result, in the order they happen (timeline.ts).
+STEPS = ["first-render", "engine-bytes", "boot", "compiled", "worker-ready", "model-bytes", "model-received",
+         "model-loaded", "worker-result", "result"]
+
+
 def markdown(report: dict) -> str:
     rows = ["| model | (a) pipeline, engine clock | (a) round trip via Streamlit | (b) Worker, run() | "
             "(b) engine clock | (c) onnxruntime-web | (d) native tract | (e) onnxruntime native | "
@@ -273,6 +289,12 @@ def markdown(report: dict) -> str:
         a = r.get("pipeline") or {}
         rows.append(f"| {name} | {num(a.get('mount_to_first_result_ms'))} | {num(a.get('reload_to_first_result_ms'))} | "
                     f"{mb(a.get('bytes_first_load'))} | {mb(a.get('bytes_reload'))} |")
+    rows += ["", "Where the reload's wait goes: ms since mount at each step (host: first render, engine bytes read, "
+             "model bytes read, result; sandbox: boot, engine compiled, Worker ready, model received, model loaded, "
+             "Worker result).", "", "| model | " + " | ".join(STEPS) + " |", "|" + " --- |" * (len(STEPS) + 1)]
+    for name, r in report["models"].items():
+        steps = (r.get("pipeline") or {}).get("steps_reload_ms") or {}
+        rows.append(f"| {name} | " + " | ".join(num(steps.get(step)) for step in STEPS) + " |")
     loads = [v["load_avg_1m"] for r in report["models"].values() for v in r.values() if isinstance(v, dict) and "load_avg_1m" in v]
     if loads:
         rows += ["", f"1-minute load average on the {report['machine']['cores']} cores after each runner: "
@@ -320,6 +342,12 @@ def chart(report: dict, path: Path) -> None:
         a = r.get("pipeline") or {}
         rows.append(f"| {name} | {num(a.get('mount_to_first_result_ms'))} | {num(a.get('reload_to_first_result_ms'))} | "
                     f"{mb(a.get('bytes_first_load'))} | {mb(a.get('bytes_reload'))} |")
+    rows += ["", "Where the reload's wait goes: ms since mount at each step (host: first render, engine bytes read, "
+             "model bytes read, result; sandbox: boot, engine compiled, Worker ready, model received, model loaded, "
+             "Worker result).", "", "| model | " + " | ".join(STEPS) + " |", "|" + " --- |" * (len(STEPS) + 1)]
+    for name, r in report["models"].items():
+        steps = (r.get("pipeline") or {}).get("steps_reload_ms") or {}
+        rows.append(f"| {name} | " + " | ".join(num(steps.get(step)) for step in STEPS) + " |")
     loads = [v["load_avg_1m"] for r in report["models"].values() for v in r.values() if isinstance(v, dict) and "load_avg_1m" in v]
     load = f", load average {min(loads):.0f}–{max(loads):.0f}" if loads else ""
     ax.set_title(f"Single thread, {report['machine']['cpu']}, {report['machine']['cores']} cores{load}, "

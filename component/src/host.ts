@@ -7,6 +7,7 @@
  */
 import { cached, keepOnly } from "./content_cache";
 import { DropCounter } from "./drops";
+import { mark } from "./timeline";
 import {
   PROTOCOL_VERSION, type EngineErrorInfo, type HostToSandbox, type RunRequest, type UiSettings, cleanBatchItem, cleanResult,
   labelsFromRequest, parseSandboxToHost, pickTheme, withinBound,
@@ -239,8 +240,15 @@ function sizeSandbox(): void {
   resize();
 }
 
+/**
+ * Creates the sandbox, hidden, and boots the engine in it: at the host's start, not at the
+ * first render, since neither depends on the app's arguments. Streamlit's first render came
+ * 0.5 s after mount on a reload (measured); the engine is read, hashed, posted and compiled
+ * in that time instead of after it.
+ */
 function createSandbox(): void {
   state.sandbox = document.createElement("iframe");
+  state.sandbox.hidden = true;
   state.sandbox.id = "sandbox";
   state.sandbox.title = "Secure inference (files stay in this browser)";
   // allow-scripts only: no allow-same-origin, so the frame runs in an opaque origin with no
@@ -260,6 +268,7 @@ function createSandbox(): void {
   void keepOnly("ssc-engine", [ENGINE_SHA256.js, ENGINE_SHA256.wasm]);
   Promise.all([engineJs, engineWasm]).then(
     ([js, wasm]) => {
+      mark("engine-bytes");
       state.boot = { v: PROTOCOL_VERSION, type: "boot", hostOrigin: location.origin, engineJs: js, engineWasm: wasm };
       flush();
     },
@@ -315,7 +324,11 @@ function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boo
     state.notIsolatedKey = args.request_key;
     return;
   }
-  if (!state.sandbox) createSandbox();
+  // Shown once the first render passed the checks above; it booted the engine meanwhile.
+  if (state.sandbox?.hidden) {
+    mark("first-render");
+    state.sandbox.hidden = false;
+  }
   const theme = pickTheme(streamlitTheme);
   // Streamlit disables every widget while the app cannot take input (its server connection
   // is lost, say): a file picked then would run for a result that reaches no one.
@@ -336,6 +349,7 @@ function onRender(args: unknown, streamlitTheme: unknown, streamlitDisabled: boo
     cached("ssc-models", sha, () => fetchBytes(args.model.url, `the model ${args.model.name}`, { size: args.model.size })).then(
       (bytes) => {
         if (sha !== state.modelSha) return; // superseded by a newer render
+        mark("model-bytes");
         toSandbox({ v: PROTOCOL_VERSION, type: "model", bytes, sha256: sha }, [bytes]);
       },
       (e) => fail(e as EngineErrorInfo),
@@ -394,6 +408,7 @@ window.addEventListener("message", (event) => {
         break;
       }
       setStatus("", "hidden");
+      mark("result");
       setValue({ ...cleanResult(msg.result), request_key: run.key });
       break;
     }
@@ -432,6 +447,7 @@ window.addEventListener("message", (event) => {
 
 if (embedded) {
   toStreamlit("streamlit:componentReady", { apiVersion: 1 });
+  createSandbox();
   setStatus("Starting…");
 } else {
   setStatus(`Error (${NOT_EMBEDDED.code}): ${NOT_EMBEDDED.message}`, "error");

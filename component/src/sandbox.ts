@@ -9,6 +9,7 @@ import {
   type SandboxToWorker, type UiSettings, cleanBatchItem, cleanResult, publicError, parseHostToSandbox, parseWorkerToSandbox, wantsFile, withinBound,
 } from "./protocol";
 import { DropCounter } from "./drops";
+import { mark } from "./timeline";
 import { applyTheme } from "./theme";
 import {
   type Preview, clearResultView, describeBatchReceipt, plural, showOutcome, showReceipt, showResult, summarize,
@@ -386,11 +387,13 @@ function onWorkerMessage(data: unknown): void {
   if (!msg) return;
   switch (msg.type) {
     case "ready":
+      mark("worker-ready");
       state.workerReady = true;
       syncModel();
       break;
     case "loaded":
       if (state.engineLoad?.loadId !== msg.loadId) break; // a load superseded by newer limits or a newer model
+      mark("model-loaded");
       state.engineLoad.ready = true;
       if (!running()) setStatus(readyText(), "ready");
       pump();
@@ -400,6 +403,7 @@ function onWorkerMessage(data: unknown): void {
       else msg.bitmap.close();
       break;
     case "result":
+      mark("worker-result");
       if (state.job?.pending?.workerRunId === msg.workerRunId) complete(cleanResult(msg.result));
       break;
     case "error":
@@ -424,8 +428,10 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
       state.engineJs = msg.engineJs;
       setStatus("Loading the engine…", "engine");
       reportHeight();
+      mark("boot");
       WebAssembly.compile(msg.engineWasm).then(
         (module) => {
+          mark("compiled");
           state.engineModule = module;
           startWorker();
         },
@@ -441,6 +447,7 @@ function onHostMessage(msg: HostToSandbox, origin: string): void {
       break;
     }
     case "model":
+      mark("model-received");
       state.model = { bytes: msg.bytes, sha256: msg.sha256 };
       syncModel();
       break;
