@@ -181,6 +181,22 @@ impl Model {
         StaticSizes(sizes.collect())
     }
 
+    /// Builds the plan for the declared input shapes before any request, so that a first run
+    /// of those shapes finds it ready. Only when the model declares every dim as a number: an
+    /// open dim's size comes from a request, and a rank-0 input (a setting of a folded If)
+    /// plans per value.
+    pub fn prepare(&self) -> Result<(), EngineError> {
+        let mut inputs = TVec::new();
+        for (info, &dtype) in self.inputs.iter().zip(&self.input_dtypes) {
+            let shape: Option<Vec<usize>> = info.shape.iter().map(|dim| dim.parse().ok()).collect();
+            let Some(shape) = shape.filter(|shape| !shape.is_empty()) else { return Ok(()) };
+            self.limits.check_tensor(&shape)?;
+            let zeros = Tensor::zero_dt(dtype, &shape).map_err(|e| untypable(&e))?;
+            inputs.push(zeros.into_tvalue());
+        }
+        self.plan_for(&inputs).map(|_| ())
+    }
+
     /// The optimized plan for these input shapes: built on the first call per shape, then cached.
     /// Kept apart from [`Model::execute`] so that building it is timed apart from inference.
     pub fn plan_for(&self, inputs: &[TValue]) -> Result<Plan, EngineError> {
@@ -424,5 +440,30 @@ fn check_graph_outputs(proto: &tract_onnx::pb::ModelProto) -> Result<(), EngineE
             missing.name
         ))),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(name: &str) -> Model {
+        let path = format!("{}/../../examples/models/{name}", env!("CARGO_MANIFEST_DIR"));
+        Model::load(&std::fs::read(path).unwrap(), None, &Limits::default()).unwrap()
+    }
+
+    fn planned(model: &Model) -> Vec<Vec<Vec<usize>>> {
+        model.plans.lock().unwrap().keys().map(|(shapes, _)| shapes.clone()).collect()
+    }
+
+    #[test]
+    fn prepare_plans_the_declared_shapes_when_every_dim_is_a_number() {
+        let fixed = load("ct_air_tissue.onnx");
+        fixed.prepare().unwrap();
+        assert_eq!(planned(&fixed), vec![vec![vec![1, 1, 64, 64]]]);
+        // [N, 64]: N comes from a request.
+        let open = load("digits_mlp.onnx");
+        open.prepare().unwrap();
+        assert!(planned(&open).is_empty());
     }
 }

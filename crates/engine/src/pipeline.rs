@@ -44,6 +44,12 @@ impl Session {
         self.model.limits()
     }
 
+    /// The plan for the model's declared input shapes, built now rather than at the first run
+    /// (see [`Model::prepare`]). An error here is the one that run would give.
+    pub fn prepare(&self) -> Result<(), EngineError> {
+        self.model.prepare()
+    }
+
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
             sha256: self.model.sha256().to_string(),

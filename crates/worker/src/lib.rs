@@ -128,6 +128,12 @@ impl Engine {
         Ok(out.into())
     }
 
+    /// Builds the plan for the model's declared input shapes ahead of the first run; the
+    /// Worker calls it right after the model loaded, while the person picks a file.
+    pub fn prepare(&self) -> Result<(), JsValue> {
+        self.session.prepare().map_err(to_js_error)
+    }
+
     /// The model's sha256, inputs and outputs.
     pub fn info(&self) -> Result<JsValue, JsValue> {
         to_js(&self.session.info())
