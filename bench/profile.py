@@ -29,7 +29,7 @@ PAGE_JS = """async ([model, runs]) => {
   await new Promise((ok, err) => { const s = document.createElement("script"); s.src = "engine-named/engine.js";
                                   s.onload = ok; s.onerror = err; document.head.appendChild(s); });
   await wasm_bindgen({ module_or_path: await WebAssembly.compile(await fetchBytes("engine-named/engine_bg.wasm")) });
-  const engine = new wasm_bindgen.Engine(await fetchBytes(`models/${model.model}`), undefined, undefined);
+  const engine = new wasm_bindgen.Engine(await fetchBytes(`models/${model.model}`), undefined, undefined, undefined);
   const bin = await fetchBytes(`models/${model.input_bin}`);
   const values = model.dtype === "int64" ? Float32Array.from(new BigInt64Array(bin.buffer), Number) : new Float32Array(bin.buffer);
   const request = { input: { kind: "tensor", name: model.input, shape: model.shape, data: [] } };

@@ -267,7 +267,7 @@ def markdown(report: dict) -> str:
                     f"{fmt(e and e['run'])} | {ratio(b and b['run'], c and c['run'], b and b.get('paired_ratio_to_ort_web'))} | "
                     f"{ratio(b and b['inference'], d and d['inference'])} |")
     rows += ["", "Preparation (ms) and memory (MiB):", "",
-             "| model | size MB | ours: load | ours: plan (1st run) | (a) mount → first result | ort-web: create | "
+             "| model | size MB | ours: load | ours: plan (at load, else 1st run) | (a) mount → first result | ort-web: create | "
              "tract: load + plan | ort native: create | ours wasm heap | ort-web wasm heap | tract peak RSS | "
              "ort native peak RSS |", "|" + " --- |" * 12]
     mib = lambda v: "–" if v is None else f"{v / 2**20:.0f}"  # noqa: E731
@@ -275,7 +275,7 @@ def markdown(report: dict) -> str:
     for name, r in report["models"].items():
         a, b, c, d, e = (r.get(k) or {} for k in ("pipeline", "ours_worker", "ort_web", "native_tract", "ort_native"))
         tract_prep = f"{d['load_ms']:.0f} + {d['plan_ms']:.0f}" if d else "–"
-        rows.append(f"| {name} | {r['bytes'] / 1e6:.1f} | {num(b.get('load_ms'))} | {num(b.get('first_plan_ms'))} | "
+        rows.append(f"| {name} | {r['bytes'] / 1e6:.1f} | {num(b.get('load_ms'))} | {num(b.get('prepare_ms') or b.get('first_plan_ms'))} | "
                     f"{num(a.get('mount_to_first_result_ms'))} | {num(c.get('create_ms'))} | {tract_prep} | "
                     f"{num(e.get('create_ms'))} | {mib(b.get('wasm_memory_bytes'))} | {mib(c.get('wasm_memory_bytes'))} | "
                     f"{mib(d.get('peak_rss_bytes'))} | {mib(e.get('peak_rss_bytes'))} |")
@@ -332,22 +332,6 @@ def chart(report: dict, path: Path) -> None:
     ax.set_xticks(range(len(names)), names)
     ax.set_yscale("log")
     ax.set_ylabel("median inference, ms (log scale)")
-    rows += ["", "A person's wait, in the pipeline (a): mount → first result (ms) and bytes over the wire (MB), "
-             "engine / model / the rest (Streamlit's page). Cold: a new browser context. Reload: the same page "
-             "reloaded, engine and model unchanged.", "",
-             "| model | cold: mount → first result | reload: mount → first result | cold: bytes | reload: bytes |",
-             "|" + " --- |" * 5]
-    mb = lambda c: "–" if not c else f"{c['engine'] / 1e6:.2f} / {c['model'] / 1e6:.2f} / {c['other'] / 1e6:.2f}"  # noqa: E731
-    for name, r in report["models"].items():
-        a = r.get("pipeline") or {}
-        rows.append(f"| {name} | {num(a.get('mount_to_first_result_ms'))} | {num(a.get('reload_to_first_result_ms'))} | "
-                    f"{mb(a.get('bytes_first_load'))} | {mb(a.get('bytes_reload'))} |")
-    rows += ["", "Where the reload's wait goes: ms since mount at each step (host: first render, engine bytes read, "
-             "model bytes read, result; sandbox: boot, engine compiled, Worker ready, model received, model loaded, "
-             "Worker result).", "", "| model | " + " | ".join(STEPS) + " |", "|" + " --- |" * (len(STEPS) + 1)]
-    for name, r in report["models"].items():
-        steps = (r.get("pipeline") or {}).get("steps_reload_ms") or {}
-        rows.append(f"| {name} | " + " | ".join(num(steps.get(step)) for step in STEPS) + " |")
     loads = [v["load_avg_1m"] for r in report["models"].values() for v in r.values() if isinstance(v, dict) and "load_avg_1m" in v]
     load = f", load average {min(loads):.0f}–{max(loads):.0f}" if loads else ""
     ax.set_title(f"Single thread, {report['machine']['cpu']}, {report['machine']['cores']} cores{load}, "

@@ -9,12 +9,7 @@
  * filed under. Where the page has no Cache Storage (plain HTTP on another host than localhost),
  * every download goes to the network, as before.
  */
-
-/** The lowercase hex sha256 of `bytes`. */
-export async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+import { sha256Hex } from "./sha256";
 
 async function openCache(name: string): Promise<Cache | null> {
   try {

@@ -29,9 +29,29 @@ impl Session {
         limits: Limits,
         clock: &dyn Clock,
     ) -> Result<Self, EngineError> {
+        Self::timed(limits, clock, || Model::load(bytes, expected_sha256, &limits))
+    }
+
+    /// As [`Session::load`], with the bytes' sha256 already computed by the caller
+    /// ([`Model::load_hashed`]).
+    pub fn load_hashed(
+        bytes: &[u8],
+        expected_sha256: Option<&str>,
+        sha256: &str,
+        limits: Limits,
+        clock: &dyn Clock,
+    ) -> Result<Self, EngineError> {
+        Self::timed(limits, clock, || Model::load_hashed(bytes, expected_sha256, sha256, &limits))
+    }
+
+    fn timed(
+        limits: Limits,
+        clock: &dyn Clock,
+        load: impl FnOnce() -> Result<Model, EngineError>,
+    ) -> Result<Self, EngineError> {
         limits.validate()?;
         let start = clock.now_ms();
-        let model = Model::load(bytes, expected_sha256, &limits)?;
+        let model = load()?;
         let load_ms = clock.now_ms() - start;
         Ok(Self { model, load_ms, receipt_key: ReceiptKey::generate()? })
     }

@@ -91,13 +91,25 @@ pub struct Engine {
 #[wasm_bindgen]
 impl Engine {
     /// Verifies `model` against `expected_sha256` and prepares it. `limits` is an object of
-    /// `ssc_engine::Limits` fields, or `undefined` for the defaults.
+    /// `ssc_engine::Limits` fields, or `undefined` for the defaults. `sha256` is the model's
+    /// digest when the caller computed it (the browser's native SHA-256 is several times
+    /// faster than this build's); `undefined` computes it here.
     #[wasm_bindgen(constructor)]
-    pub fn new(model: &[u8], expected_sha256: Option<String>, limits: JsValue) -> Result<Engine, JsValue> {
+    pub fn new(
+        model: &[u8],
+        expected_sha256: Option<String>,
+        limits: JsValue,
+        sha256: Option<String>,
+    ) -> Result<Engine, JsValue> {
         let limits: Limits =
             if limits.is_undefined() || limits.is_null() { Limits::default() } else { from_js(limits, "limits")? };
         let clock = PerformanceClock::new()?;
-        let session = Session::load(model, expected_sha256.as_deref(), limits, &clock).map_err(to_js_error)?;
+        let expected = expected_sha256.as_deref();
+        let session = match sha256 {
+            Some(sha256) => Session::load_hashed(model, expected, &sha256, limits, &clock),
+            None => Session::load(model, expected, limits, &clock),
+        }
+        .map_err(to_js_error)?;
         Ok(Engine { session, clock })
     }
 
