@@ -1,6 +1,7 @@
 """Generates the DICOM test studies and what the engine must make of them, reproducibly.
 
     python scripts/gen_dicom.py            # crates/engine/tests/dicom/*.dcm and expected.json
+    python scripts/gen_dicom.py --out DIR  # the same files elsewhere (a test compares them)
 
 Each study is written with pydicom (and its encoders from PyPI) in one transfer syntax, with a
 canary in every identifying attribute. `expected.json` holds, per study, the request's
@@ -13,6 +14,7 @@ PS3.3 C.11.2.1.2.1, MONOCHROME1 inverted, YBR to RGB), which the engine must mat
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -226,11 +228,15 @@ TOLERANCE = {"rgb_jpeg": 3 / 255, "ybr_explicit": 1 / 255}
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write (default: the engine's test data)")
+    out = parser.parse_args().out
+    (out / "hostile").mkdir(parents=True, exist_ok=True)
     # 16 characters: the longest a short string (SH: Accession Number, Study ID) may hold.
     canary = "0000000000000000"
     cases = []
     for name, (kind, syntax, preprocess, frames) in STUDIES.items():
-        path = save(study(kind, syntax, canary, seed=len(cases), frames=frames), OUT / f"{name}.dcm")
+        path = save(study(kind, syntax, canary, seed=len(cases), frames=frames), out / f"{name}.dcm")
         ds = pydicom.dcmread(path)
         cases.append({
             "name": name, "file": path.name, "syntax": str(ds.file_meta.TransferSyntaxUID), "preprocess": preprocess,
@@ -238,19 +244,19 @@ def main() -> None:
             "expected": expected(path, preprocess), "tolerance": TOLERANCE.get(name, 1e-5),
         })
     # JPEG 2000 and JPEG-LS, which the engine does not decode: a typed error that names them.
-    save(study("mr_mono1", JPEG2000Lossless, canary), OUT / "hostile" / "jpeg2000.dcm")
+    save(study("mr_mono1", JPEG2000Lossless, canary), out / "hostile" / "jpeg2000.dcm")
     unsupported = study("ct", ExplicitVRLittleEndian, canary)
     unsupported.file_meta.TransferSyntaxUID = JPEGLSLossless
     unsupported.PixelData = encapsulate([b"\xff\xd8\xff\xf7not a real JPEG-LS stream\xff\xd9"])
-    save(unsupported, OUT / "hostile" / "jpeg_ls.dcm")
-    for file, data in hostile(OUT / "ct_explicit.dcm").items():
-        (OUT / "hostile" / file).write_bytes(data)
+    save(unsupported, out / "hostile" / "jpeg_ls.dcm")
+    for file, data in hostile(out / "ct_explicit.dcm").items():
+        (out / "hostile" / file).write_bytes(data)
     # An encapsulated fragment (the JPEG's item after the offset table) that runs past the end.
-    jpeg = (OUT / "rgb_jpeg.dcm").read_bytes()
+    jpeg = (out / "rgb_jpeg.dcm").read_bytes()
     item = jpeg.rindex(bytes.fromhex("feff00e0"))
-    (OUT / "hostile" / "fragment_past_end.dcm").write_bytes(jpeg[:item + 4] + (0x7FFFFFF0).to_bytes(4, "little") + jpeg[item + 8:])
-    (OUT / "expected.json").write_text(json.dumps({"canary": canary, "identifying": IDENTIFYING, "cases": cases}, indent=1) + "\n")
-    print(f"{len(cases)} studies and {len(list((OUT / 'hostile').iterdir()))} hostile files in {OUT.relative_to(ROOT)}")
+    (out / "hostile" / "fragment_past_end.dcm").write_bytes(jpeg[:item + 4] + (0x7FFFFFF0).to_bytes(4, "little") + jpeg[item + 8:])
+    (out / "expected.json").write_text(json.dumps({"canary": canary, "identifying": IDENTIFYING, "cases": cases}, indent=1) + "\n")
+    print(f"{len(cases)} studies and {len(list((out / 'hostile').iterdir()))} hostile files in {out}")
 
 
 if __name__ == "__main__":
