@@ -131,6 +131,19 @@ def test_rerun_sends_no_model_bytes_again(page: Page, probe_server: StreamlitSer
     assert wait_result(page) == first
 
 
+def test_the_model_is_fetched_whole_as_a_range_so_the_server_does_not_gzip_it(page: Page, probe_server: StreamlitServer) -> None:
+    """Streamlit's server gzips `application/octet-stream` media on every request, but not a
+    partial (206) response: the host asks for `bytes=0-` and gets the file as it is on disk."""
+    responses = []
+    page.on("response", lambda r: responses.append(r) if urlparse(r.url).path.startswith("/media/") else None)
+    open_case(page, probe_server, "tensor")
+    assert wait_result(page)["status"] == "ok"
+    assert len(responses) == 1, [r.url for r in responses]
+    response = responses[0]
+    assert response.request.headers.get("range") == "bytes=0-"
+    assert response.status == 206 and "content-encoding" not in response.headers, (response.status, response.headers)
+
+
 def test_timeout_stops_the_engine_and_reports_it(page: Page, probe_server: StreamlitServer) -> None:
     workers: list[Worker] = []
     page.on("worker", lambda worker: workers.append(worker))
