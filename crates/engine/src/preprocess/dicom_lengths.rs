@@ -69,7 +69,7 @@ impl Walker<'_> {
     /// walk: found by the fuzz target, 4 GB reserved for a 1.2 KB deflated study.)
     fn meta_group(&self, pos: usize) -> Result<(usize, String), String> {
         let group_length = Tag(0x0002, 0x0000);
-        let (header, length, _) = self.header(pos)?;
+        let (header, length, _) = self.raw_header(pos)?;
         if self.tag(pos) != group_length || length != 4 {
             return Err(format!("the file meta group does not start with its length {group_length}"));
         }
@@ -78,7 +78,7 @@ impl Walker<'_> {
         let mut syntax = String::new();
         let mut pos = end;
         while pos - end < declared {
-            let (header, length, _) = self.header(pos)?;
+            let (header, length, _) = self.raw_header(pos)?;
             if length == UNDEFINED {
                 return Err(format!("meta element {} has an undefined length", self.tag(pos)));
             }
@@ -96,16 +96,33 @@ impl Walker<'_> {
         Tag(self.u16_at(pos).unwrap_or(0), self.u16_at(pos + 2).unwrap_or(0))
     }
 
-    /// The header's size, the declared length, and whether the value is a sequence.
+    /// The header's size, the declared length, and whether the value is a sequence. A binary
+    /// value's length must be a whole number of its values: dicom-rs reads `length / size`
+    /// values but counts `length` bytes as read, so the rest shifted every later header (found
+    /// by the fuzz target: an AT of 2 bytes made it read a length of 4 GB out of the next one).
     fn header(&self, pos: usize) -> Result<(usize, u32, bool), String> {
+        let (header, length, vr) = self.raw_header(pos)?;
+        let size = vr.map_or(1, value_size);
+        if length != UNDEFINED && length as usize % size != 0 {
+            let vr = vr.map_or("?", |vr| vr.to_string());
+            return Err(format!(
+                "element {} ({vr}) has {length} bytes, not a whole number of {size}-byte values",
+                self.tag(pos)
+            ));
+        }
+        Ok((header, length, vr == Some(VR::SQ)))
+    }
+
+    /// The header's size, the declared length, and the VR (read, or the dictionary's).
+    fn raw_header(&self, pos: usize) -> Result<(usize, u32, Option<VR>), String> {
         let tag = self.tag(pos);
         if tag.group() == 0xFFFE {
-            return Ok((8, self.u32_at(pos + 4)?, false));
+            return Ok((8, self.u32_at(pos + 4)?, None));
         }
         if !self.explicit {
             let vr =
                 dicom_core::dictionary::DataDictionary::by_tag(&StandardDataDictionary, tag).map(|e| e.vr.relaxed());
-            return Ok((8, self.u32_at(pos + 4)?, vr == Some(VR::SQ)));
+            return Ok((8, self.u32_at(pos + 4)?, vr));
         }
         let code = self.data.get(pos + 4..pos + 6).ok_or("the file ends inside an element header")?;
         // Not a VR at all: dicom-rs would read some length from somewhere, and reserve it (found
@@ -118,9 +135,9 @@ impl Walker<'_> {
             b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR" | b"UT" | b"UV"
         );
         if long {
-            Ok((12, self.u32_at(pos + 8)?, vr == Some(VR::SQ)))
+            Ok((12, self.u32_at(pos + 8)?, vr))
         } else {
-            Ok((8, u32::from(self.u16_at(pos + 6)?), false))
+            Ok((8, u32::from(self.u16_at(pos + 6)?), vr))
         }
     }
 
@@ -159,6 +176,16 @@ impl Walker<'_> {
             pos = value_end;
         }
         Ok(pos)
+    }
+}
+
+/// The size of one value of a binary VR, as dicom-rs reads it; 1 for text and bytes.
+fn value_size(vr: VR) -> usize {
+    match vr {
+        VR::US | VR::SS | VR::OW => 2,
+        VR::AT | VR::UL | VR::SL | VR::FL | VR::OF | VR::OL => 4,
+        VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => 8,
+        _ => 1,
     }
 }
 
