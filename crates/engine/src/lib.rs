@@ -49,7 +49,7 @@ pub use preprocess::{
     Color, CsvPreprocess, DicomAttribute, DicomPreprocess, DicomPreview, ImagePreprocess, Layout, Preprocess, Resize,
     Window, WindowName, TRANSFER_SYNTAXES,
 };
-pub use receipt::{InputKind, Receipt, ResultField, SentField};
+pub use receipt::{ContentSha256, InputKind, Receipt, ResultField, SentField};
 pub use request::{InferenceResult, InputSpec, ModelInfo, RunRequest, Timings};
 pub use schema::{schema, MAX_UI_TEXT, PROTOCOL_VERSION};
 pub use tensor::{NamedTensor, OutputTensor};

@@ -6,7 +6,7 @@ use crate::budget::Precision;
 use crate::disclosure::{Derived, Disclosure};
 use crate::postprocess::Frame;
 use crate::preprocess::{header_attributes, upright_size};
-use crate::receipt::ReceiptKey;
+use crate::receipt::{ContentSha256, ReceiptKey};
 use crate::tensor::{check_declared_dtype, typed_tensor};
 use crate::{
     Clock, DetectionPostprocess, EngineError, InferenceResult, InputSpec, Limits, Model, ModelInfo, OutputTensor,
@@ -86,7 +86,25 @@ impl Session {
         file: Option<&[u8]>,
         clock: &dyn Clock,
     ) -> Result<InferenceResult, EngineError> {
+        self.run_with_content_sha256(request, file, None, clock)
+    }
+
+    /// As [`Session::run`], with the SHA-256 of a single input's content (the file's bytes, or
+    /// the tensor's values as f64 little-endian) already computed by the caller, for the
+    /// receipt's input hash.
+    pub fn run_with_content_sha256(
+        &self,
+        request: &RunRequest,
+        file: Option<&[u8]>,
+        content: Option<&ContentSha256>,
+        clock: &dyn Clock,
+    ) -> Result<InferenceResult, EngineError> {
         request.validate()?;
+        if content.is_some() && matches!(request.input, InputSpec::Multiple { .. }) {
+            return Err(EngineError::InvalidRequest(
+                "a content sha256 stands for one input; a request of several inputs has none".into(),
+            ));
+        }
         let t0 = clock.now_ms();
         let inputs = self.input_tensors(&request.input, file)?;
         let inputs = self.model.cast_inputs(inputs)?;
@@ -137,7 +155,7 @@ impl Session {
         let t3 = clock.now_ms();
         let timings_ms =
             Timings { preprocess: t1 - t0, plan: t_plan - t1, inference: t2 - t_plan, postprocess: t3 - t2 };
-        let digest = self.receipt_key.input_digest(&request.input, file);
+        let digest = self.receipt_key.input_digest(&request.input, file, content);
         let receipt = Receipt::new(self.model.sha256(), &request.input, digest, &disclosed, &timings_ms)?;
         Ok(InferenceResult {
             status: "ok".into(),

@@ -5,7 +5,7 @@
 //! the sandbox, so that the protocol is written down exactly once.
 
 use serde::Serialize;
-use ssc_engine::{Clock, DicomPreprocess, EngineError, InputSpec, Limits, RunRequest, Session};
+use ssc_engine::{Clock, ContentSha256, DicomPreprocess, EngineError, InputSpec, Limits, RunRequest, Session};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -157,12 +157,26 @@ impl Engine {
     /// into wasm memory), with `data: []` in the request: inside the request every number
     /// would cross the JS boundary on its own, which costs more than the inference on a CNN.
     /// The result crosses as one JSON text for the same reason.
+    ///
+    /// `content_sha256` is the SHA-256 of the file, or of the tensor's values as f64
+    /// little-endian, when the caller computed it (the browser's is several times faster than
+    /// this build's): the receipt's input hash is keyed over it.
     pub fn run(
         &self,
         request: JsValue,
         file: Option<Box<[u8]>>,
         tensor_data: Option<Box<[f64]>>,
+        content_sha256: Option<Box<[u8]>>,
     ) -> Result<JsValue, JsValue> {
+        let content: Option<ContentSha256> = match content_sha256 {
+            Some(bytes) => Some(bytes.as_ref().try_into().map_err(|_| {
+                to_js_error(EngineError::InvalidRequest(format!(
+                    "content_sha256 has {} bytes; a SHA-256 has 32",
+                    bytes.len()
+                )))
+            })?),
+            None => None,
+        };
         let mut request: RunRequest = from_js(request, "request")?;
         if let Some(data) = tensor_data {
             match &mut request.input {
@@ -175,7 +189,10 @@ impl Engine {
             }
         }
         let on_error = if file.is_some() { to_js_file_error } else { to_js_error };
-        let result = self.session.run(&request, file.as_deref(), &self.clock).map_err(on_error)?;
+        let result = self
+            .session
+            .run_with_content_sha256(&request, file.as_deref(), content.as_ref(), &self.clock)
+            .map_err(on_error)?;
         let text = serde_json::to_string(&result).map_err(|e| JsValue::from_str(&e.to_string()))?;
         js_sys::JSON::parse(&text)
     }
