@@ -12,5 +12,8 @@ FRONTEND="$ROOT/python/streamlit_secure_context/frontend"
 export PATH="$TOOLS/bin:$VENV/bin:$HOME/.cargo/bin:$PATH"
 # The package is imported from the checkout, so the venv serves every clone alike.
 export PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}"
-step() { printf '\n==> %s\n' "$*"; }
+# Seconds since the outermost script started, on every step: the README's per-phase breakdown
+# of a fresh machine's run is read off these.
+export SSC_T0="${SSC_T0:-$(date +%s)}"
+step() { printf '\n==> [%ss] %s\n' "$(($(date +%s) - SSC_T0))" "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -3,10 +3,12 @@
  * on its root element (`data-dropped-foreign`, ...), where the browser tests read them.
  * Nothing about a dropped message is kept: only that it arrived and why it was refused.
  */
-export type DropReason = "foreign" | "malformed" | "oversized";
+// "unexpected": well-formed, from the right window, but not what the frame's state allows: an
+// answer to a run the host did not start last, a second boot of the sandbox's engine.
+export type DropReason = "foreign" | "malformed" | "oversized" | "unexpected";
 
 export class DropCounter {
-  private readonly counts: Record<DropReason, number> = { foreign: 0, malformed: 0, oversized: 0 };
+  private readonly counts: Record<DropReason, number> = { foreign: 0, malformed: 0, oversized: 0, unexpected: 0 };
 
   constructor(private readonly frame: string) {
     for (const reason of Object.keys(this.counts) as DropReason[]) this.show(reason);

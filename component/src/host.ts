@@ -413,7 +413,8 @@ window.addEventListener("message", (event) => {
     case "result": {
       // Only answers to the run this host started last reach Python.
       const run = answered(msg.runId);
-      if (!run || !labelsFromRequest(msg.result, run.request)) return drops.drop("malformed");
+      if (!run) return drops.drop("unexpected");
+      if (!labelsFromRequest(msg.result, run.request)) return drops.drop("malformed");
       // The Worker's own isolation decides: the host can be isolated while the sandbox is not.
       if (state.requireIsolation && !msg.result.cross_origin_isolated) {
         fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, run.key);
@@ -426,9 +427,8 @@ window.addEventListener("message", (event) => {
     }
     case "batch": {
       const run = answered(msg.runId);
-      if (!run || !msg.items.every((item) => item.status === "error" || labelsFromRequest(item, run.request))) {
-        return drops.drop("malformed");
-      }
+      if (!run) return drops.drop("unexpected");
+      if (!msg.items.every((item) => item.status === "error" || labelsFromRequest(item, run.request))) return drops.drop("malformed");
       // Every item passed the same checks as a single result (parseSandboxToHost); isolation too.
       if (state.requireIsolation && msg.items.some((item) => item.status === "ok" && !item.cross_origin_isolated)) {
         fail(self.crossOriginIsolated ? WORKER_NOT_ISOLATED : NOT_ISOLATED, run.key);
@@ -439,7 +439,7 @@ window.addEventListener("message", (event) => {
       break;
     }
     case "cleared":
-      if (!answered(msg.runId)) return drops.drop("malformed");
+      if (!answered(msg.runId)) return drops.drop("unexpected");
       // No value, as a cleared st.file_uploader gives: Python returns None.
       setStatus("", "hidden");
       toStreamlit("streamlit:setComponentValue", { value: null, dataType: "json" });
@@ -450,7 +450,7 @@ window.addEventListener("message", (event) => {
         break;
       }
       const run = answered(msg.runId);
-      if (!run) return drops.drop("malformed");
+      if (!run) return drops.drop("unexpected");
       setValue({ status: "error", error: msg.error, request_key: run.key });
       break;
     }

@@ -2,7 +2,7 @@
  * What the person sees of a result, drawn inside the sandbox only: a one-line summary, the
  * privacy receipt, a top-k bar chart and the picked image with its detection boxes.
  */
-import { type BatchItem, type Detection, type InferenceResult, PREVIEW_SIDE, type Receipt } from "./protocol";
+import { type BatchItem, type Detection, type InferenceResult, PREVIEW_SIDE, type Receipt, type SentField } from "./protocol";
 
 const summaryEl = document.getElementById("summary") as HTMLElement;
 const receiptEl = document.getElementById("receipt") as HTMLElement;
@@ -25,13 +25,7 @@ const percent = (score: number) => `${(score * 100).toFixed(1)}%`;
  * never a field of a result, so what of it left is 0 bytes by construction.
  */
 export function describeReceipt(receipt: Receipt): string {
-  const parts = receipt.sent.flatMap((f) => {
-    if (f.field === "top_k") return [plural(f.elements, "score")];
-    if (f.field === "outputs") return [`${plural(f.elements, "value")} of ${f.name}`];
-    if (f.field === "postprocessed") return [plural(f.elements, "post-processing result")];
-    if (f.field === "detections") return [plural(f.elements, "detection")];
-    return [];
-  });
+  const parts = receipt.sent.flatMap((f) => describeField(f) ?? []);
   const bytes = receipt.sent.reduce((sum, f) => sum + f.bytes, 0);
   const sent = `Sent to server: ${parts.length ? parts.join(", ") : "timings only"} (${plural(bytes, "byte")})`;
   const input = receipt.input_kind === "file"
@@ -39,6 +33,32 @@ export function describeReceipt(receipt: Receipt): string {
     : "input: numbers the app supplied";
   const kept = receipt.withheld.length ? `; kept in this browser: ${receipt.withheld.map((w) => w.output).join(", ")}` : "";
   return `${sent}; ${input}${kept}`;
+}
+
+/**
+ * One field that left, in the person's words. Exhaustive over the schema's result fields: a
+ * field added to the engine's result does not build until the person's line names it.
+ * Timings leave with every result; the line says "timings only" when nothing else did.
+ */
+function describeField(f: SentField): string | null {
+  switch (f.field) {
+    case "top_k":
+      return plural(f.elements, "score");
+    case "outputs":
+      return `${plural(f.elements, "value")} of ${f.name}`;
+    case "postprocessed":
+      return plural(f.elements, "post-processing result");
+    case "detections":
+      return plural(f.elements, "detection");
+    case "dicom_attributes":
+      return plural(f.elements, "DICOM header attribute");
+    case "timings_ms":
+      return null;
+    default: {
+      const unnamed: never = f.field;
+      throw new Error(`a result field the person's line does not name: ${unnamed}`);
+    }
+  }
 }
 
 /**

@@ -480,9 +480,9 @@ window.addEventListener("message", (event) => {
   if (event.source !== window.parent || (state.hostOrigin !== null && event.origin !== state.hostOrigin)) return drops.drop("foreign");
   if (!withinBound(event.data)) return drops.drop("oversized");
   const msg = parseHostToSandbox(event.data);
-  // The engine boots once per sandbox, and the boot must name the origin it comes from.
-  const bootOk = msg?.type !== "boot" || (state.engineJs === null && msg.hostOrigin === event.origin);
-  if (!msg || !bootOk) return drops.drop("malformed");
+  // The boot must name the origin it comes from, and the engine boots once per sandbox.
+  if (!msg || (msg.type === "boot" && msg.hostOrigin !== event.origin)) return drops.drop("malformed");
+  if (msg.type === "boot" && state.engineJs !== null) return drops.drop("unexpected");
   onHostMessage(msg, event.origin);
 });
 

@@ -5,6 +5,8 @@ The schema is what the package validates against at run time, so a field or a va
 to the Rust types and missing here (or the reverse) fails this test, not an app.
 """
 
+import json
+import subprocess
 import sys
 import typing
 
@@ -117,9 +119,10 @@ def test_error_codes_are_the_engines_and_the_components():
     assert literals(types.ErrorCode) == choices(DEFS["ErrorCode"]) | choices(DEFS["ComponentErrorCode"])
 
 
-def test_the_shared_constants_come_from_the_schema():
-    assert params.PROTOCOL_VERSION == SCHEMA["x-constants"]["protocol_version"]
-    assert params.MAX_UI_TEXT == SCHEMA["x-constants"]["max_ui_text"]
+def test_the_shared_constants_are_the_engines(cli: str):
+    """Python speaks the protocol version the engine (and so the built component) was made for."""
+    engine = json.loads(subprocess.run([cli, "schema"], check=True, capture_output=True, text=True).stdout)["x-constants"]
+    assert (params.PROTOCOL_VERSION, params.MAX_UI_TEXT) == (engine["protocol_version"], engine["max_ui_text"])
 
 
 def test_the_package_exports_every_type():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import threading
 import urllib.parse
 import urllib.request
@@ -24,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from playwright.sync_api import Browser
 from websockets.sync.client import connect
 
@@ -31,15 +33,15 @@ from collector import LOOPBACK_AS_PUBLIC
 from helpers import CHROMIUM, CHROMIUM_FLAGS, free_port
 
 
-def encodings(secret: str) -> dict[str, bytes]:
+def encodings(secret: str | bytes) -> dict[str, bytes]:
     """The forms in which `secret` could travel, each as the bytes to look for."""
-    raw = secret.encode()
+    raw = secret if isinstance(secret, bytes) else secret.encode()
     forms = {
         "raw": raw,
         "hex": raw.hex().encode(),
         "HEX": raw.hex().upper().encode(),
-        "url": urllib.parse.quote(secret, safe="").encode(),
-        "url+": urllib.parse.quote_plus(secret, safe="").encode(),
+        "url": urllib.parse.quote(raw, safe="").encode(),
+        "url+": urllib.parse.quote_plus(raw, safe="").encode(),
     }
     for align in range(3):
         # Inside a longer base64 stream the secret starts at any offset mod 3. Skip the
@@ -52,9 +54,68 @@ def encodings(secret: str) -> dict[str, bytes]:
     return forms
 
 
-def find(secret: str, haystack: bytes) -> list[str]:
+def find(secret: str | bytes, haystack: bytes) -> list[str]:
     """The encodings of `secret` found in `haystack`."""
     return [name for name, needle in encodings(secret).items() if needle in haystack]
+
+
+# How many neighbouring values of a file make a leak: 12 random values in a row are the file's
+# own (no two runs of the canaries share their order by chance: 12! orders).
+RUN = 12
+NUMBER = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+SEPARATOR = re.compile(rb"\s*,\s*")
+
+
+def number_runs(haystack: bytes) -> list[list[float]]:
+    """Every run of numbers separated by commas (a JSON array, a CSV row, a query string's list)."""
+    runs, run, end = [], [], -1
+    for m in NUMBER.finditer(haystack):
+        if run and not SEPARATOR.fullmatch(haystack[end:m.start()]):
+            runs.append(run)
+            run = []
+        run.append(float(m.group()))
+        end = m.end()
+    return [r for r in runs + [run] if len(r) >= RUN]
+
+
+def find_parsed(number: str, haystack: bytes) -> list[str]:
+    """Where the float32 that `number` parses to is in `haystack` as a number in text, in any
+    printing of it (the CSV's text is found by `find`)."""
+    want = np.float32(float(number))
+    # Its float32 neighbours, as Python floats: every printing of the float32 lies between them.
+    low, high = (float(np.nextafter(want, np.float32(direction))) for direction in (-np.inf, np.inf))
+    for m in NUMBER.finditer(haystack):
+        if low < float(m.group()) < high:
+            return ["float32"]
+    return []
+
+
+def find_values(values: np.ndarray, haystack: bytes) -> list[str]:
+    """Where a run of `values` (integers read from a file) is in `haystack`: as its bytes (raw,
+    base64, hex), or as numbers in text under any a*x+b (scaled, normalized, windowed, inverted),
+    as a model's input or an output that copies it would carry them."""
+    found = []
+    for align in range(len(values) - RUN + 1)[:64:4]:  # a run from anywhere in the first rows
+        found += [f"{name}@{align}" for name in find(values[align:align + RUN].tobytes(), haystack)]
+    # Numbers: a run's order identifies it (ties broken alike); the affine map is then checked.
+    order = lambda run: tuple(np.argsort(run, kind="stable"))  # noqa: E731
+    windows: dict[tuple, int] = {}
+    for start in range(len(values) - RUN + 1):
+        window = values[start:start + RUN].astype(np.float64)
+        windows.setdefault(order(window), start)
+        windows.setdefault(order(-window), start)
+    for numbers in number_runs(haystack):
+        for start in range(len(numbers) - RUN + 1):
+            got = np.asarray(numbers[start:start + RUN])
+            at = windows.get(order(got))
+            if at is None:
+                continue
+            want = values[at:at + RUN].astype(np.float64)
+            slope, intercept = np.polyfit(want, got, 1)
+            if slope != 0 and np.allclose(slope * want + intercept, got, rtol=1e-4, atol=1e-6 * np.abs(got).max()):
+                found.append("numbers")
+                break
+    return found
 
 
 @dataclass
@@ -76,6 +137,14 @@ class Capture:
     def leaks(self, secret: str) -> dict[str, list[str]]:
         """Where `secret` was seen: source -> encodings."""
         return {source: found for source, data in self.sources().items() if (found := find(secret, data))}
+
+    def parsed_leaks(self, number: str) -> dict[str, list[str]]:
+        """Where the value parsed from `number` was seen: source -> encodings."""
+        return {source: found for source, data in self.sources().items() if (found := find_parsed(number, data))}
+
+    def value_leaks(self, values: np.ndarray) -> dict[str, list[str]]:
+        """Where a run of `values` was seen: source -> encodings."""
+        return {source: found for source, data in self.sources().items() if (found := find_values(values, data))}
 
 
 class CdpRecorder:

@@ -204,23 +204,51 @@ class Canary:
     token: str  # 16 random hex digits: found in any form of any of the others
     text: str  # in the PNG text chunk and the CSV header
     number: str  # a CSV value the model reads
-    png: Path
+    png: Path  # its gray values are `png_pixels`, which the model reads
     csv: Path
     dicom: Path  # a CT study with the token in every identifying attribute of its header
+    # The same study under a transfer syntax no registry knows, whose UID holds `number`: the
+    # engine's full error quotes it, for the person in the sandbox only.
+    unknown_syntax_dicom: Path
+    png_pixels: np.ndarray  # uint8, row by row: digit_3.png with random noise of its own
+    dicom_pixels: np.ndarray  # int16 stored values, row by row, all inside the study's window
 
     def secrets(self) -> list[str]:
         return [self.token, self.text, self.number]
 
+    def values(self) -> dict[str, np.ndarray]:
+        """The values read from the files: a leak of any run of them is found (egress.find_values)."""
+        return {"png pixels": self.png_pixels, "dicom pixels": self.dicom_pixels}
+
+
+def random_run(rng: random.SystemRandom, low: int, high: int, size: int) -> np.ndarray:
+    """Random integers in [low, high) with no two neighbours equal, so that a run of them has one order."""
+    values = [rng.randrange(low, high)]
+    while len(values) < size:
+        value = rng.randrange(low, high)
+        if value != values[-1]:
+            values.append(value)
+    return np.asarray(values)
+
 
 def make_canary(workdir: Path) -> Canary:
+    rng = random.SystemRandom()
     token = secrets.token_hex(8)
     text = f"PHI canary {token}"
     # 12 random digits after 17.: a valid float32 input for the first feature (mean radius).
-    number = f"17.{random.SystemRandom().randrange(10**11, 10**12)}"
+    number = f"17.{rng.randrange(10**11, 10**12)}"
     png = workdir / f"scan-{token}.png"
     info = PngInfo()
     info.add_text("Comment", text)
-    Image.open(DATA / "digit_3.png").save(png, pnginfo=info)
+    # Noise of up to 4 gray levels makes the digit's 64 values the file's own; a draw the model
+    # would not read as a 3 is drawn again (the probe's request scales gray by 16/255).
+    digit = np.asarray(Image.open(DATA / "digit_3.png").convert("L"), dtype=np.int64)
+    while True:
+        pixels = np.clip(digit + np.asarray([rng.randrange(-4, 5) for _ in range(digit.size)]).reshape(digit.shape), 0, 255)
+        scores = reference("digits_mlp.onnx", "pixels", (pixels.reshape(1, 64) * 16 / 255).astype(np.float32))
+        if (np.diff(pixels.ravel()) != 0).all() and all(int(np.argmax(v)) == 3 for v in scores.values()):
+            break
+    Image.fromarray(pixels.astype(np.uint8), "L").save(png, pnginfo=info)
     lines = (DATA / "patients.csv").read_text().splitlines()
     header = lines[0].split(",")
     header[0] = text
@@ -230,6 +258,15 @@ def make_canary(workdir: Path) -> Canary:
     csv.write_text("\n".join([",".join(header), ",".join(first), *lines[2:]]) + "\n")
     assert text.encode() in png.read_bytes() and number in csv.read_text()
     dicom = workdir / f"study-{token}.dcm"
-    gen_dicom.save(gen_dicom.study("ct", gen_dicom.ExplicitVRLittleEndian, token), dicom)
-    assert token.encode() in dicom.read_bytes()
-    return Canary(token=token, text=text, number=number, png=png, csv=csv, dicom=dicom)
+    # Stored values 864-1264: HU -160 to 240, the study's window (40 +- 200), so windowing keeps
+    # every value apart from the others.
+    stored = random_run(rng, 864, 1265, 48 * 64).reshape(48, 64)
+    gen_dicom.save(gen_dicom.study("ct", gen_dicom.ExplicitVRLittleEndian, token, ct=stored), dicom)
+    assert token.encode() in dicom.read_bytes() and stored.astype("<i2").tobytes() in dicom.read_bytes()
+    unknown_syntax_dicom = workdir / f"other-{token}.dcm"
+    explicit_le = b"1.2.840.10008.1.2.1\0"
+    assert dicom.read_bytes().count(explicit_le) == 1
+    unknown_syntax_dicom.write_bytes(dicom.read_bytes().replace(explicit_le, f"1.2.{number}\0".encode()))
+    return Canary(token=token, text=text, number=number, png=png, csv=csv, dicom=dicom,
+                  unknown_syntax_dicom=unknown_syntax_dicom,
+                  png_pixels=pixels.astype(np.uint8).ravel(), dicom_pixels=stored.astype(np.int16).ravel())

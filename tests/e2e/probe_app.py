@@ -122,6 +122,8 @@ CASES = {
 }
 # The DICOM studies of scripts/gen_dicom.py are 64 x 48; the identity model returns the input.
 CASES["dicom"] = (None, {"source": "file", "preprocess": {"kind": "dicom"}})
+# The same, under the default policy: only a ranking leaves, never the pixels.
+CASES["dicom_ranked"] = (None, {**CASES["dicom"][1], "postprocess": {"top_k": 1}})
 CASES["strict"] = CASES["tensor"]
 CASES["batch"] = (DIGITS, {**CASES["image"][1], "source": "files", "max_files": 3})
 # Six results of 786,432 numbers each are more than one message may carry (32 MiB).
@@ -199,7 +201,8 @@ if case == "fixed":
     # Switchable, to show that a rerun without the fixed height lets the content size the frame again.
     UI["fixed"] = {"height": 150 if st.checkbox("fixed height", value=True) else None}
 if model is None:
-    model = {"big_batch": identity_model, "dicom": lambda: identity_model((1, 1, 48, 64))}.get(case, slow_model)()
+    model = {"big_batch": identity_model, "dicom": lambda: identity_model((1, 1, 48, 64)),
+             "dicom_ranked": lambda: identity_model((1, 1, 48, 64))}.get(case, slow_model)()
 st.session_state.runs = st.session_state.get("runs", 0) + 1
 st.button("rerun")
 result = streamlit_secure_context(model, inference_params=params, key=case, timeout=TIMEOUTS.get(case, 0),

@@ -26,7 +26,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 import webdriver_browsers
-from egress import find
+from egress import find, find_parsed, find_values
 from helpers import (
     CHROMIUM, COMPONENT_IFRAME, DATA, ROOT, StreamlitServer, assert_outputs_match, digit_pixels, host_frame,
     make_canary, reference, sandbox_frame,
@@ -226,24 +226,32 @@ def recording_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 def test_no_canary_reaches_the_server_from_any_engine(journey: Journey, recording_server: tuple[StreamlitServer, Path],
                                                       tmp_path: Path) -> None:
     """A fresh canary in a CSV header cell, a CSV value the model reads, a PNG text chunk, every
-    identifying attribute of a DICOM header, and the three file names; every byte the browser sent to the server is searched for it, raw and
-    encoded (egress.find). The sandbox has no network, so the server is the only way out."""
+    identifying attribute of a DICOM header, the UID of a transfer syntax the engine refuses, and
+    the file names; every byte the browser sent to the server is searched for it, raw and encoded
+    (egress.find), and for the PNG's gray levels, the study's pixels and the CSV's parsed value,
+    as bytes or numbers (egress.find_values, find_parsed). The sandbox has no network, so the
+    server is the only way out."""
     server, record = recording_server
     canary = make_canary(tmp_path)
     start = record.stat().st_size
     results = []
-    for case, path in (("csv", canary.csv), ("image", canary.png), ("dicom", canary.dicom)):
+    for case, path in (("csv", canary.csv), ("image", canary.png), ("dicom_ranked", canary.dicom),
+                       ("dicom_ranked", canary.unknown_syntax_dicom)):
         journey.open(f"{server.url}/?case={case}")
         journey.pick([path])
         results.append(journey.wait_result())
-    assert [r["status"] for r in results] == ["ok", "ok", "ok"], results
+    assert [r["status"] for r in results] == ["ok", "ok", "ok", "error"], results
+    assert results[3]["error"]["code"] == "dicom", results[3]
     time.sleep(1)  # the last component value's WebSocket message
     sent = record.read_bytes()[start:]
     # The capture saw the page's traffic: each result's receipt hash went up the WebSocket.
-    for result in results:
+    for result in results[:3]:
         assert result["receipt"]["input_hmac_sha256"].encode() in sent
     for secret in canary.secrets():
         assert not find(secret, sent), f"{journey.name}: {secret!r} reached the server"
+    for what, values in canary.values().items():
+        assert not find_values(values, sent), f"{journey.name}: the {what} reached the server"
+    assert not find_parsed(canary.number, sent), f"{journey.name}: the CSV's value reached the server"
 
 
 def installed_versions() -> dict[str, str]:

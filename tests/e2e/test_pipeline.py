@@ -181,6 +181,9 @@ def test_dicom_studies_give_the_model_input_pydicom_computes(page: Page, probe_s
         # The two header attributes the policy allows, and nothing else of the header.
         modality = {"ct": "CT", "mr": "MR", "rgb": "XC"}[name.split("_")[0]]
         assert result["dicom_attributes"] == {"Modality": modality, "BodyPartExamined": "CHEST"}, name
+        # The person's line names every field that left, the header attributes included.
+        line = sandbox_frame(page).locator("#receipt").inner_text()
+        assert line.startswith("Sent to server: 3072 values of y, 2 DICOM header attributes ("), line
         got = np.asarray(result["outputs"]["y"]["data"])
         np.testing.assert_allclose(got, np.asarray(case["expected"]), atol=case["tolerance"], err_msg=name)
 

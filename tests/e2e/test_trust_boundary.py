@@ -7,7 +7,6 @@ neither boot the engine nor drive a picker with forged render messages.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,25 +90,3 @@ def test_same_origin_code_can_reach_the_host_frame_the_documented_limit(page: Pa
                  injected: doc.getElementById("look-alike") !== null };
     }""")
     assert reach == {"hostReadable": True, "sandboxDoc": "blocked", "injected": True}
-
-
-def test_app_origin_code_gets_a_file_without_touching_the_component(page: Page, probe_server: StreamlitServer) -> None:
-    """Why the component is not served from a dedicated origin (docs/security.md, "A dedicated
-    origin, evaluated"): that would take the host frame out of reach, but a script in the app's
-    origin owns the page the component sits in. Here it never touches the component's frames:
-    it hides the component, puts its own picker where it was, and reads what the person picks.
-    Moving the host frame to another origin changes none of these steps."""
-    open_case(page, probe_server, "image")
-    sandbox_frame(page).locator("#pick").wait_for(state="visible", timeout=60_000)
-    page.evaluate("""() => {
-        const real = document.querySelector('iframe[title="streamlit_secure_context._component.streamlit_secure_context"]');
-        real.style.visibility = "hidden";                     // the app page's own DOM: always allowed
-        const fake = document.createElement("input");
-        fake.type = "file"; fake.id = "look-alike";
-        fake.addEventListener("change", async () => { window.__stolen = await fake.files[0].text(); });
-        real.parentElement.insertBefore(fake, real);
-    }""")
-    secret = f"look-alike canary {secrets.token_hex(8)}"
-    page.set_input_files("#look-alike", files=[{"name": "scan.csv", "mimeType": "text/csv", "buffer": secret.encode()}])
-    page.wait_for_function("() => window.__stolen !== undefined", timeout=10_000)
-    assert page.evaluate("window.__stolen") == secret

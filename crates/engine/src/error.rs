@@ -287,7 +287,32 @@ impl EngineError {
             Self::DisclosureOverBudget { max_bits, .. } => format!(
                 "the result would carry more than disclosure.max_bits = {max_bits} bits about the input: nothing was sent"
             ),
-            _ => return None,
+            // The syntax's UID is the file's text when no registry knows it.
+            Self::DicomUnsupportedSyntax { .. } => "the DICOM file's transfer syntax is not one whose pixel data this \
+                                                    engine decodes; docs/supported-models.md lists the ones it does"
+                .into(),
+            // `allowed` is one per input sample: a CSV's row count.
+            Self::DisclosureRows { .. } => "the ranking covers more rows than may leave (one per input sample, or \
+                                           disclosure.max_rows), and the policy says on_violation = \"error\": \
+                                           nothing was sent"
+                .into(),
+            // Declared one by one, with no catch-all: a new variant must say whether its message
+            // can hold anything of the file. These are built from the model, the request, the
+            // limits or the engine alone.
+            Self::ModelTooLarge { .. }
+            | Self::UnsupportedFormat(_)
+            | Self::Sha256Mismatch { .. }
+            | Self::ModelInvalid(_)
+            | Self::ModelUnsupported { .. }
+            | Self::UnsupportedOps { .. }
+            | Self::InvalidRequest(_)
+            | Self::UnknownInput { .. }
+            | Self::DataLength { .. }
+            | Self::UnsupportedDtype { .. }
+            | Self::DtypeMismatch { .. }
+            | Self::DisclosureUnroundable { .. }
+            | Self::DisclosureEmpty { .. }
+            | Self::Randomness(_) => return None,
         })
     }
 

@@ -247,3 +247,110 @@ fn a_files_error_has_a_message_without_the_files_values() {
     assert!(!safe.contains('7') && !safe.contains("index"), "{safe}");
     assert!(safe.contains("\"in_i64\"") && safe.contains("int64"), "{safe}");
 }
+
+/// What the app is told of a file's error: the file-safe message, or the whole one when the
+/// engine declared that it holds nothing of the file (as the Worker sends it).
+fn told_to_the_app(err: &EngineError) -> String {
+    err.file_safe_message().unwrap_or_else(|| err.to_string())
+}
+
+/// Every kind of error a file can cause, each from a file that carries a marker (a place, a
+/// value, a count, a size or a UID of its own) into the full message. The full message, for the
+/// person, must quote the marker (or the case tests nothing); what the app is told must not.
+#[test]
+fn no_files_error_tells_the_app_anything_of_the_file() {
+    let digits = load(&digits_bytes(), Limits::default()).unwrap();
+    let csv_model = load(&crate_file("../../examples/models/breast_cancer_logreg.onnx"), Limits::default()).unwrap();
+    let dtypes = model("tests/models/dtypes.onnx");
+    let gray8 = r#"{"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat"}"#;
+    let dicom8 = r#"{"kind": "dicom", "size": [8, 8], "layout": "flat"}"#;
+    let csv = r#"{"kind": "csv", "header": false}"#;
+    let row = |cells: usize, value: &str| vec![value; cells].join(",");
+    let int64_from_csv = {
+        let InputSpec::Multiple { inputs } = dtypes_request(tensor("in_i64", vec![1, 3], vec![0.0; 3], None)) else {
+            unreachable!()
+        };
+        let inputs = inputs.into_iter().map(|i| match &i {
+            InputSpec::Tensor(t) if t.name.as_deref() == Some("in_i64") => {
+                InputSpec::File { name: Some("in_i64".into()), preprocess: serde_json::from_str(csv).unwrap() }
+            }
+            _ => i,
+        });
+        InputSpec::Multiple { inputs: inputs.collect() }
+    };
+    // A study whose transfer syntax no registry knows: its UID is the file's own text.
+    let mut unknown_syntax = crate_file("tests/dicom/ct_explicit.dcm");
+    let at = unknown_syntax.windows(19).position(|w| w == b"1.2.840.10008.1.2.1").unwrap();
+    unknown_syntax[at..at + 19].copy_from_slice(b"1.2.840.98765.1.2.1");
+    // A PNG signature before noise: the noise is read as the header's width and height.
+    let mut huge_header = noise(600, 9);
+    huge_header[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+    let many_rows = format!("{}\n", row(30, "1")).repeat(37);
+    let word_on_row_23 = format!("{}{},Smithfield\n", format!("{}\n", row(30, "1")).repeat(22), row(29, "1"));
+    let bomb = crate_file("tests/data/bomb_8000x8000.png");
+    let bomb_len = bomb.len().to_string();
+    let bomb_size = [bomb_len.as_str()];
+
+    let cases: Vec<(&str, Result<(), EngineError>, &[&str])> = vec![
+        (
+            "a word in a CSV cell, by its place",
+            run(&csv_model, file(csv), Some(word_on_row_23.as_bytes())),
+            &["row 23"],
+        ),
+        (
+            "a ragged CSV row, by its row and column",
+            run(&csv_model, file(csv), Some(format!("{}\n1,2\n", row(30, "1")).as_bytes())),
+            &["row 2"],
+        ),
+        ("a value an int64 cannot hold", run(&dtypes, int64_from_csv, Some(b"1,7.3125,0\n")), &["7.3125"]),
+        (
+            "a CSV of another width, by its shape",
+            run(&csv_model, file(csv), Some(format!("{}\n", row(29, "1")).repeat(37).as_bytes())),
+            &["29 columns"],
+        ),
+        (
+            "rows over the tensor limit, by their count",
+            run(
+                &load(
+                    &crate_file("../../examples/models/breast_cancer_logreg.onnx"),
+                    Limits { max_tensor_elements: 30 * 36, ..Limits::default() },
+                )
+                .unwrap(),
+                file(csv),
+                Some(many_rows.as_bytes()),
+            ),
+            &["[37, 30]"],
+        ),
+        ("an image's declared size", run(&digits, file(gray8), Some(&huge_header)), &["409659065"]),
+        ("an image over the pixel limit, by its size", run(&digits, file(gray8), Some(&bomb)), &["8000"]),
+        (
+            "a file over the byte limit, by its size",
+            load(&digits_bytes(), Limits { max_input_bytes: 10, ..Limits::default() })
+                .and_then(|s| run(&s, file(gray8), Some(&bomb))),
+            &bomb_size,
+        ),
+        ("a DICOM study's transfer syntax", run(&digits, file(dicom8), Some(&unknown_syntax)), &["98765"]),
+        (
+            "a DICOM study's header",
+            run(&digits, file(dicom8), Some(&crate_file("tests/dicom/hostile/huge_dims.dcm"))),
+            &["65535"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (case, result, markers) in cases {
+        let Err(err) = result else {
+            failures.push(format!("{case}: ran without an error"));
+            continue;
+        };
+        let (full, app) = (err.to_string(), told_to_the_app(&err));
+        for marker in markers {
+            if !full.contains(marker) {
+                failures
+                    .push(format!("{case}: the full message does not quote {marker:?}, so this tests nothing: {full}"));
+            } else if app.contains(marker) {
+                failures.push(format!("{case} [{}]: the app is told {marker:?}: {app}", err.code()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
