@@ -162,7 +162,20 @@ def restore(originals: dict[Path, str]) -> None:
 
 
 def build() -> None:
-    subprocess.run([str(ROOT / "scripts" / "build")], check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([str(ROOT / "scripts" / "build")], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"scripts/build failed:\n{done.stdout}{done.stderr}")
+
+
+def why(output: str) -> str:
+    """The line that says why the test failed: pytest's first assertion, or the panic's message."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("E   "):
+            return line[1:].strip()[:300]
+        if "panicked at" in line and i + 1 < len(lines):
+            return f"panicked: {lines[i + 1].strip()[:300]}"
+    return output.strip().splitlines()[-1][:300] if output.strip() else "(no output)"
 
 
 def main() -> None:
@@ -185,9 +198,11 @@ def main() -> None:
             run = subprocess.run(mutation.test, cwd=ROOT, env=os.environ, capture_output=True, text=True)
         finally:
             restore(originals)
-        verdict = "test failed, as it must" if run.returncode != 0 else "TEST PASSED: it does not hold the claim"
         if run.returncode == 0:
             survived.append(mutation.name)
+            verdict = "TEST PASSED: it does not hold the claim"
+        else:
+            verdict = f"test failed, as it must: {why(run.stdout + run.stderr)}"
         print(f"{mutation.name} ({time.monotonic() - start:.0f} s): {verdict}\n  claim: {mutation.claim}", flush=True)
     if any(m.build for m in chosen):
         build()  # the restored sources, as they were
