@@ -80,17 +80,13 @@ def check_disclosure(policy: Mapping[str, Any] | None, request: Mapping[str, Any
     post = request.get("postprocess") or {}
     computes = {field for field, part in DERIVED_FROM.items() if post.get(part)}
     ranked = post.get("top_k") is not None
-    if policy is None:
-        # The engine's default for a picked file is the minimum necessary: what postprocess
-        # computes. A request that computes nothing would send nothing; say so here.
-        if _reads_a_file(request.get("input") or {}) and not (ranked or computes):
-            raise ValueError(
-                "a picked file's raw outputs leave the browser only when the app names them: add "
-                'security_config={"disclosure": {"outputs": ["<output name>", ...]}}, or ask for a ranking '
-                '(inference_params["postprocess"]["top_k"]) or detections'
-            )
-        return
-    check(policy, "Disclosure", DISCLOSURE)
+    if policy is not None:
+        check(policy, "Disclosure", DISCLOSURE)
+        _check_policy_against_request(policy, request, ranked, computes)
+    _check_something_leaves(policy or {}, _reads_a_file(request.get("input") or {}), ranked, computes)
+
+
+def _check_policy_against_request(policy: Mapping[str, Any], request: Mapping[str, Any], ranked: bool, computes: set[str]) -> None:
     # Header attributes come from a picked DICOM file; any other input has none to give.
     if policy.get("dicom_attributes") and not any(
         s.get("kind") == "file" and s["preprocess"]["kind"] == "dicom" for s in _specs(request.get("input") or {})
@@ -108,8 +104,25 @@ def check_disclosure(policy: Mapping[str, Any] | None, request: Mapping[str, Any
                 f'{DISCLOSURE}.derived lists "{field}", but inference_params["postprocess"] has no '
                 f'"{DERIVED_FROM[field]}" to compute it'
             )
-    if policy.get("outputs") == [] and not ranked and not derived:
-        raise ValueError(f"{DISCLOSURE}.outputs is empty, no postprocess.top_k is requested and derived lists nothing: nothing could leave")
+
+
+def _check_something_leaves(policy: Mapping[str, Any], reads_a_file: bool, ranked: bool, computes: set[str]) -> None:
+    """The engine runs a request under its own policy on top of the default, which for a picked
+    file keeps every raw output and sends what postprocess computes: an explicit policy changes
+    only what it names. A request under which nothing could leave is a mistake; say so here."""
+    outputs, derived = policy.get("outputs"), policy.get("derived")
+    if reads_a_file:
+        outputs = [] if outputs is None else outputs
+        derived = sorted(computes) if derived is None else derived
+    if ranked or outputs != [] or derived:
+        return
+    if policy.get("outputs") is None:
+        raise ValueError(
+            "a picked file's raw outputs leave the browser only when the app names them: add "
+            'security_config={"disclosure": {"outputs": ["<output name>", ...]}}, or ask for a ranking '
+            '(inference_params["postprocess"]["top_k"]) or detections'
+        )
+    raise ValueError(f"{DISCLOSURE}.outputs is empty, no postprocess.top_k is requested and derived lists nothing: nothing could leave")
 
 
 def check_engine_request(request: Mapping[str, Any], limits: Mapping[str, Any] | None = None) -> None:

@@ -199,6 +199,9 @@ STEPS_CSV = {**csv(), "postprocess": {"steps": [{"op": "sigmoid"}]}}
         (STEPS_CSV, {"derived": ["postprocessed"], "outputs": []}, True),
         (STEPS_CSV, {"derived": ["postprocessed", "postprocessed"]}, True),
         (csv(), {"outputs": []}, False),
+        # An explicit policy changes only what it names: a picked file's raw outputs still stay.
+        (csv(), {"decimals": 2}, False),
+        (STEPS_CSV, {"decimals": 2}, True),  # the steps it computes still leave
         (RANKED_CSV, {"decimals": 15, "max_rows": 0, "max_bits": 2**63, "on_violation": "error"}, True),
         (RANKED_CSV, {"decimals": 16}, False),
         (RANKED_CSV, {"on_violation": "warn"}, False),

@@ -17,19 +17,21 @@ use crate::{Detection, DicomAttribute, EngineError, OutputTensor, RunRequest, St
 pub const MAX_DECIMALS: u32 = 15;
 
 /// What may leave the browser. `Disclosure::default()` lets every output leave at full
-/// precision; a request without a policy gets [`Disclosure::default_for`], which for a
-/// picked file is the minimum necessary.
+/// precision; a request runs under its own policy on top of [`Disclosure::default_for`], which
+/// for a picked file is the minimum necessary ([`Disclosure::for_request`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Disclosure {
-    /// Raw outputs that may leave, by name; `None` allows every output, `[]` none.
+    /// Raw outputs that may leave, by name; `[]` none. Not set: the default for the input
+    /// (none of a picked file's, every one of numbers the app supplied).
     #[schemars(inner(length(min = 1)), extend("uniqueItems" = true))]
     pub outputs: Option<Vec<String>>,
     /// Only the ranked classes (`top_k`) leave; every raw output is withheld.
     pub top_k_only: bool,
     /// Derived results that may leave although their sources stay (a face detector's boxes
-    /// without its raw anchor tensors). `None`: a derived result leaves only where all of its
-    /// sources may. Listing one is the app's declaration that it discloses no more than it
+    /// without its raw anchor tensors). Not set: the default for the input (for a picked file,
+    /// those the request's post-processing computes; for numbers the app supplied, those whose
+    /// sources all may leave). Listing one is the app's declaration that it discloses no more than it
     /// should; the size limit and rounding still apply.
     pub derived: Option<Vec<DerivedField>>,
     /// Every number derived from the model (output values, top-k scores) is rounded to this
@@ -163,6 +165,8 @@ pub(crate) trait Numbers {
     /// Rounds every number; false when one is too large to carry that many decimals.
     fn round_to(&mut self, decimals: u32) -> bool;
     fn bits(&self, precision: &Precision) -> f64;
+    /// Drops what lies past the first `rows` rows; how many entries (or values) it dropped.
+    fn keep_rows(&mut self, rows: usize) -> usize;
 }
 
 impl Numbers for Vec<StepResult> {
@@ -189,6 +193,29 @@ impl Numbers for Vec<StepResult> {
     fn bits(&self, precision: &Precision) -> f64 {
         precision.steps(self)
     }
+
+    fn keep_rows(&mut self, rows: usize) -> usize {
+        self.iter_mut()
+            .map(|step| match step {
+                StepResult::Softmax { values } | StepResult::Sigmoid { values } => {
+                    let classes = values.shape.last().copied().unwrap_or(1).max(1);
+                    let beyond = values.data.len().saturating_sub(rows * classes);
+                    if beyond > 0 {
+                        values.data.truncate(rows * classes);
+                        values.shape = vec![rows, classes];
+                    }
+                    beyond
+                }
+                StepResult::Argmax { classes }
+                | StepResult::TopK { classes }
+                | StepResult::Threshold { classes, .. } => {
+                    let before = classes.len();
+                    classes.retain(|c| c.row < rows);
+                    before - classes.len()
+                }
+            })
+            .sum()
+    }
 }
 
 impl Numbers for Vec<Detection> {
@@ -206,6 +233,11 @@ impl Numbers for Vec<Detection> {
 
     fn bits(&self, precision: &Precision) -> f64 {
         precision.detections(self)
+    }
+
+    /// Boxes are not rows of the input: `nms.max_detections` bounds how many there are.
+    fn keep_rows(&mut self, _rows: usize) -> usize {
+        0
     }
 }
 
@@ -230,6 +262,21 @@ impl Disclosure {
         }
     }
 
+    /// The policy a request runs under: its own on top of [`Disclosure::default_for`]. An
+    /// explicit policy changes only what it names: one that sets `decimals` alone still sends
+    /// no raw output of a picked file, and still sends the derived results the request asks for.
+    pub fn for_request(request: &RunRequest) -> Self {
+        let default = Self::default_for(request);
+        match &request.disclosure {
+            None => default,
+            Some(policy) => Self {
+                outputs: policy.outputs.clone().or(default.outputs),
+                derived: policy.derived.clone().or(default.derived),
+                ..policy.clone()
+            },
+        }
+    }
+
     /// Applies the policy to a computed result. `outputs` holds every output of the model;
     /// `facts` says what the bound in bits needs (its `decimals` is the policy's, set here).
     pub(crate) fn apply(
@@ -245,8 +292,8 @@ impl Disclosure {
         let rows = self.max_rows.unwrap_or(facts.rows);
         let precision = Precision { decimals: self.decimals, rows, ..facts };
         let mut withheld = Vec::new();
-        let postprocessed = self.derived(DerivedField::Postprocessed, steps, &mut withheld)?.unwrap_or_default();
-        let detections = self.derived(DerivedField::Detections, detections, &mut withheld)?;
+        let postprocessed = self.derived(DerivedField::Postprocessed, steps, rows, &mut withheld)?.unwrap_or_default();
+        let detections = self.derived(DerivedField::Detections, detections, rows, &mut withheld)?;
         let mut kept = BTreeMap::new();
         for (name, mut tensor) in outputs {
             let elements = tensor.data.len();
@@ -342,8 +389,9 @@ impl Disclosure {
         precision: &Precision,
         sizes: &StaticSizes,
     ) -> Result<(), EngineError> {
+        let output = |name: &String, tensor: &OutputTensor| precision.output(tensor, sizes.0.contains_key(name));
         let bits = |d: &Disclosed| -> f64 {
-            d.outputs.values().map(|t| precision.output(t)).sum::<f64>()
+            d.outputs.iter().map(|(name, t)| output(name, t)).sum::<f64>()
                 + d.top_k.as_deref().map_or(0.0, |r| precision.top_k(r))
                 + d.postprocessed.bits(precision)
                 + d.detections.as_ref().map_or(0.0, |x| x.bits(precision))
@@ -359,7 +407,7 @@ impl Disclosure {
             let largest = disclosed
                 .outputs
                 .iter()
-                .max_by(|a, b| precision.output(a.1).total_cmp(&precision.output(b.1)))
+                .max_by(|a, b| output(a.0, a.1).total_cmp(&output(b.0, b.1)))
                 .map(|(name, _)| name.clone())
                 .expect("outputs is not empty");
             let tensor = disclosed.outputs.remove(&largest).expect("a kept output");
@@ -400,9 +448,23 @@ impl Disclosure {
         &self,
         field: DerivedField,
         derived: Option<Derived<T>>,
+        rows: usize,
         withheld: &mut Vec<Withheld>,
     ) -> Result<Option<T>, EngineError> {
         let Some(Derived { mut value, sources }) = derived else { return Ok(None) };
+        // As for the ranking: a model that emits more rows than its input has cannot spread
+        // the input over a step's rows either.
+        let beyond = value.keep_rows(rows);
+        if beyond > 0 {
+            if self.on_violation == OnViolation::Error {
+                return Err(EngineError::DisclosureRows { allowed: rows });
+            }
+            withheld.push(Withheld {
+                output: field.name().to_string(),
+                elements: Some(beyond),
+                reason: WithheldReason::TooManyRows,
+            });
+        }
         let elements = value.numbers();
         let listed = match &self.derived {
             Some(fields) => fields.contains(&field),
@@ -479,7 +541,13 @@ mod tests {
         StaticSizes(BTreeMap::from([("logits".to_string(), 10), ("probabilities".to_string(), 2)]))
     }
 
-    const FACTS: Precision = Precision { decimals: None, probability_scores: false, classes: 10, rows: 1 };
+    const FACTS: Precision = Precision {
+        decimals: None,
+        ranking_probabilities: false,
+        detection_probabilities: false,
+        classes: 10,
+        rows: 1,
+    };
 
     fn tensor(n: usize) -> OutputTensor {
         OutputTensor { shape: vec![n], dtype: "float32".into(), data: (0..n).map(|i| i as f64 / 3.0).collect() }

@@ -122,7 +122,17 @@ impl Session {
         for (name, tensor) in &raw {
             outputs.insert(name.clone(), OutputTensor::from_tract(name, tensor)?);
         }
-        let mut facts = Precision { decimals: None, probability_scores: false, classes: 1, rows };
+        let mut facts = Precision {
+            decimals: None,
+            ranking_probabilities: false,
+            detection_probabilities: request
+                .postprocess
+                .as_ref()
+                .and_then(|p| p.detection.as_ref())
+                .is_some_and(|d| d.sigmoid),
+            classes: 1,
+            rows,
+        };
         let (top_k, steps) = match &request.postprocess {
             Some(post) => {
                 let name = post.output.clone().unwrap_or_else(|| raw[0].0.clone());
@@ -133,7 +143,7 @@ impl Session {
                     ))
                 })?;
                 facts.classes = scored.shape.last().copied().unwrap_or(1);
-                facts.probability_scores = post.softmax;
+                facts.ranking_probabilities = post.softmax;
                 let steps = post.run_steps(&name, scored)?;
                 (post.rank(&name, scored)?, (!steps.is_empty()).then(|| Derived { value: steps, sources: vec![name] }))
             }
@@ -147,7 +157,7 @@ impl Session {
             None => None,
         };
         // The policy is the last step: nothing below this line sees a withheld value.
-        let policy = request.disclosure.clone().unwrap_or_else(|| Disclosure::default_for(request));
+        let policy = Disclosure::for_request(request);
         let mut disclosed = policy.apply(outputs, top_k, steps, detections, facts, &sizes)?;
         if let (Some(wanted), Some(bytes)) = (&policy.dicom_attributes, file) {
             disclosed.disclose_header(header_attributes(bytes, wanted)?, policy.max_bits)?;

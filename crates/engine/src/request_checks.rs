@@ -23,24 +23,34 @@ impl RunRequest {
         if let Some(post) = &self.postprocess {
             post.validate()?;
         }
-        match &self.disclosure {
-            Some(policy) => policy.validate(self),
-            None => self.validate_default_disclosure(),
+        if let Some(policy) = &self.disclosure {
+            policy.validate(self)?;
         }
+        self.validate_something_leaves()
     }
 
-    /// Without a policy, a picked file's raw outputs stay ([`Disclosure::default_for`]):
-    /// a request that computes nothing from them would send nothing.
-    fn validate_default_disclosure(&self) -> Result<(), EngineError> {
-        let post = self.postprocess.as_ref();
-        let computes = post.is_some_and(|p| p.top_k.is_some() || !p.steps.is_empty() || p.detection.is_some());
-        if self.input.reads_a_file() && !computes {
+    /// Under the policy the request runs under ([`Disclosure::for_request`]: its own on top of
+    /// the default, which keeps a picked file's raw outputs), a request that computes nothing
+    /// that may leave would send nothing.
+    fn validate_something_leaves(&self) -> Result<(), EngineError> {
+        let policy = Disclosure::for_request(self);
+        let ranked = self.postprocess.as_ref().is_some_and(|p| p.top_k.is_some());
+        let nothing = !ranked
+            && policy.outputs.as_ref().is_some_and(Vec::is_empty)
+            && policy.derived.as_ref().is_none_or(Vec::is_empty);
+        if !nothing {
+            return Ok(());
+        }
+        if self.disclosure.as_ref().is_none_or(|p| p.outputs.is_none()) {
             return Err(invalid(
                 "a picked file's raw outputs leave the browser only when the app names them in \
                  disclosure.outputs; this request names none and asks for no ranking, steps or detections",
             ));
         }
-        Ok(())
+        Err(invalid(
+            "disclosure.outputs is empty, no postprocess.top_k is requested and derived lists nothing: nothing \
+             could leave",
+        ))
     }
 }
 
@@ -235,15 +245,6 @@ impl Disclosure {
                     field.name()
                 )));
             }
-        }
-        if self.outputs.as_ref().is_some_and(Vec::is_empty)
-            && !ranked
-            && self.derived.as_ref().is_none_or(Vec::is_empty)
-        {
-            return Err(invalid(
-                "disclosure.outputs is empty, no postprocess.top_k is requested and derived lists nothing: nothing \
-                 could leave",
-            ));
         }
         Ok(())
     }

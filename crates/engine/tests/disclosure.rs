@@ -132,10 +132,37 @@ fn an_oversized_output_is_withheld_or_fails_the_run_as_the_policy_says() {
     );
     assert_eq!(result["top_k"].as_array().unwrap().len(), 3, "the ranking still leaves");
 
-    let error = json!({"max_output_elements": 5, "on_violation": "error"});
+    let error = json!({"outputs": ["logits"], "max_output_elements": 5, "on_violation": "error"});
     let (code, message) = run(&session, &image_request(error)).unwrap_err();
     assert_eq!(code, "disclosure_violation");
     assert!(message.contains("\"logits\" has 10 elements"), "{message}");
+}
+
+#[test]
+fn an_explicit_policy_changes_only_what_it_names() {
+    // A team that only wanted rounding: the raw outputs still stay, the ranking still leaves.
+    let result = run(&digits(), &image_request(json!({"decimals": 2}))).unwrap();
+    assert_eq!(result["outputs"], json!({}));
+    assert_eq!(result["top_k"].as_array().unwrap().len(), 3);
+    assert!(result["top_k"].as_array().unwrap().iter().all(|t| {
+        let score = t["score"].as_f64().unwrap();
+        (score * 100.0 - (score * 100.0).round()).abs() < 1e-9
+    }));
+    assert_eq!(
+        result["receipt"]["withheld"],
+        json!([{"output": "logits", "elements": 10, "reason": "not_listed"},
+               {"output": "probabilities", "elements": 10, "reason": "not_listed"}])
+    );
+    // Naming outputs is what lets them out; numbers the app supplied keep their default (all).
+    let named = run(&digits(), &image_request(json!({"decimals": 2, "outputs": ["logits"]}))).unwrap();
+    assert_eq!(named["outputs"].as_object().unwrap().keys().collect::<Vec<_>>(), ["logits"]);
+    let tensor: RunRequest = serde_json::from_value(json!({
+        "input": {"kind": "tensor", "name": "pixels", "shape": [1, 64], "data": vec![0.0; 64]},
+        "disclosure": {"decimals": 2},
+    }))
+    .unwrap();
+    let result = serde_json::to_value(digits().run(&tensor, None, &InstantClock::new()).unwrap()).unwrap();
+    assert_eq!(result["outputs"].as_object().unwrap().len(), 2);
 }
 
 #[test]
@@ -217,4 +244,98 @@ fn a_model_that_ranks_a_row_per_pixel_gets_one_row_out_under_top_k_only() {
     // 1 entry × (log2 of 2 classes + log2 of 1 row + a raw score's 32 bits) + log2(2).
     assert_eq!(result["receipt"]["bits"], json!(34));
     assert_eq!(run(&session, &request("error")).unwrap_err().0, "disclosure_rows");
+}
+
+/// The attack of issue 23, on the pixel-per-row model: raw scores read out through an `argmax`
+/// step, under a ranking flag (`softmax`) that the steps do not use, rounded to 0 decimals.
+/// The step's rows are cut to the input's one, and its score is priced as the raw value it is.
+#[test]
+fn a_step_cannot_spread_the_file_over_rows_nor_pass_raw_scores_as_probabilities() {
+    let session = Session::load(&pixel_per_row_model(), None, Limits::default(), &InstantClock::new()).unwrap();
+    let request: RunRequest = serde_json::from_value(json!({
+        "input": {"kind": "file", "preprocess": {"kind": "image", "size": [8, 8], "color": "grayscale", "layout": "flat",
+                                                 "scale": 1.0 / 255.0}},
+        "postprocess": {"output": "rows", "softmax": true, "steps": [{"op": "argmax"}]},
+        "disclosure": {"decimals": 0, "outputs": [], "derived": ["postprocessed"]},
+    }))
+    .unwrap();
+    let result = run(&session, &request).unwrap();
+    assert_eq!(result["postprocessed"][0]["classes"].as_array().unwrap().len(), 1, "{result}");
+    assert!(result["receipt"]["withheld"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"output": "postprocessed", "elements": 63, "reason": "too_many_rows"})));
+    // 1 entry × (log2 of 2 classes + log2 of 1 row + a raw score's 32 bits) + log2(2).
+    assert_eq!(result["receipt"]["bits"], json!(34));
+}
+
+/// A model whose four raw values are the input's, as two rows of two classes: every raw output
+/// a model could give, on a small domain, is a tensor input here.
+fn two_rows_of_two() -> Session {
+    use onnx_proto::{fixed, model, node, value_info, FLOAT, INT64};
+    use tract_onnx::pb::{GraphProto, TensorProto};
+    let shape = TensorProto {
+        name: "shape".into(),
+        dims: vec![2],
+        data_type: INT64,
+        int64_data: vec![2, 2],
+        ..Default::default()
+    };
+    let bytes = model(GraphProto {
+        name: "two_rows".into(),
+        node: vec![node("Reshape", &["x", "shape"], "y", vec![])],
+        initializer: vec![shape],
+        input: vec![value_info("x", FLOAT, fixed(&[1, 4]))],
+        output: vec![value_info("y", FLOAT, fixed(&[2, 2]))],
+        ..Default::default()
+    });
+    Session::load(&bytes, None, Limits::default(), &InstantClock::new()).unwrap()
+}
+
+/// The bound as a property: over every raw output of a small domain (huge, negative, fractional,
+/// tied values), the distinct results the engine lets out for one request number at most
+/// 2^bits, bits being the most any of them states. Counted exactly, for the ranking and every
+/// step, rounded and not.
+#[test]
+fn no_postprocess_lets_out_more_distinct_results_than_its_bound_allows() {
+    let session = two_rows_of_two();
+    let domain = [-3.0e38, -2.5, -1.0, 0.0, 0.4, 0.5, 1.0, 7.25, 3.0e38];
+    let kinds = [
+        json!({"output": "y", "top_k": 2}),
+        json!({"output": "y", "softmax": true, "top_k": 1}),
+        json!({"output": "y", "steps": [{"op": "argmax"}]}),
+        json!({"output": "y", "softmax": true, "steps": [{"op": "top_k", "k": 2}]}),
+        json!({"output": "y", "steps": [{"op": "softmax"}, {"op": "argmax"}]}),
+        json!({"output": "y", "steps": [{"op": "sigmoid"}, {"op": "threshold", "value": 0.5}]}),
+        json!({"output": "y", "steps": [{"op": "threshold", "value": 0.5}]}),
+        json!({"output": "y", "steps": [{"op": "softmax"}]}),
+    ];
+    for post in kinds {
+        let derived = if post.get("steps").is_some() { json!(["postprocessed"]) } else { json!([]) };
+        for decimals in [json!(0), json!(1)] {
+            let mut distinct = std::collections::BTreeSet::new();
+            let mut most_bits = 0;
+            for i in 0..domain.len().pow(4) {
+                let data: Vec<f64> = (0..4).map(|k| domain[i / domain.len().pow(k) % domain.len()]).collect();
+                let request: RunRequest = serde_json::from_value(json!({
+                    "input": {"kind": "tensor", "name": "x", "shape": [1, 4], "data": data},
+                    "postprocess": post,
+                    "disclosure": {"decimals": decimals, "outputs": [], "derived": derived},
+                }))
+                .unwrap();
+                // An input the engine refuses (a ranking of infinities, a value too large to
+                // round) sends no result.
+                let Ok(result) = session.run(&request, None, &InstantClock::new()) else { continue };
+                let result = serde_json::to_value(result).unwrap();
+                most_bits = most_bits.max(result["receipt"]["bits"].as_u64().unwrap());
+                distinct.insert(json!([result["top_k"], result["postprocessed"], result["outputs"]]).to_string());
+            }
+            assert!(!distinct.is_empty(), "{post} ran on no input");
+            assert!(
+                (distinct.len() as f64).log2() <= most_bits as f64,
+                "{post} at {decimals} decimals: {} distinct results, but at most {most_bits} bits stated",
+                distinct.len()
+            );
+        }
+    }
 }

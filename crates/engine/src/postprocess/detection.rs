@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::anchors::{Anchor, SsdAnchors};
+use crate::budget::MAX_COORDINATE;
 use crate::{EngineError, OutputTensor};
 
 /// How the raw values of one anchor are laid out: `[x, y, w, h, kx, ky, …]` ("xy", MediaPipe's
@@ -157,18 +158,23 @@ impl DetectionPostprocess {
             NmsMethod::Hard => hard_nms(candidates, self.nms.iou_threshold, self.nms.max_detections),
             NmsMethod::Weighted => weighted_nms(candidates, self.nms.iou_threshold, self.nms.max_detections),
         };
-        Ok(kept
-            .into_iter()
+        // On the picture, and inside the domain the bound counts (`budget::MAX_COORDINATE`): a
+        // model cannot carry more in a coordinate than the receipt says by placing it far away.
+        let place = |point: [f64; 2]| -> Result<[f64; 2], EngineError> {
+            let mapped = frame.map(point);
+            if mapped.iter().any(|v| !v.is_finite()) {
+                return Err(EngineError::NonFiniteOutput { output: self.boxes.clone(), count: 1 });
+            }
+            Ok(mapped.map(|v| v.clamp(-MAX_COORDINATE, MAX_COORDINATE)))
+        };
+        kept.into_iter()
             .map(|d| {
-                let [x0, y0] = frame.map([d.bbox[0], d.bbox[1]]);
-                let [x1, y1] = frame.map([d.bbox[2], d.bbox[3]]);
-                Detection {
-                    score: d.score,
-                    bbox: [x0, y0, x1, y1],
-                    keypoints: d.keypoints.iter().map(|&p| frame.map(p)).collect(),
-                }
+                let [x0, y0] = place([d.bbox[0], d.bbox[1]])?;
+                let [x1, y1] = place([d.bbox[2], d.bbox[3]])?;
+                let keypoints = d.keypoints.iter().map(|&p| place(p)).collect::<Result<_, _>>()?;
+                Ok(Detection { score: d.score, bbox: [x0, y0, x1, y1], keypoints })
             })
-            .collect())
+            .collect()
     }
 
     fn score(&self, raw: f64) -> f64 {
