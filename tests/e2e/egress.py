@@ -62,20 +62,16 @@ def find(secret: str | bytes, haystack: bytes) -> list[str]:
 # How many neighbouring values of a file make a leak: 12 random values in a row are the file's
 # own (no two runs of the canaries share their order by chance: 12! orders).
 RUN = 12
-NUMBER = re.compile(rb"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-SEPARATOR = re.compile(rb"\s*,\s*")
+NUMBER = rb"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+NUMBERS = re.compile(NUMBER)
+# RUN or more numbers separated by commas (a JSON array, a CSV row, a query string's list),
+# found by the regex engine: a capture holds millions of numbers that are not in such a run.
+NUMBER_RUN = re.compile(rb"(?:%s\s*,\s*){%d,}%s" % (NUMBER, RUN - 1, NUMBER))
 
 
 def number_runs(haystack: bytes) -> list[list[float]]:
-    """Every run of numbers separated by commas (a JSON array, a CSV row, a query string's list)."""
-    runs, run, end = [], [], -1
-    for m in NUMBER.finditer(haystack):
-        if run and not SEPARATOR.fullmatch(haystack[end:m.start()]):
-            runs.append(run)
-            run = []
-        run.append(float(m.group()))
-        end = m.end()
-    return [r for r in runs + [run] if len(r) >= RUN]
+    """Every run of at least RUN numbers separated by commas."""
+    return [[float(n) for n in NUMBERS.findall(m.group())] for m in NUMBER_RUN.finditer(haystack)]
 
 
 def find_parsed(number: str, haystack: bytes) -> list[str]:
@@ -84,7 +80,11 @@ def find_parsed(number: str, haystack: bytes) -> list[str]:
     want = np.float32(float(number))
     # Its float32 neighbours, as Python floats: every printing of the float32 lies between them.
     low, high = (float(np.nextafter(want, np.float32(direction))) for direction in (-np.inf, np.inf))
-    for m in NUMBER.finditer(haystack):
+    # Only the numbers that can print it: its whole part, fixed or in scientific notation.
+    whole = number.split(".")[0]
+    printed = re.compile(rb"(?<![\d.])%s\.\d+|(?<![\d.])%s\.%s\d*[eE]\+?0*%d(?!\d)"
+                         % (whole.encode(), whole[0].encode(), whole[1:].encode(), len(whole) - 1))
+    for m in printed.finditer(haystack):
         if low < float(m.group()) < high:
             return ["float32"]
     return []
@@ -97,24 +97,21 @@ def find_values(values: np.ndarray, haystack: bytes) -> list[str]:
     found = []
     for align in range(len(values) - RUN + 1)[:64:4]:  # a run from anywhere in the first rows
         found += [f"{name}@{align}" for name in find(values[align:align + RUN].tobytes(), haystack)]
-    # Numbers: a run's order identifies it (ties broken alike); the affine map is then checked.
-    order = lambda run: tuple(np.argsort(run, kind="stable"))  # noqa: E731
-    windows: dict[tuple, int] = {}
-    for start in range(len(values) - RUN + 1):
-        window = values[start:start + RUN].astype(np.float64)
-        windows.setdefault(order(window), start)
-        windows.setdefault(order(-window), start)
+    # Numbers: a run's order identifies it (ties broken alike), as one integer per window for
+    # numpy to compare; the affine map is then checked where the orders agree.
+    def orders(windows: np.ndarray) -> np.ndarray:
+        return np.argsort(windows, axis=1, kind="stable") @ (RUN ** np.arange(RUN, dtype=np.int64))
+
+    own = np.lib.stride_tricks.sliding_window_view(values.astype(np.float64), RUN)
+    known = {int(code): start for sign in (1, -1) for start, code in enumerate(orders(sign * own))}
+    codes = np.fromiter(known, dtype=np.int64)
     for numbers in number_runs(haystack):
-        for start in range(len(numbers) - RUN + 1):
-            got = np.asarray(numbers[start:start + RUN])
-            at = windows.get(order(got))
-            if at is None:
-                continue
-            want = values[at:at + RUN].astype(np.float64)
+        windows = np.lib.stride_tricks.sliding_window_view(np.asarray(numbers), RUN)
+        for start in np.flatnonzero(np.isin(orders(windows), codes)):
+            got, want = windows[start], own[known[int(orders(windows[start:start + 1])[0])]]
             slope, intercept = np.polyfit(want, got, 1)
             if slope != 0 and np.allclose(slope * want + intercept, got, rtol=1e-4, atol=1e-6 * np.abs(got).max()):
-                found.append("numbers")
-                break
+                return found + ["numbers"]
     return found
 
 
