@@ -274,18 +274,21 @@ DicomAttribute = Literal[
 class Disclosure(TypedDict, total=False):
     """What of a result may leave the browser; the engine enforces it in its Worker."""
 
-    #: The raw outputs that may leave (default: all).
+    #: The raw outputs that may leave (default: none of a picked file's, every one of numbers
+    #: the app supplied). A policy changes only what it names: the rest stays the default.
     outputs: list[str]
     #: Only the ranked classes leave, no raw tensor (needs ``postprocess.top_k``).
     top_k_only: bool
     #: Derived results that may leave although their source outputs stay in the browser,
-    #: e.g. ``["detections"]`` with ``outputs: []``: the boxes leave, the raw anchor tensors do not.
+    #: e.g. ``["detections"]`` with ``outputs: []``: the boxes leave, the raw anchor tensors do not
+    #: (default, for a picked file: those the request's postprocess computes).
     derived: list[DerivedField]
     #: Round every output value and score to this many decimals (0 to 15).
     decimals: int
     #: No raw output, derived result or ranking with more values than this leaves.
     max_output_elements: int
-    #: How many rows a ranking may cover (default: the input's own, one per picture or CSV row).
+    #: How many rows a ranking or a step may cover (default: the input's own, one per picture or
+    #: CSV row).
     max_rows: int
     #: An upper bound on the bits a result may carry about the input (docs/disclosure.md).
     max_bits: int

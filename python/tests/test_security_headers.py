@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 import subprocess
 import sys
@@ -29,6 +30,13 @@ async def _app(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+
+def run(coroutine) -> None:
+    """Runs the middleware in a thread of its own: a browser test in the same pytest worker may
+    have left Playwright's event loop running in this one, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
 def respond(middleware: SecurityHeadersMiddleware, path: str = "/", scheme: str = "http",
             headers: list[tuple[bytes, bytes]] | None = None, root_path: str = "") -> dict[str, str]:
     sent = []
@@ -37,7 +45,7 @@ def respond(middleware: SecurityHeadersMiddleware, path: str = "/", scheme: str 
         sent.append(message)
 
     scope = {"type": "http", "path": path, "scheme": scheme, "headers": headers or [], "root_path": root_path}
-    asyncio.run(middleware(scope, None, send))
+    run(middleware(scope, None, send))
     start = sent[0]
     names = [n for n, _ in start["headers"]]
     assert len(names) == len(set(names)), f"duplicate headers: {names}"
@@ -105,7 +113,7 @@ def test_websocket_and_lifespan_pass_through_untouched() -> None:
     async def send(message):
         sent.append(message)
 
-    asyncio.run(SecurityHeadersMiddleware(app)({"type": "websocket", "path": "/_stcore/stream"}, None, send))
+    run(SecurityHeadersMiddleware(app)({"type": "websocket", "path": "/_stcore/stream"}, None, send))
     assert seen == ["websocket"] and sent == [{"type": "websocket.accept", "headers": []}]
 
 

@@ -143,6 +143,8 @@ SECURITY = {
     "strict": {"require_isolation": True},
     "policy": {"disclosure": {"top_k_only": True, "decimals": 2}},
     "policy_violation": {"disclosure": {"max_output_elements": 5, "on_violation": "error"}},
+    # A sequence model: its steps rank each of the 4 tokens, more rows than the input's one sample.
+    "multi": {"disclosure": {"max_rows": 4}},
 }
 
 
