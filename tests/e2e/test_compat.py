@@ -10,7 +10,10 @@ version (requirements-dev.txt).
 
 from __future__ import annotations
 
+import fcntl
+import glob
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,10 +30,12 @@ from playwright.sync_api import Page
 import streamlit_secure_context
 from streamlit_secure_context._versions import MIN_STREAMLIT
 
-from compat_venvs import MATRIX, corner_id, corner_venv, isolated_env
-from helpers import COMPONENT_IFRAME, ROOT, StreamlitServer
+from helpers import COMPONENT_IFRAME, ROOT, StreamlitServer, isolated_env
 
 
+MATRIX = json.loads((ROOT / "tests" / "e2e" / "compat_matrix.json").read_text())["corners"]
+SSC_CACHE = Path(os.environ.get("SSC_CACHE", Path.home() / ".cache" / "streamlit-secure-context"))
+VENVS = SSC_CACHE / "compat-venvs"
 MODEL = ROOT / "examples" / "models" / "breast_cancer_logreg.onnx"
 CSV = ROOT / "examples" / "data" / "patients.csv"
 # The package's own unit tests: those that need nothing but the package, pytest and what
@@ -39,10 +44,35 @@ UNIT_TESTS = ["test_api.py", "test_request_checks.py", "test_doctor.py", "test_d
               "test_params.py", "test_security_headers.py", "test_types.py", "test_ui_args.py"]
 
 
+def interpreter(version: str) -> str:
+    """A Python of that minor version: on PATH, or one of pyenv's (its shims hide inactive ones)."""
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}") or "", *sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))]
+    for candidate in candidates:
+        if candidate and subprocess.run([candidate, "-c", ""], capture_output=True).returncode == 0:
+            return candidate
+    pytest.fail(f"no Python {version} on this machine: the version matrix needs one (python{version} on PATH, or pyenv's)")
+
+
+def corner_id(corner: dict[str, str]) -> str:
+    return f"py{corner['python']}-streamlit{corner['streamlit']}"
+
+
 @pytest.fixture(scope="module", params=MATRIX, ids=corner_id)
 def corner_python(request: pytest.FixtureRequest, wheel: Path) -> Iterator[Path]:
     """A venv with the corner's Streamlit already installed (as an app has it), then the wheel."""
-    with corner_venv(request.param) as python:
+    corner = request.param
+    venv = VENVS / corner_id(corner)
+    VENVS.mkdir(parents=True, exist_ok=True)
+    python = venv / "bin" / "python"
+    with (VENVS / f".{corner_id(corner)}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another checkout may be installing into it now
+        if not (venv / ".complete").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([interpreter(corner["python"]), "-m", "venv", str(venv)], check=True, env=isolated_env())
+            subprocess.run([str(python), "-m", "pip", "install", "--quiet", f"streamlit=={corner['streamlit']}", "pytest"],
+                           check=True, env=isolated_env())
+            (venv / ".complete").touch()
         # The app's environment keeps its Streamlit; only the component is replaced.
         subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "streamlit-secure-context"],
                        check=True, env=isolated_env())
