@@ -87,10 +87,11 @@ MUTATIONS = [
         pytest("tests/e2e/test_egress_canary.py::test_python_receives_only_the_declared_result_fields"),
     ),
     Mutation(
-        "top-k-only-ignored",
+        "policy-ignored",
         "Only what the disclosure policy allows leaves, and every result carries a receipt",
         (("crates/engine/src/disclosure.rs",
-          "        if self.top_k_only {\n            return Ok(Some(WithheldReason::TopKOnly));\n        }\n",
+          "        if self.top_k_only {\n            return Ok(Some(WithheldReason::TopKOnly));\n        }\n"
+          "        if !listed {\n            return Ok(Some(WithheldReason::NotListed));\n        }\n",
           ""),),
         True,
         pytest("tests/e2e/test_disclosure.py"),
